@@ -1,0 +1,1 @@
+"""Benchmarks: ``beltline bench NAME``. Each prints a table, then one JSON line last."""

