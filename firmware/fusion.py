@@ -71,7 +71,8 @@ class Attitude:
       rest is declared after ``rest_min_s`` with gyro and accelerometer within these thresholds
       of their low-passed values.
     - ``gap_s`` (0.5, at least 5 sample times): a ``dt`` longer than this restarts the attitude.
-    - ``acc_max_ms2`` (100.0, about 10 g): accelerometer magnitudes above are not used.
+    - ``acc_max_ms2`` (150.0, just under 16 g): accelerometer magnitudes above are treated as
+      saturated and not used (set it just under the IMU's full scale).
     - ``bias_rate_hz`` (25.0): rate of the bias estimator (the corrections in between are
       averaged into its measurement).
     - ``motion_bias_enabled``, ``rest_bias_enabled`` (True): switch the bias estimators.
@@ -83,7 +84,7 @@ class Attitude:
     def __init__(self, rate_hz, tau_acc_s=3.0, bias_sigma_init_dps=0.5, bias_forget_s=100.0,
                  bias_clip_dps=2.0, bias_sigma_motion_dps=0.1, bias_vertical_factor=1e-4,
                  bias_sigma_rest_dps=0.03, rest_min_s=1.5, rest_tau_s=0.5, rest_gyr_dps=2.0,
-                 rest_acc_ms2=0.5, gap_s=0.5, acc_max_ms2=100.0, bias_rate_hz=25.0,
+                 rest_acc_ms2=0.5, gap_s=0.5, acc_max_ms2=150.0, bias_rate_hz=25.0,
                  motion_bias_enabled=True, rest_bias_enabled=True):
         if not rate_hz > 0:
             raise ValueError("rate_hz must be > 0, got %r" % (rate_hz,))
@@ -221,10 +222,13 @@ class Attitude:
             self._gy = y1 * k
             self._gz = z1 * k
         a2 = ax * ax + ay * ay + az * az
-        if a2 < 1e-6 or a2 > self._acc_max2 or a2 != a2:
+        if a2 > self._acc_max2 or a2 < 1e-6 or a2 != a2:
+            # saturated, absent or NaN: the filter's own estimate stands in for this sample
             self.skipped_acc += 1
+            if self._n:
+                self._correct(0.0, 0.0, 0.0, True)
             return
-        self._correct(ax, ay, az)
+        self._correct(ax, ay, az, False)
 
     def _rest_detect(self, gx, gy, gz, ax, ay, az, dt):
         r = self._rest_lp
@@ -255,16 +259,19 @@ class Attitude:
             if self._rest_t >= self._rest_min:
                 self.rest = True
 
-    def _correct(self, ax, ay, az):
-        # 2. accelerometer into I: v' = v + 2w (u x v) + 2 u x (u x v), u = (x, y, z) of q_g
-        w, x, y, z = self._gw, self._gx, self._gy, self._gz
-        tx = 2.0 * (y * az - z * ay)
-        ty = 2.0 * (z * ax - x * az)
-        tz = 2.0 * (x * ay - y * ax)
-        ix = ax + w * tx + y * tz - z * ty
-        iy = ay + w * ty + z * tx - x * tz
-        iz = az + w * tz + x * ty - y * tx
+    def _correct(self, ax, ay, az, hold):
         lpy = self._lpy
+        if hold:
+            ix, iy, iz = lpy[0], lpy[1], lpy[2]
+        else:
+            # 2. accelerometer into I: v' = v + 2w (u x v) + 2 u x (u x v), u = vector of q_g
+            w, x, y, z = self._gw, self._gx, self._gy, self._gz
+            tx = 2.0 * (y * az - z * ay)
+            ty = 2.0 * (z * ax - x * az)
+            tz = 2.0 * (x * ay - y * ax)
+            ix = ax + w * tx + y * tz - z * ty
+            iy = ay + w * ty + z * tx - x * tz
+            iz = az + w * tz + x * ty - y * tx
         self._n += 1
         n = self._n
         start = n <= self._init_n
