@@ -265,6 +265,7 @@ class Attitude:
             ix, iy, iz = lpy[0], lpy[1], lpy[2]
         else:
             # 2. accelerometer into I: v' = v + 2w (u x v) + 2 u x (u x v), u = vector of q_g
+            # (written out here and in step 3, not a helper: a call would box a result tuple)
             w, x, y, z = self._gw, self._gx, self._gy, self._gz
             tx = 2.0 * (y * az - z * ay)
             ty = 2.0 * (z * ax - x * az)
