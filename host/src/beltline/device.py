@@ -1,0 +1,77 @@
+"""The virtual device: the firmware's own sample loop (``beltline.firmware.stream``) over a
+virtual wearer's recording, yielding exactly the packets the belt unit would notify, with
+optional link faults injected for tests and demos."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from beltline.wearer import Recording
+
+
+def _stream_module():
+    # the firmware modules import each other by bare name, as on the device: put their folder
+    # on the path and import the loop from there
+    import beltline.firmware as fw_pkg
+
+    path = str(Path(fw_pkg.__file__).resolve().parent)
+    if path not in sys.path:
+        sys.path.append(path)
+    import stream
+
+    return stream
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Link faults: probabilities per packet, and one disconnect window (device seconds)."""
+
+    loss: float = 0.0
+    duplicate: float = 0.0
+    reorder: float = 0.0
+    disconnect_at_s: float | None = None
+    disconnect_for_s: float = 0.0
+    clock_drift_ppm: float = 0.0  # host clock vs device clock
+
+
+def packets(rec: Recording, mtu: int = 247, faults: Faults | None = None,
+            seed: int = 0) -> Iterator[tuple[float, bytes]]:
+    """(host arrival time s, packet bytes) for ``rec`` streamed at ``mtu``."""
+    faults = faults or Faults()
+    rng = np.random.default_rng(seed)
+    stream = _stream_module().Stream(1.0 / float(np.median(np.diff(rec.t))), mtu)
+    dts = np.diff(rec.t, prepend=rec.t[0] - float(np.median(np.diff(rec.t))))
+    g = rec.gyr.tolist()
+    a = rec.acc.tolist()
+    out: list[tuple[float, bytes]] = []
+    for i in range(len(g)):
+        p = stream.sample(*g[i], *a[i], float(dts[i]))
+        if p is not None:
+            out.append((float(rec.t[i]), bytes(p)))
+    last = stream.flush()
+    if last is not None:
+        out.append((float(rec.t[-1]), bytes(last)))
+    held: tuple[float, bytes] | None = None
+    for t, p in out:
+        if faults.disconnect_at_s is not None and (
+                faults.disconnect_at_s <= t < faults.disconnect_at_s + faults.disconnect_for_s):
+            continue
+        if rng.random() < faults.loss:
+            continue
+        t_host = t * (1.0 + faults.clock_drift_ppm * 1e-6)
+        if held is None and rng.random() < faults.reorder:
+            held = (t_host, p)
+            continue
+        yield t_host, p
+        if rng.random() < faults.duplicate:
+            yield t_host, p
+        if held is not None:
+            yield t_host, held[1]
+            held = None
+    if held is not None:
+        yield held
