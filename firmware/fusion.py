@@ -200,7 +200,7 @@ class Attitude:
         wx = gx - b[0]
         wy = gy - b[1]
         wz = gz - b[2]
-        self._rest_detect(wx + b[0], wy + b[1], wz + b[2], ax, ay, az, dt)
+        self._rest_detect(gx, gy, gz, ax, ay, az, dt)
         # 1. strapdown integration: q_g <- q_g * exp(w dt / 2)
         n2 = wx * wx + wy * wy + wz * wz
         if n2 > 1e-20:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from beltline.broad import Trial, inclination_rmse_deg, load_trial, trial_files
+from beltline.broad import Trial, inclination_rmse_deg, load_trial, trial_files, up_from_quat
 from beltline.firmware import fusion
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,7 @@ def run_vqf(trial: Trial) -> np.ndarray | None:
         return None
     v = VQF(1.0 / trial.rate_hz)
     q = v.updateBatch(np.ascontiguousarray(trial.gyr), np.ascontiguousarray(trial.acc))["quat6D"]
-    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    return np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=1)
+    return up_from_quat(q)
 
 
 def micropython_binary() -> str | None:
