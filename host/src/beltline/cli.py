@@ -13,6 +13,7 @@ from beltline.errors import BeltlineError
 log = logging.getLogger("beltline")
 
 DEFAULT_BROAD = Path("../shared/data/broad")
+DEFAULT_WALKERS = Path("../shared/data/lowerback-walks")
 
 _MAIN_HELP = """\
 Beltline: the ruler through your belt loops, in hardware.
@@ -66,6 +67,60 @@ Examples:
 """
 
 
+_ANALYZE_HELP = """\
+Analyse a recorded raw IMU file from a belt-worn sensor: calibrate, find steps and the stance
+side, classify activity and detect sustained episodes.
+
+Input RAW.csv: header t_s,ax,ay,az,gx,gy,gz (s; m/s^2 with gravity; rad/s; sensor frame; any
+sample rate from 50 to 200 Hz, irregular is fine). The recording must start like the
+calibration protocol: quiet standing (sets zero obliquity and tilt), then normal walking (finds
+forward and left, so the sensor may sit anywhere on the belt, either way up).
+
+Outputs (times in the file's own clock):
+  --episodes EP.csv  kind,side,start_s,end_s,peak_deg,mean_deg,activity,steps
+                     kind hip_drop (side = stance leg), anterior_tilt, pelvic_obliquity
+                     (side = the lower side)
+  --steps ST.csv     t_s,side   heel strikes, side = the foot that strikes
+  --samples SA.csv   t_s,obliquity_deg,tilt_deg,activity   per input sample; obliquity + =
+                     right side lower, tilt + = anterior, relative to the standing neutral;
+                     activity standing, walking, sitting or other
+
+Bad input is an error with the reason (exit status 2): missing columns, text or NaN values,
+time going backwards, a rate outside 50-200 Hz, values that look like g or deg/s. Holes in the
+time line up to 0.1 s are bridged and counted; longer ones are gaps: reported, never filled,
+and no sample is written inside them.
+
+Settings (thresholds, dwell) come from --settings FILE.toml and --set NAME=VALUE; defaults and
+their clinical sources are listed in beltline/settings.py and the README.
+
+Example:
+  beltline analyze walk.csv --episodes ep.csv --steps st.csv --samples sa.csv
+"""
+
+_BENCH_DETECTION_HELP = """\
+Score episode and step detection. Virtual suite: sessions from the scenario library with
+wearers (cadence, speed, ranges of motion), mountings and sample rates varied per session and
+seeds from 10000 on (never used for tuning). Walkers suite: heel strikes and sides against the
+foot events of ../shared/data/lowerback-walks (Voisard et al., IPOL 2023, AGPL-3.0), and the
+episodes raised on these healthy walkers.
+
+Output: a table, then one JSON line with per-kind precision, recall, F1, median onset error
+and false alerts per hour, and the walkers' heel-strike precision/recall/F1 and side accuracy.
+
+Example:
+  beltline bench detection --sessions 42 --minutes 6
+"""
+
+_BENCH_PIPELINE_HELP = """\
+Measure the pipeline's speed and memory: samples per second in batch (a whole recording in one
+call), microseconds per sample live (fed in packets of 4 samples, as from the belt unit), and
+the traced memory over a long session fed in packets (it must stay flat).
+
+Example:
+  beltline bench pipeline --minutes 60 --hours 8
+"""
+
+
 def _trials(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or not all(p.isdigit() for p in parts):
@@ -109,6 +164,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate", type=_rate, default=100.0, metavar="HZ",
         help="device sample rate to resample to, Hz (default: 100)",
     )
+    det = bench_sub.add_parser("detection", help="episode and step detection scores",
+                               description=_BENCH_DETECTION_HELP, formatter_class=fmt)
+    det.add_argument("--sessions", type=int, default=42, help="virtual sessions (default: 42)")
+    det.add_argument("--minutes", type=float, default=6.0,
+                     help="minutes per virtual session after calibration (default: 6)")
+    det.add_argument("--walkers", type=Path, default=DEFAULT_WALKERS, metavar="DIR",
+                     help=f"lower-back walker recordings (default: {DEFAULT_WALKERS})")
+    pipe = bench_sub.add_parser("pipeline", help="pipeline speed and memory",
+                                description=_BENCH_PIPELINE_HELP, formatter_class=fmt)
+    pipe.add_argument("--minutes", type=float, default=60.0,
+                      help="batch recording length, minutes (default: 60)")
+    pipe.add_argument("--hours", type=float, default=8.0,
+                      help="long-session length for the memory check, hours (default: 8)")
+
+    ana = sub.add_parser("analyze", help="analyse a raw IMU CSV: episodes, steps, samples",
+                         description=_ANALYZE_HELP, formatter_class=fmt)
+    ana.add_argument("raw", type=Path, metavar="RAW.csv", help="the raw recording")
+    ana.add_argument("--episodes", type=Path, required=True, metavar="EP.csv",
+                     help="where to write the episodes")
+    ana.add_argument("--steps", type=Path, metavar="ST.csv", help="where to write heel strikes")
+    ana.add_argument("--samples", type=Path, metavar="SA.csv",
+                     help="where to write per-sample angles and activity")
+    ana.add_argument("--acc-unit", choices=["m/s2", "g"], default="m/s2",
+                     help="accelerometer unit in the file (default: m/s2)")
+    ana.add_argument("--gyro-unit", choices=["rad/s", "deg/s"], default="rad/s",
+                     help="gyroscope unit in the file (default: rad/s)")
+    ana.add_argument("--settings", type=Path, metavar="FILE.toml",
+                     help="the wearer's settings file (see README: Settings)")
+    ana.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="override one setting, e.g. --set hip_drop_deg=4 (repeatable)")
+
     from beltline.scenarios import SCENARIOS
     from beltline.wearer import MOUNTS
 
@@ -142,6 +228,33 @@ def _simulate(args: argparse.Namespace) -> None:
     simulate.run(args.scenario, args.minutes, args.seed, args.mount, args.rate, args.out)
 
 
+def _analyze(args: argparse.Namespace) -> None:
+    from beltline import analyze, rawcsv, settings
+
+    cfg = settings.load(args.settings, args.set)
+    raw = rawcsv.read(args.raw, args.acc_unit, args.gyro_unit)
+    log.info("%s: %d samples, %.1f Hz, %.1f min", args.raw, len(raw.t), raw.rate_hz,
+             (raw.t[-1] - raw.t[0]) / 60)
+    res = analyze.run(raw, cfg)
+    n, secs = res.pipeline.bridged
+    if n:
+        log.warning("%d short hole(s) in the time line (%.2f s in all) were bridged", n, secs)
+    for g in res.gaps:
+        log.warning("gap: no data from %.3f s to %.3f s (%.2f s)", g.start_s, g.end_s,
+                    g.seconds)
+    analyze.write_episodes(args.episodes, res.episodes)
+    if args.steps:
+        analyze.write_steps(args.steps, res.steps)
+    if args.samples:
+        analyze.write_samples(args.samples, raw.t, res.obliquity_deg, res.tilt_deg,
+                              res.activity)
+    kinds = {}
+    for e in res.episodes:
+        kinds[e.kind] = kinds.get(e.kind, 0) + 1
+    log.info("%d steps, %d episode(s) %s, %d gap(s)", len(res.steps), len(res.episodes),
+             kinds or "", len(res.gaps))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -153,6 +266,16 @@ def main(argv: list[str] | None = None) -> int:
             from beltline.bench import fusion
 
             fusion.main(args.data, args.trials, args.rate)
+        elif args.command == "bench" and args.bench == "detection":
+            from beltline.bench import detection
+
+            detection.main(args.sessions, args.minutes, args.walkers)
+        elif args.command == "bench" and args.bench == "pipeline":
+            from beltline.bench import pipeline as bench_pipeline
+
+            bench_pipeline.main(args.minutes, args.hours)
+        elif args.command == "analyze":
+            _analyze(args)
         elif args.command == "simulate":
             _simulate(args)
     except BeltlineError as exc:

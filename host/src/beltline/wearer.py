@@ -27,6 +27,7 @@ import numpy as np
 
 G = 9.81
 OVERSAMPLE = 4
+MERGE_S = 10.0  # labels of one condition this close together are one episode
 ACTIVITIES = ("standing", "walking", "sitting", "other")
 
 
@@ -318,7 +319,8 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
     n_out = int(total * rate_hz)
     ts = np.arange(n_out) / (rate_hz * (1 + ppm))
     ts = ts + rng.normal(0.0, sensor.jitter_s, n_out)
-    ts = np.maximum.accumulate(np.clip(ts, 0.0, t[-1]))
+    ts = np.clip(ts, 0.0, t[-1] - 0.5 / fi)
+    ts = ts[np.concatenate([[True], np.diff(ts) > 0])]  # strictly increasing, as a device's
 
     def at(x: np.ndarray) -> np.ndarray:
         if x.ndim == 1:
@@ -351,10 +353,11 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
 
 
 def _merge(labels: list[tuple[str, str, float, float]]) -> list[tuple[str, str, float, float]]:
-    # consecutive segments with the same condition are one episode
+    # segments with the same condition are one episode, also across a short stop (a few
+    # seconds of standing between two walks do not end a hip drop)
     out: list[tuple[str, str, float, float]] = []
     for k, side, a, b in labels:
-        if out and out[-1][0] == k and out[-1][1] == side and abs(out[-1][3] - a) < 1e-6:
+        if out and out[-1][0] == k and out[-1][1] == side and a - out[-1][3] <= MERGE_S:
             out[-1] = (k, side, out[-1][2], b)
         else:
             out.append((k, side, a, b))

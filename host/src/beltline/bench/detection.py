@@ -1,0 +1,197 @@
+"""``beltline bench detection``: episode and step detection against known truth.
+
+Two suites:
+
+- **virtual**: virtual-wearer sessions from the scenario library, with wearers, mountings and
+  sample rates varied per session and seeds from 10_000 up (the detectors were never tuned on
+  them). An episode is found when a detection of the same kind and side overlaps the label;
+  precision, recall and F1 per kind, the median onset error (detected start - labelled start)
+  and false alerts per hour of recordings that contain no episode of that kind.
+- **walkers** (``../shared/data/lowerback-walks``, Voisard et al., IPOL 2023, AGPL-3.0): heel
+  strikes against the foot-sensor events (a match is within 100 ms), the stance side of the
+  matched ones, and how many episodes these healthy walkers raise (should be none).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from beltline import analyze, rawcsv, scenarios, wearer
+from beltline.episodes import KINDS, Episode
+
+log = logging.getLogger(__name__)
+
+TOLERANCE_S = 0.1
+MOUNTS = ("back", "left", "right", "front", "back-upside-down")
+RATES = (50.0, 100.0, 200.0)
+
+
+@dataclass
+class Tally:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    onsets: list[float] = field(default_factory=list)
+    clean_hours: float = 0.0
+    clean_false: int = 0
+
+    def prf(self) -> tuple[float, float, float]:
+        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def match_episodes(found: list[Episode], labels: list[tuple[str, str, float, float]],
+                   kind: str) -> tuple[int, int, int, list[float]]:
+    """(tp, fp, fn, onset errors) for one kind: a label is found by an overlapping detection
+    of the same kind and side; each detection counts once."""
+    dets = [e for e in found if e.kind == kind]
+    labs = [lab for lab in labels if lab[0] == kind]
+    used: set[int] = set()
+    tp, onsets = 0, []
+    for _, side, a, b in labs:
+        hit = [i for i, e in enumerate(dets) if e.side == side and e.start_s < b
+               and e.end_s > a]
+        if hit:
+            tp += 1
+            onsets.append(dets[hit[0]].start_s - a)
+            used.update(hit)
+    return tp, len(dets) - len(used), len(labs) - tp, onsets
+
+
+def _wearer(rng: np.random.Generator) -> wearer.Wearer:
+    return wearer.Wearer(cadence_spm=float(rng.uniform(90, 125)),
+                         speed_ms=float(rng.uniform(1.0, 1.5)),
+                         obliquity_rom_deg=float(rng.uniform(5.5, 11.0)),
+                         tilt_rom_deg=float(rng.uniform(2.0, 4.0)),
+                         rotation_rom_deg=float(rng.uniform(6.0, 10.0)))
+
+
+def virtual(sessions: int, minutes: float, seed0: int = 10_000) -> dict[str, object]:
+    """Run ``sessions`` virtual sessions (cycling through the scenarios) and score them."""
+    tallies = {k: Tally() for k in KINDS}
+    names = list(scenarios.SCENARIOS)
+    steps_tp = steps_n = steps_det = 0
+    for s in tqdm(range(sessions), desc="virtual sessions", unit="session"):
+        seed = seed0 + s
+        rng = np.random.default_rng(seed)
+        name = names[s % len(names)]
+        mount = MOUNTS[int(rng.integers(len(MOUNTS)))]
+        rate = RATES[int(rng.integers(len(RATES)))]
+        rec = wearer.simulate(scenarios.build(name, minutes, seed), rate, seed=seed,
+                              wearer=_wearer(rng), mount=mount)
+        res = analyze.run(rawcsv.Raw(rec.t, rec.acc, rec.gyr))
+        hours = (rec.t[-1] - rec.t[0]) / 3600.0
+        for kind in KINDS:
+            tp, fp, fn, on = match_episodes(res.episodes, rec.labels, kind)
+            t = tallies[kind]
+            t.tp, t.fp, t.fn = t.tp + tp, t.fp + fp, t.fn + fn
+            t.onsets += on
+            if not any(lab[0] == kind for lab in rec.labels):
+                t.clean_hours += hours
+                t.clean_false += fp
+            if fp or fn:
+                log.info("%s seed %d mount %s %.0f Hz: %s fp %d fn %d", name, seed, mount,
+                         rate, kind, fp, fn)
+        truth = np.array([t for t, _ in rec.steps])
+        det = np.array([t for t, _ in res.steps])
+        steps_n += len(truth)
+        steps_det += len(det)
+        if len(det) and len(truth):
+            j = np.clip(np.searchsorted(det, truth), 1, len(det) - 1)
+            near = np.minimum(np.abs(det[j] - truth), np.abs(det[j - 1] - truth))
+            steps_tp += int((near <= TOLERANCE_S).sum())
+    out: dict[str, object] = {}
+    for kind, t in tallies.items():
+        p, r, f1 = t.prf()
+        out[kind] = {"precision": round(p, 3), "recall": round(r, 3), "f1": round(f1, 3),
+                     "onset_s_median": round(statistics.median(t.onsets), 2) if t.onsets
+                     else None,
+                     "false_alerts_per_hour": round(t.clean_false / t.clean_hours, 2)
+                     if t.clean_hours else None}
+    out["steps_recall"] = round(steps_tp / max(steps_n, 1), 3)
+    out["steps_precision"] = round(min(steps_tp, steps_det) / max(steps_det, 1), 3)
+    return out
+
+
+def walkers(data_dir: Path) -> dict[str, object]:
+    """Heel strikes, sides and episodes on the shared lower-back walkers."""
+    files = sorted(data_dir.glob("*_lb.txt"))
+    if not files:
+        raise FileNotFoundError(f"no *_lb.txt recordings in {data_dir}")
+    tp = fp = fn = wrong = 0
+    episodes = 0
+    offsets: list[float] = []
+    for f in tqdm(files, desc="walkers", unit="trial"):
+        raw, truth = load_walker(f)
+        res = analyze.run(raw)
+        det = res.steps
+        used: set[int] = set()
+        for h, side in truth:
+            cands = [(abs(d - h), j) for j, (d, _) in enumerate(det)
+                     if j not in used and abs(d - h) <= TOLERANCE_S]
+            if cands:
+                _, j = min(cands)
+                used.add(j)
+                tp += 1
+                wrong += det[j][1] != side
+                offsets.append(det[j][0] - h)
+        fp += len(det) - len(used)
+        fn += len(truth) - len([1 for _ in used])
+        episodes += len(res.episodes)
+    p = tp / max(tp + fp, 1)
+    r = tp / max(tp + fn, 1)
+    return {"trials": len(files), "heel_strikes": tp + fn, "precision": round(p, 3),
+            "recall": round(r, 3), "f1": round(2 * p * r / max(p + r, 1e-9), 3),
+            "side_accuracy": round(1 - wrong / max(tp, 1), 3),
+            "offset_ms_median": round(1000 * statistics.median(offsets), 1) if offsets else None,
+            "episodes_raised": episodes}
+
+
+def load_walker(path: Path) -> tuple[rawcsv.Raw, list[tuple[float, str]]]:
+    """One lower-back walker trial: raw data on its own clock (``PacketCounter`` / 100 Hz, so
+    the recorder's dropped packets are real gaps) and the heel strikes with the striking foot."""
+    a = np.loadtxt(path, skiprows=2)
+    meta = json.loads(path.with_name(path.name.replace("_lb.txt", ".json")).read_text())
+    t = a[:, 0] / 100.0
+    raw = rawcsv.Raw(t, a[:, 1:4], a[:, 4:7])
+    truth = sorted([(e[1] / 100.0, "left") for e in meta["LeftFootEvents"]]
+                   + [(e[1] / 100.0, "right") for e in meta["RightFootEvents"]])
+    return raw, [x for x in truth if x[0] <= t[-1]]
+
+
+def main(sessions: int, minutes: float, walkers_dir: Path) -> dict[str, object]:
+    """Run both suites, print the table and the JSON line; returns the result."""
+    result: dict[str, object] = {"virtual": virtual(sessions, minutes),
+                                 "sessions": sessions, "minutes": minutes}
+    if walkers_dir.is_dir():
+        result["walkers"] = walkers(walkers_dir)
+    else:
+        log.warning("walkers suite skipped: %s not found (the shared data lives beside the "
+                    "repo)", walkers_dir)
+        result["walkers"] = None
+    v = result["virtual"]
+    assert isinstance(v, dict)
+    lines = [f"{'kind':<18}{'precision':>10}{'recall':>8}{'F1':>7}{'onset s':>9}"
+             f"{'false/h':>9}"]
+    for kind in KINDS:
+        k = v[kind]
+        lines.append(f"{kind:<18}{k['precision']:>10}{k['recall']:>8}{k['f1']:>7}"
+                     f"{k['onset_s_median']!s:>9}{k['false_alerts_per_hour']!s:>9}")
+    lines.append(f"virtual steps: recall {v['steps_recall']}, precision {v['steps_precision']}")
+    w = result["walkers"]
+    if isinstance(w, dict):
+        lines.append(f"walkers ({w['trials']} trials, {w['heel_strikes']} heel strikes): "
+                     f"precision {w['precision']}, recall {w['recall']}, F1 {w['f1']}, side "
+                     f"{w['side_accuracy']}, offset {w['offset_ms_median']} ms, episodes "
+                     f"raised {w['episodes_raised']}")
+    print("\n".join(lines))
+    print(json.dumps(result))
+    return result

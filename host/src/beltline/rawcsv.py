@@ -1,0 +1,147 @@
+"""Reading the common raw IMU format ``t_s,ax,ay,az,gx,gy,gz`` with checks that refuse to guess.
+
+Units: s, m/s² with gravity, rad/s, sensor frame (DESIGN.md §3). ``acc_unit="g"`` and
+``gyro_unit="deg/s"`` convert other units. Data that look like another unit, missing columns,
+non-numbers, NaNs, time that goes backwards or a sample rate outside 50-200 Hz raise ``DataError``
+with the row and the fix; nothing is dropped or filled in silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from beltline.errors import DataError
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("t_s", "ax", "ay", "az", "gx", "gy", "gz")
+G = 9.80665
+ACC_UNITS = {"m/s2": 1.0, "m/s^2": 1.0, "g": G}
+GYRO_UNITS = {"rad/s": 1.0, "deg/s": np.pi / 180.0}
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A raw recording in SI: ``t`` (N, s, the file's clock), ``acc`` (N×3), ``gyr`` (N×3)."""
+
+    t: np.ndarray
+    acc: np.ndarray
+    gyr: np.ndarray
+
+    @property
+    def rate_hz(self) -> float:
+        return float(1.0 / np.median(np.diff(self.t))) if len(self.t) > 1 else 0.0
+
+
+def read(path: Path, acc_unit: str = "m/s2", gyro_unit: str = "rad/s") -> Raw:
+    """Read and check a raw CSV file (see the module docstring)."""
+    path = Path(path)
+    if acc_unit not in ACC_UNITS:
+        raise DataError(f"--acc-unit must be one of {', '.join(ACC_UNITS)}, got {acc_unit!r}")
+    if gyro_unit not in GYRO_UNITS:
+        raise DataError(f"--gyro-unit must be one of {', '.join(GYRO_UNITS)}, got {gyro_unit!r}")
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), None)
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a text CSV file ({exc})") from exc
+    if not header:
+        raise DataError(f"{path}: empty file; expected a header {','.join(COLUMNS)}")
+    names = [h.strip() for h in header]
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the raw format is "
+                        f"{','.join(COLUMNS)} (s, m/s², rad/s)")
+    idx = [names.index(c) for c in COLUMNS]
+    try:
+        data = np.loadtxt(path, delimiter=",", skiprows=1, usecols=idx, ndmin=2, dtype=float)
+    except ValueError as exc:
+        # numpy names the row: a truncated last line, a stray text field, a missing value
+        raise DataError(f"{path}: cannot read the numbers ({exc}); a truncated or damaged "
+                        "file?") from exc
+    data = data.reshape(-1, len(COLUMNS))
+    return check(Raw(data[:, 0], data[:, 1:4] * ACC_UNITS[acc_unit],
+                     data[:, 4:7] * GYRO_UNITS[gyro_unit]), str(path))
+
+
+def check(raw: Raw, name: str = "recording") -> Raw:
+    """The checks of ``read`` on arrays already in memory. Returns ``raw`` unchanged."""
+    n = len(raw.t)
+    if n < 200:
+        raise DataError(f"{name}: {n} samples is too short to analyse (need at least 2 s)")
+    bad = ~np.isfinite(np.column_stack([raw.t, raw.acc, raw.gyr])).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{name}: {int(bad.sum())} sample(s) with NaN or infinite values, the "
+                        f"first at t={raw.t[i]!r} (data row {i + 1}); remove or repair them")
+    dt = np.diff(raw.t)
+    if (dt <= 0).any():
+        i = int(np.flatnonzero(dt <= 0)[0])
+        raise DataError(f"{name}: time does not increase at data row {i + 2} "
+                        f"(t={raw.t[i]:.6f} then {raw.t[i + 1]:.6f}); sort the file or fix "
+                        "the clock")
+    rate = 1.0 / float(np.median(dt))
+    if not 45.0 <= rate <= 220.0:
+        raise DataError(f"{name}: median sample rate {rate:.1f} Hz is outside 50-200 Hz "
+                        "(is t_s in seconds?)")
+    norm = np.linalg.norm(raw.acc, axis=1)
+    med = float(np.median(norm))
+    if 0.5 < med < 2.0:
+        raise DataError(f"{name}: the accelerometer's median magnitude is {med:.2f}: that is "
+                        "gravity in g, not m/s²; pass --acc-unit g")
+    if not 6.0 < med < 14.0:
+        raise DataError(f"{name}: the accelerometer's median magnitude is {med:.2f} m/s², not "
+                        "gravity (9.81); check the unit and that ax,ay,az include gravity")
+    scale = gyro_scale(raw)
+    if scale is not None and scale < 0.1:
+        raise DataError(f"{name}: the gyroscope turns {1 / scale:.0f}x faster than the "
+                        "accelerometer's tilt changes: it looks like deg/s, not rad/s; pass "
+                        "--gyro-unit deg/s")
+    if scale is not None and scale > 10.0:
+        raise DataError(f"{name}: the gyroscope turns {scale:.0f}x slower than the "
+                        "accelerometer's tilt changes; check the gyroscope unit (rad/s)")
+    p99 = float(np.percentile(np.abs(raw.gyr), 99.9))
+    if p99 > 35.0:
+        raise DataError(f"{name}: gyroscope values up to {p99:.0f} are impossible in rad/s for "
+                        "a pelvis; pass --gyro-unit deg/s")
+    return raw
+
+
+def gyro_scale(raw: Raw) -> float | None:
+    """How fast gravity's direction changes in the sensor frame, per unit of gyro rate
+    (``du/dt = u x w``): about 1 when the gyro is in rad/s, 0.017 when it is in deg/s.
+    None when there is too little slow rotation to tell."""
+    dt = float(np.median(np.diff(raw.t)))
+    k = max(1, round(0.1 / dt))  # 0.1 s means: slow attitude, not impacts
+    m = len(raw.t) // k
+    if m < 20:
+        return None
+    acc = raw.acc[: m * k].reshape(m, k, 3).mean(axis=1)
+    gyr = raw.gyr[: m * k].reshape(m, k, 3).mean(axis=1)
+    u = acc / np.linalg.norm(acc, axis=1, keepdims=True)
+    du = (u[2:] - u[:-2]) / (2 * k * dt)
+    pred = np.cross(u[1:-1], gyr[1:-1])
+    # quiet enough that the accelerometer shows the attitude: |a| close to g
+    quiet = np.abs(np.linalg.norm(acc[1:-1], axis=1) - G) < 1.5
+    pred, du = pred[quiet], du[quiet]
+    energy = float((pred * pred).sum())
+    if energy < 1e-6 * max(len(pred), 1) or float((du * du).sum()) < 0.01 * max(len(du), 1) * 0.01:
+        return None
+    return float((pred * du).sum() / energy)
+
+
+def write(path: Path, raw: Raw) -> None:
+    """Write ``raw`` in the common format (used by tests and by ``beltline simulate``)."""
+    arr = np.column_stack([raw.t, raw.acc, raw.gyr])
+    np.savetxt(path, arr, delimiter=",", header=",".join(COLUMNS), comments="",
+               fmt=["%.6f"] + ["%.6f"] * 6)
+
+
+__all__ = ["COLUMNS", "Raw", "check", "gyro_scale", "read", "write"]

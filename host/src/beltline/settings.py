@@ -1,0 +1,129 @@
+"""Detector settings: every default with its unit, meaning and clinical source (DESIGN.md §4).
+
+A wearer's own values live in a TOML file (``beltline analyze --settings FILE``), and single
+values can be overridden on the command line (``--set hip_drop_deg=4``). One validation function
+checks names and ranges and says what is allowed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from beltline.errors import DataError
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Episode rules. Angles in degrees relative to the wearer's calibrated references."""
+
+    # Hip drop: the swing side's peak drop in one single-leg stance, above the wearer's own
+    # drop in the calibration walk. Healthy obliquity range of motion is 9.4 +- 3.5 deg (women),
+    # 7.4 +- 3.4 deg (men) per stride (Smith, Lelas & Kerrigan 2002), i.e. a normal swing-side
+    # drop of about 3-5 deg; a Trendelenburg sign is a held extra drop of ~4-5 deg (about 2 cm
+    # across the pelvis). 3 deg of extra drop sits below that and well above stride-to-stride
+    # noise.
+    hip_drop_deg: float = 3.0
+    # The calibration walk's drop is the wearer's reference, limited to the healthy range so
+    # that a wearer who already drops during calibration is still measured against normal.
+    hip_drop_reference_max_deg: float = 5.5
+    # Evidence over many strides, per stance side: the last N single-leg stances of that side;
+    # an episode starts when at least `on` of them show the drop and ends when at most `off` do.
+    hip_drop_window_steps: int = 12
+    hip_drop_on_steps: int = 9
+    hip_drop_off_steps: int = 3
+    # Anterior tilt: tilt above the wearer's reference (neutral standing; the calibration walk
+    # while walking). Anatomical tilt differs by 13 +- 5 deg between people (Preece et al. 2008),
+    # so only the change from the wearer's own neutral is judged; 5 deg is about twice the
+    # within-stride tilt excursion (2-4 deg).
+    anterior_tilt_deg: float = 5.0
+    # Standing pelvic obliquity: the lower side held lower than this. 3 deg is about 1.5 cm
+    # across the pelvis, the size of a leg-length difference clinicians start to treat.
+    obliquity_deg: float = 3.0
+    # Tilt and standing obliquity use 1-s windows; an episode starts when `on` of the last
+    # `window` eligible seconds exceed the threshold and ends when at most `off` do (hysteresis).
+    posture_window_s: int = 12
+    posture_on_s: int = 10
+    posture_off_s: int = 3
+    # An episode survives a pause without evidence (a stop at a crossing, sitting down for a
+    # moment) up to this long; longer pauses close it at its last evidence.
+    pause_max_s: float = 45.0
+    # Steps whose pelvis turns faster than this (deg/s, about the vertical) are turning steps:
+    # counted but not used as hip-drop evidence (the pelvis leans into a turn).
+    turn_rate_dps: float = 30.0
+
+
+_LIMITS: dict[str, tuple[float, float]] = {
+    "hip_drop_deg": (0.5, 20.0),
+    "hip_drop_reference_max_deg": (0.0, 20.0),
+    "hip_drop_window_steps": (2, 200),
+    "hip_drop_on_steps": (1, 200),
+    "hip_drop_off_steps": (0, 199),
+    "anterior_tilt_deg": (0.5, 30.0),
+    "obliquity_deg": (0.5, 20.0),
+    "posture_window_s": (2, 600),
+    "posture_on_s": (1, 600),
+    "posture_off_s": (0, 599),
+    "pause_max_s": (0.0, 3600.0),
+    "turn_rate_dps": (5.0, 360.0),
+}
+
+
+def validate(s: Settings) -> Settings:
+    """Check every value against its allowed range; raise ``DataError`` naming the field."""
+    for f in fields(s):
+        v = getattr(s, f.name)
+        lo, hi = _LIMITS[f.name]
+        if not lo <= v <= hi:
+            raise DataError(f"setting {f.name}={v} is outside its allowed range {lo}..{hi}")
+    if not s.hip_drop_off_steps < s.hip_drop_on_steps <= s.hip_drop_window_steps:
+        raise DataError("hip drop steps must satisfy off < on <= window, got "
+                        f"{s.hip_drop_off_steps}, {s.hip_drop_on_steps}, "
+                        f"{s.hip_drop_window_steps}")
+    if not s.posture_off_s < s.posture_on_s <= s.posture_window_s:
+        raise DataError("posture seconds must satisfy off < on <= window, got "
+                        f"{s.posture_off_s}, {s.posture_on_s}, {s.posture_window_s}")
+    return s
+
+
+def _coerce(name: str, value: object) -> float | int:
+    kind = type(getattr(Settings(), name))
+    try:
+        return kind(value)  # type: ignore[call-arg]
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"setting {name} needs a {kind.__name__}, got {value!r}") from exc
+
+
+def with_overrides(base: Settings, values: dict[str, object]) -> Settings:
+    """``base`` with ``values`` applied (unknown names are an error), validated."""
+    known = {f.name for f in fields(Settings)}
+    for k in values:
+        if k not in known:
+            raise DataError(f"unknown setting {k!r}; known: {', '.join(sorted(known))}")
+    return validate(replace(base, **{k: _coerce(k, v) for k, v in values.items()}))
+
+
+def load(path: Path | None = None, overrides: list[str] | None = None) -> Settings:
+    """Defaults, then the TOML file (top-level keys as in ``Settings``), then ``NAME=VALUE``
+    overrides."""
+    s = Settings()
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise DataError(f"settings file {path} not found") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise DataError(f"settings file {path} is not valid TOML: {exc}") from exc
+        s = with_overrides(s, data)
+    pairs: dict[str, object] = {}
+    for item in overrides or []:
+        if "=" not in item:
+            raise DataError(f"--set expects NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        pairs[k.strip()] = v.strip()
+    return with_overrides(s, pairs)
+
+
+def as_dict(s: Settings) -> dict[str, float | int]:
+    return asdict(s)
