@@ -58,6 +58,7 @@ class _Track:
     on: int
     off: int
     pause_max_s: float
+    min_s: float
     recent: deque[Unit] = field(default_factory=deque)
     open_units: list[Unit] | None = None
     last_end: float = float("-inf")
@@ -72,9 +73,9 @@ class _Track:
             self.recent.popleft()
         hits = sum(x.hit for x in self.recent)
         if self.open_units is None:
-            if sum(x.hit and x.start_s >= self.last_end for x in self.recent) >= self.on:
-                first = next(i for i, x in enumerate(self.recent)
-                             if x.hit and x.start_s >= self.last_end)
+            fresh = [x for x in self.recent if x.hit and x.start_s >= self.last_end]
+            if len(fresh) >= self.on and fresh[-1].end_s - fresh[0].start_s >= self.min_s:
+                first = next(i for i, x in enumerate(self.recent) if x is fresh[0])
                 self.open_units = list(self.recent)[first:]
         else:
             self.open_units.append(u)
@@ -109,8 +110,10 @@ class Detectors:
     def __init__(self, settings: Settings) -> None:
         s = settings
         self.settings = s
-        hd = (s.hip_drop_window_steps, s.hip_drop_on_steps, s.hip_drop_off_steps, s.pause_max_s)
-        po = (s.posture_window_s, s.posture_on_s, s.posture_off_s, s.pause_max_s)
+        hd = (s.hip_drop_window_steps, s.hip_drop_on_steps, s.hip_drop_off_steps, s.pause_max_s,
+              s.min_episode_s)
+        po = (s.posture_window_s, s.posture_on_s, s.posture_off_s, s.pause_max_s,
+              s.min_episode_s)
         self.tracks = {
             ("hip_drop", "left"): _Track("hip_drop", "left", *hd),
             ("hip_drop", "right"): _Track("hip_drop", "right", *hd),

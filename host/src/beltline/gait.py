@@ -88,7 +88,7 @@ class StepTracker:
         j0 = max(0, k - _PEAK_BACK)
         i = lo - 1 + j0 + int(np.argmax(aap[j0: k + 1]))
         wx = self.h.get("wx", i, i + _CUE)
-        return i, float(np.nanmean(wx)) if len(wx) else 0.0
+        return i, _mean(wx, 0.0)
 
     def _add(self, hs: tuple[int, float]) -> list[Step]:
         out: list[Step] = []
@@ -135,6 +135,10 @@ class StepTracker:
         drop = float(np.nanmax(sign * roll)) if len(roll) and np.isfinite(roll).any() \
             else float("nan")
         return Step(i, side, end, drop,
-                    float(np.nanmean(pitch)) if len(pitch) else float("nan"),
-                    float(np.degrees(abs(np.nanmean(wz)))) if len(wz) else float("nan"),
+                    _mean(pitch, float("nan")), float(np.degrees(abs(_mean(wz, float("nan"))))),
                     run[j][1])
+
+
+def _mean(x: np.ndarray, empty: float) -> float:
+    ok = x[np.isfinite(x)]
+    return float(ok.mean()) if len(ok) else empty

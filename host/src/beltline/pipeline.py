@@ -352,15 +352,13 @@ class Pipeline:
     def _post(self, k0: int, up: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
               cands: list[int], out: Output) -> None:
         # pieces short against the history's span, so every step still finds its samples
+        # (a candidate is confirmed a little after its peak, so it may lie before this chunk)
         piece = self.history.keep // 4
         for s in range(0, len(up), piece):
             k = k0 + s
-            mine = [c for c in cands if k <= c < k + piece]
+            mine = [c for c in cands if c < k + piece and (s == 0 or c >= k)]
             self._post_piece(k, up[s: s + piece], acc[s: s + piece], gyr[s: s + piece], mine,
                              out)
-        late = [c for c in cands if c >= k0 + len(up)]
-        if late:  # confirmed after its chunk ended (cannot happen, kept for safety)
-            self._steps(self.tracker.feed(late), out)
 
     def _post_piece(self, k0: int, up: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
                     cands: list[int], out: Output) -> None:
@@ -406,10 +404,12 @@ class Pipeline:
             for side in ("left", "right"):
                 d = [s.drop_deg for s in in_walk if s.side == side]
                 drops.append(float(np.median(d)) if len(d) >= 3 else 4.0)
-            cap = self.settings.hip_drop_reference_max_deg
+            lo, hi = (self.settings.hip_drop_reference_min_deg,
+                      self.settings.hip_drop_reference_max_deg)
             tilts = [s.tilt_deg for s in in_walk if np.isfinite(s.tilt_deg)]
             self.calibration = cal = Calibration(
-                cal.R, cal.stand, cal.walk, (min(drops[0], cap), min(drops[1], cap)),
+                cal.R, cal.stand, cal.walk,
+                (float(np.clip(drops[0], lo, hi)), float(np.clip(drops[1], lo, hi))),
                 float(np.clip(np.median(tilts), -10.0, 10.0)) if tilts else 0.0, cal.note)
             self._refs_set = True
             held, self._held_seconds = self._held_seconds, []
@@ -442,10 +442,7 @@ class Pipeline:
         p = pitch.reshape(nb, BLOCK)
         g = gn.reshape(nb, BLOCK)
         valid = np.isfinite(r).all(axis=1)
-        with np.errstate(invalid="ignore"):
-            pm = np.nanmean(p, axis=1) if valid.any() else np.full(nb, np.nan)
-            rm = np.nanmean(r, axis=1) if valid.any() else np.full(nb, np.nan)
-            gm = np.nanmean(g, axis=1) if valid.any() else np.full(nb, np.nan)
+        pm, rm, gm = p.mean(axis=1), r.mean(axis=1), g.mean(axis=1)  # NaN rows are invalid
         centre = (np.arange(b0, b1) * BLOCK + BLOCK // 2)
         walking = np.zeros(nb, dtype=bool)
         self._walk = [w for w in self._walk if w[1] >= i0]

@@ -52,11 +52,15 @@ class IIR:
 class PeakFinder:
     """Causal peak picking with hysteresis: a maximum is confirmed once the signal has fallen
     ``drop`` below it, and the next one needs the signal to rise ``drop`` above the valley in
-    between. Peaks closer than ``min_gap`` samples to the previous one are ignored."""
+    between. With ``relative`` > 0 the drop adapts to the signal: ``max(drop, relative * A)``
+    where A is the signal's recent mean absolute value (3-s time constant), so small steps
+    (a shuffle in a turn) are found in a quiet walk without noise counting while standing.
+    Peaks closer than ``min_gap`` samples to the previous one are ignored."""
 
-    def __init__(self, drop: float, min_gap: int) -> None:
+    def __init__(self, drop: float, min_gap: int, relative: float = 0.0) -> None:
         self.drop = drop
         self.min_gap = min_gap
+        self.relative = relative
         self.reset()
 
     def reset(self) -> None:
@@ -65,14 +69,19 @@ class PeakFinder:
         self.best_i = -1
         self.low = np.inf
         self.last = -(10**12)
+        self.level = 0.0
 
     def __call__(self, x: np.ndarray, start: int) -> list[int]:
         """Feed samples ``x`` whose first has absolute index ``start``; returns confirmed peak
         indices (absolute)."""
         out: list[int] = []
-        drop = self.drop
+        floor, rel = self.drop, self.relative
+        alpha = 1.0 / (3.0 * RATE_HZ)
         armed, best, best_i, low = self.armed, self.best, self.best_i, self.low
+        level = self.level
         for i, v in enumerate(x.tolist()):
+            level += alpha * (abs(v) - level)
+            drop = max(floor, rel * level)
             if armed:
                 if v > best:
                     best, best_i = v, start + i
@@ -87,6 +96,7 @@ class PeakFinder:
                 elif v > low + drop:
                     armed, best, best_i = True, v, start + i
         self.armed, self.best, self.best_i, self.low = armed, best, best_i, low
+        self.level = level
         return out
 
 

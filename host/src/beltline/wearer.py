@@ -28,6 +28,8 @@ import numpy as np
 G = 9.81
 OVERSAMPLE = 4
 MERGE_S = 10.0  # labels of one condition this close together are one episode
+# extra hip drop (a Trendelenburg sign, ~2 cm) from which walking is labelled an episode
+LABEL_DROP_DEG = 4.0
 ACTIVITIES = ("standing", "walking", "sitting", "other")
 
 
@@ -240,8 +242,11 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
             end = seg.hip_drop_end_deg if seg.hip_drop_end_deg is not None else seg.hip_drop_deg
             drop[sl] = np.linspace(seg.hip_drop_deg, end, i1 - i0)
             drop_left[sl] = seg.hip_drop_side == "left"
-            if seg.labelled:
-                labels.append(("hip_drop", seg.hip_drop_side, start, start + seg.seconds))
+            # a growing drop (fatigue) is an episode from when it reaches LABEL_DROP_DEG
+            grown = np.flatnonzero(drop[sl] >= LABEL_DROP_DEG)
+            if seg.labelled and len(grown):
+                labels.append(("hip_drop", seg.hip_drop_side, start + grown[0] / fi,
+                               start + seg.seconds))
         if seg.tilt_deg and seg.labelled:
             labels.append(("anterior_tilt", "", start, start + seg.seconds))
         if seg.obliquity_deg and seg.labelled:
@@ -256,6 +261,7 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
     env = _smooth(walk, max(2, int(1.5 * fi / 3)))
     pitch_s = _smooth(pitch_t, w_post)
     roll_s = _smooth(roll_t, w_post)
+    drop = _smooth(drop, w_post)  # a condition sets in over a step, not within one sample
     z_s = _smooth(z_t, w_post)
     xf_s = _smooth(x_fwd_t, w_post)
     yaw = np.cumsum(_smooth(yaw_rate, max(2, int(1.0 * fi / 3)))) * dt

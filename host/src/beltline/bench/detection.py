@@ -130,9 +130,12 @@ def walkers(data_dir: Path) -> dict[str, object]:
     episodes = 0
     offsets: list[float] = []
     for f in tqdm(files, desc="walkers", unit="trial"):
-        raw, truth = load_walker(f)
+        raw, truth, (a, b) = load_walker(f)
         res = analyze.run(raw)
-        det = res.steps
+        # scored inside the labelled walk (the files also hold a few foot events from moving
+        # about after it, which the labels do not cover completely)
+        truth = [x for x in truth if a - TOLERANCE_S <= x[0] <= b + TOLERANCE_S]
+        det = [x for x in res.steps if a - TOLERANCE_S <= x[0] <= b + TOLERANCE_S]
         used: set[int] = set()
         for h, side in truth:
             cands = [(abs(d - h), j) for j, (d, _) in enumerate(det)
@@ -155,16 +158,19 @@ def walkers(data_dir: Path) -> dict[str, object]:
             "episodes_raised": episodes}
 
 
-def load_walker(path: Path) -> tuple[rawcsv.Raw, list[tuple[float, str]]]:
+def load_walker(path: Path) -> tuple[rawcsv.Raw, list[tuple[float, str]],
+                                     tuple[float, float]]:
     """One lower-back walker trial: raw data on its own clock (``PacketCounter`` / 100 Hz, so
-    the recorder's dropped packets are real gaps) and the heel strikes with the striking foot."""
+    the recorder's dropped packets are real holes), the heel strikes with the striking foot,
+    and the trial's walking span (start, end) in s."""
     a = np.loadtxt(path, skiprows=2)
     meta = json.loads(path.with_name(path.name.replace("_lb.txt", ".json")).read_text())
     t = a[:, 0] / 100.0
     raw = rawcsv.Raw(t, a[:, 1:4], a[:, 4:7])
     truth = sorted([(e[1] / 100.0, "left") for e in meta["LeftFootEvents"]]
                    + [(e[1] / 100.0, "right") for e in meta["RightFootEvents"]])
-    return raw, [x for x in truth if x[0] <= t[-1]]
+    a, b = (x / 100.0 for x in meta["TrialBoundaries"])
+    return raw, [x for x in truth if x[0] <= t[-1]], (a, b)
 
 
 def main(sessions: int, minutes: float, walkers_dir: Path) -> dict[str, object]:
