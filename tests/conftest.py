@@ -57,3 +57,12 @@ def broad_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared BROAD data not found at {path} (it lives beside the repo)")
     return path
+
+
+@pytest.fixture(scope="session")
+def walkers_dir() -> Path:
+    path = SHARED_DATA / "lowerback-walks"
+    if not path.is_dir():
+        pytest.skip(f"shared lower-back walker data not found at {path} (it lives beside the "
+                    "repo)")
+    return path

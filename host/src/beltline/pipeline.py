@@ -441,8 +441,11 @@ class Pipeline:
         r = roll.reshape(nb, BLOCK)
         p = pitch.reshape(nb, BLOCK)
         g = gn.reshape(nb, BLOCK)
-        valid = np.isfinite(r).all(axis=1)
-        pm, rm, gm = p.mean(axis=1), r.mean(axis=1), g.mean(axis=1)  # NaN rows are invalid
+        fin = np.isfinite(r)
+        count = fin.sum(axis=1)
+        valid = count > 0
+        with np.errstate(invalid="ignore", divide="ignore"):  # empty blocks stay NaN
+            pm, rm, gm = (np.where(fin, x, 0.0).sum(axis=1) / count for x in (p, r, g))
         centre = (np.arange(b0, b1) * BLOCK + BLOCK // 2)
         walking = np.zeros(nb, dtype=bool)
         self._walk = [w for w in self._walk if w[1] >= i0]
@@ -453,7 +456,7 @@ class Pipeline:
             np.where(pm < -8.0, "sitting", "standing")))
         act = np.where(valid, act, "")
         self._block_next = b1
-        keep = np.repeat(valid, BLOCK)
+        keep = fin.reshape(-1)
         idx = np.arange(i0, i1)[keep]
         out.t = np.concatenate([out.t, self.t_of(idx)])
         out.obliquity_deg = np.concatenate([out.obliquity_deg, roll[keep]])
