@@ -121,6 +121,35 @@ Example:
 """
 
 
+_SESSIONS_HELP = """\
+List the sessions in the store: id, start time, source, length, samples and episodes.
+The store is one SQLite file in your user data folder (override with --store or the
+BELTLINE_HOME environment variable); your data never leave this machine.
+
+Example:
+  beltline sessions
+"""
+
+_EXPORT_HELP = """\
+Write one session into a folder: samples.csv (t_s,obliquity_deg,tilt_deg,activity),
+steps.csv (t_s,side,drop_deg,tilt_deg), episodes.csv (kind,side,start_s,end_s,peak_deg,
+mean_deg,activity,steps) and session.json (device, firmware, calibration, settings, gaps).
+
+Example:
+  beltline export 3 --out walk-3/
+"""
+
+_IMPORT_HELP = """\
+Read a session into the store: either an export folder (as written by `beltline export`) or
+a raw IMU CSV (t_s,ax,ay,az,gx,gy,gz), which is analysed first, exactly as `beltline analyze`
+does. Prints the new session's id.
+
+Examples:
+  beltline import walk-3/
+  beltline import recording.csv --gyro-unit deg/s
+"""
+
+
 def _trials(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or not all(p.isdigit() for p in parts):
@@ -195,6 +224,27 @@ def build_parser() -> argparse.ArgumentParser:
     ana.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="override one setting, e.g. --set hip_drop_deg=4 (repeatable)")
 
+    store_help = "the session store file (default: beltline.db in the user data folder)"
+    ses = sub.add_parser("sessions", help="list the recorded sessions",
+                         description=_SESSIONS_HELP, formatter_class=fmt)
+    ses.add_argument("--store", type=Path, metavar="FILE", help=store_help)
+    exp = sub.add_parser("export", help="write a session as CSV files and session.json",
+                         description=_EXPORT_HELP, formatter_class=fmt)
+    exp.add_argument("session", type=int, metavar="SESSION", help="session id (see sessions)")
+    exp.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    exp.add_argument("--store", type=Path, metavar="FILE", help=store_help)
+    imp = sub.add_parser("import", help="read an export folder or a raw CSV as a session",
+                         description=_IMPORT_HELP, formatter_class=fmt)
+    imp.add_argument("path", type=Path, metavar="PATH", help="export folder or raw CSV file")
+    imp.add_argument("--store", type=Path, metavar="FILE", help=store_help)
+    imp.add_argument("--acc-unit", choices=["m/s2", "g"], default="m/s2",
+                     help="accelerometer unit of a raw CSV (default: m/s2)")
+    imp.add_argument("--gyro-unit", choices=["rad/s", "deg/s"], default="rad/s",
+                     help="gyroscope unit of a raw CSV (default: rad/s)")
+    imp.add_argument("--settings", type=Path, metavar="FILE.toml", help="settings file")
+    imp.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="override one setting (repeatable)")
+
     from beltline.scenarios import SCENARIOS
     from beltline.wearer import MOUNTS
 
@@ -255,6 +305,38 @@ def _analyze(args: argparse.Namespace) -> None:
              kinds or "", len(res.gaps))
 
 
+def _sessions(args: argparse.Namespace) -> None:
+    import datetime
+
+    from beltline import sessions, settings
+    from beltline.store import Store
+
+    store = Store(args.store)
+    try:
+        if args.command == "sessions":
+            rows = store.sessions()
+            if not rows:
+                log.info("no sessions yet in %s", store.path)
+            for s in rows:
+                when = datetime.datetime.fromtimestamp(s.started_unix).strftime("%Y-%m-%d %H:%M")
+                state = "" if s.ended_unix else "  (not closed: recording or interrupted)"
+                print(f"{s.id:>4}  {when}  {s.source:<8} {s.seconds / 60:6.1f} min  "
+                      f"{s.samples:>8} samples  {s.episodes:>3} episodes  {s.name}{state}")
+        elif args.command == "export":
+            for p in sessions.export(store, args.session, args.out):
+                log.info("wrote %s", p)
+        else:
+            if args.path.is_dir():
+                sid = sessions.import_export(store, args.path)
+            else:
+                cfg = settings.load(args.settings, args.set)
+                sid = sessions.import_raw(store, args.path, cfg, args.acc_unit, args.gyro_unit)
+            print(sid)
+            log.info("imported %s as session %d", args.path, sid)
+    finally:
+        store.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -276,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_pipeline.main(args.minutes, args.hours)
         elif args.command == "analyze":
             _analyze(args)
+        elif args.command in ("sessions", "export", "import"):
+            _sessions(args)
         elif args.command == "simulate":
             _simulate(args)
     except BeltlineError as exc:
