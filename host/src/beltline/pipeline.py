@@ -15,7 +15,7 @@ Results lag the input by about ``DELAY_S`` (activity needs to know whether steps
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,24 +55,51 @@ class Gap:
         return self.end_s - self.start_s
 
 
-@dataclass
+_SAMPLE_FIELDS = ("t", "obliquity_deg", "tilt_deg", "activity")
+
+
 class Output:
     """What one ``push`` made final. ``t``/``obliquity_deg``/``tilt_deg``/``activity`` are per
-    grid sample (100 Hz, the input's clock); ``steps`` are ``(t_s, side)`` heel strikes."""
+    grid sample (100 Hz, the input's clock); ``steps`` are ``(t_s, side, Step)`` heel strikes.
+    Sample arrays are gathered in pieces and joined once, when first read."""
 
-    t: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    obliquity_deg: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    tilt_deg: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    activity: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="<U8"))
-    steps: list[tuple[float, str, Step]] = field(default_factory=list)
-    episodes: list[Episode] = field(default_factory=list)
-    gaps: list[Gap] = field(default_factory=list)
+    def __init__(self) -> None:
+        self._parts: dict[str, list[np.ndarray]] = {k: [] for k in _SAMPLE_FIELDS}
+        self.steps: list[tuple[float, str, Step]] = []
+        self.episodes: list[Episode] = []
+        self.gaps: list[Gap] = []
+
+    def add_samples(self, t: np.ndarray, obliquity_deg: np.ndarray, tilt_deg: np.ndarray,
+                    activity: np.ndarray) -> None:
+        for k, v in zip(_SAMPLE_FIELDS, (t, obliquity_deg, tilt_deg, activity), strict=True):
+            self._parts[k].append(v)
+
+    def _joined(self, k: str) -> np.ndarray:
+        parts = self._parts[k]
+        if len(parts) != 1:
+            empty = np.zeros(0, dtype="<U8" if k == "activity" else float)
+            parts[:] = [np.concatenate(parts) if parts else empty]
+        return parts[0]
+
+    @property
+    def t(self) -> np.ndarray:
+        return self._joined("t")
+
+    @property
+    def obliquity_deg(self) -> np.ndarray:
+        return self._joined("obliquity_deg")
+
+    @property
+    def tilt_deg(self) -> np.ndarray:
+        return self._joined("tilt_deg")
+
+    @property
+    def activity(self) -> np.ndarray:
+        return self._joined("activity")
 
     def extend(self, other: Output) -> None:
-        self.t = np.concatenate([self.t, other.t])
-        self.obliquity_deg = np.concatenate([self.obliquity_deg, other.obliquity_deg])
-        self.tilt_deg = np.concatenate([self.tilt_deg, other.tilt_deg])
-        self.activity = np.concatenate([self.activity, other.activity])
+        for k in _SAMPLE_FIELDS:
+            self._parts[k] += other._parts[k]
         self.steps += other.steps
         self.episodes += other.episodes
         self.gaps += other.gaps
@@ -153,12 +180,14 @@ class Pipeline:
         self._peaks = PeakFinder(drop=1.0, min_gap=int(MIN_STEP_S * RATE_HZ))
         self._aap_lp = IIR(butter2("lowpass", 15.0))
         self._reset_calibration_state()
-        self.history = History(keep=int(12 * RATE_HZ))
+        self.history = History(keep=int(40 * RATE_HZ))
         self.tracker = StepTracker(self.history)
         self.detectors = Detectors(self.settings)
         self._block_next: int | None = None  # first block not yet given out
         self._walk: list[tuple[int, int]] = []  # walking spans (grid index) from steps
-        self._second: dict[str, list[float]] = {}
+        self._second_acts: list[str] = []
+        self._second_p: list[float] = []
+        self._second_r: list[float] = []
         self._second_idx: int | None = None
         self._held_steps: list[Step] = []
         self._refs_set = False
@@ -458,39 +487,36 @@ class Pipeline:
         self._block_next = b1
         keep = fin.reshape(-1)
         idx = np.arange(i0, i1)[keep]
-        out.t = np.concatenate([out.t, self.t_of(idx)])
-        out.obliquity_deg = np.concatenate([out.obliquity_deg, roll[keep]])
-        out.tilt_deg = np.concatenate([out.tilt_deg, pitch[keep]])
-        out.activity = np.concatenate([out.activity, np.repeat(act, BLOCK)[keep]])
+        out.add_samples(self.t_of(idx), roll[keep], pitch[keep], np.repeat(act, BLOCK)[keep])
         self._seconds(b0, act, pm, rm, valid, out)
 
     def _seconds(self, b0: int, act: np.ndarray, pm: np.ndarray, rm: np.ndarray,
                  valid: np.ndarray, out: Output) -> None:
+        """Gather the blocks into whole seconds of posture evidence."""
         per = int(RATE_HZ) // BLOCK
-        for j in range(len(act)):
-            b = b0 + j
-            sec = b // per
-            if self._second_idx is not None and sec != self._second_idx:
-                self._flush_second(out, final=False)
-            self._second_idx = sec
-            if valid[j]:
-                d = self._second.setdefault("acts", [])
-                d.append(act[j])
-                self._second.setdefault("p", []).append(pm[j])
-                self._second.setdefault("r", []).append(rm[j])
+        acts, ps, rs, oks = act.tolist(), pm.tolist(), rm.tolist(), valid.tolist()
+        for j in range(len(acts)):
+            sec = (b0 + j) // per
+            if sec != self._second_idx:
+                if self._second_idx is not None:
+                    self._flush_second(out, final=False)
+                self._second_idx = sec
+            if oks[j]:
+                self._second_acts.append(acts[j])
+                self._second_p.append(ps[j])
+                self._second_r.append(rs[j])
 
     def _flush_second(self, out: Output, final: bool) -> None:
-        sec, d = self._second_idx, self._second
-        self._second = {}
-        if sec is None or not d or len(d.get("acts", [])) < 5:
-            return
-        acts = d["acts"]
+        sec, acts = self._second_idx, self._second_acts
+        p_list, r_list = self._second_p, self._second_r
+        self._second_acts, self._second_p, self._second_r = [], [], []
+        if sec is None or len(acts) < BLOCK // 2:
+            return  # less than half a second of data: no evidence either way
         act = max(set(acts), key=acts.count)
         if acts.count(act) < 0.7 * len(acts):
             act = "other"  # a transition inside this second
-        p = float(np.mean(d["p"]))
-        r = float(np.mean(d["r"]))
-        args = (float(self.t_of(sec * int(RATE_HZ))), act, p, r)
+        args = (float(self.t_of(sec * int(RATE_HZ))), act, sum(p_list) / len(p_list),
+                sum(r_list) / len(r_list))
         if self._refs_set:
             self._posture(out, *args)
         else:  # the walking tilt reference comes from the calibration walk's steps

@@ -75,10 +75,10 @@ def import_export(store: Store, export_dir: Path) -> int:
                             settings=meta.get("settings") or {},
                             started_unix=meta.get("started_unix"))
     out = Output()
-    out.t = np.array([float(r["t_s"]) for r in samples])
-    out.obliquity_deg = np.array([_num(r["obliquity_deg"]) for r in samples])
-    out.tilt_deg = np.array([_num(r["tilt_deg"]) for r in samples])
-    out.activity = np.array([r["activity"] for r in samples], "<U8")
+    out.add_samples(np.array([float(r["t_s"]) for r in samples]),
+                    np.array([_num(r["obliquity_deg"]) for r in samples]),
+                    np.array([_num(r["tilt_deg"]) for r in samples]),
+                    np.array([r["activity"] for r in samples], "<U8"))
     from beltline.gait import Step
 
     out.steps = [(float(r["t_s"]), r["side"], Step(0, r["side"], 0, _num(r["drop_deg"]),

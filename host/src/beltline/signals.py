@@ -50,17 +50,15 @@ class IIR:
 
 
 class PeakFinder:
-    """Causal peak picking with hysteresis: a maximum is confirmed once the signal has fallen
-    ``drop`` below it, and the next one needs the signal to rise ``drop`` above the valley in
-    between. With ``relative`` > 0 the drop adapts to the signal: ``max(drop, relative * A)``
-    where A is the signal's recent mean absolute value (3-s time constant), so small steps
-    (a shuffle in a turn) are found in a quiet walk without noise counting while standing.
-    Peaks closer than ``min_gap`` samples to the previous one are ignored."""
+    """Causal peak picking with hysteresis: a maximum counts once the signal has fallen
+    ``drop`` below it (it is given out at the next minimum), and the next one needs the signal
+    to rise ``drop`` above the valley in between. Peaks closer than ``min_gap`` samples to the
+    previous one are ignored. Only the local extrema go through the Python state machine (a
+    few per step), so it costs little per sample."""
 
-    def __init__(self, drop: float, min_gap: int, relative: float = 0.0) -> None:
+    def __init__(self, drop: float, min_gap: int) -> None:
         self.drop = drop
         self.min_gap = min_gap
-        self.relative = relative
         self.reset()
 
     def reset(self) -> None:
@@ -69,34 +67,47 @@ class PeakFinder:
         self.best_i = -1
         self.low = np.inf
         self.last = -(10**12)
-        self.level = 0.0
+        self.carry = np.zeros(0)  # the last samples, not yet classifiable
+        self.carry_start = 0
 
     def __call__(self, x: np.ndarray, start: int) -> list[int]:
         """Feed samples ``x`` whose first has absolute index ``start``; returns confirmed peak
         indices (absolute)."""
+        if len(self.carry):
+            y = np.concatenate([self.carry, x])
+            y0 = self.carry_start
+        else:
+            y, y0 = np.asarray(x, float), start
+        if len(y) < 3:
+            self.carry, self.carry_start = y, y0
+            return []
+        d = np.diff(y)
+        inner_up, inner_dn = d[:-1], d[1:]
+        is_max = (inner_up > 0) & (inner_dn <= 0)
+        is_min = (inner_up < 0) & (inner_dn >= 0)
+        idx = np.flatnonzero(is_max | is_min) + 1
+        kinds = is_max[idx - 1].tolist()
+        vals = y[idx].tolist()
         out: list[int] = []
-        floor, rel = self.drop, self.relative
-        alpha = 1.0 / (3.0 * RATE_HZ)
+        drop = self.drop
         armed, best, best_i, low = self.armed, self.best, self.best_i, self.low
-        level = self.level
-        for i, v in enumerate(x.tolist()):
-            level += alpha * (abs(v) - level)
-            drop = max(floor, rel * level)
-            if armed:
-                if v > best:
-                    best, best_i = v, start + i
-                elif v < best - drop:
+        for j, mx, v in zip(idx.tolist(), kinds, vals, strict=True):
+            if mx:
+                if armed:
+                    if v > best:
+                        best, best_i = v, y0 + j
+                elif v > low + drop:
+                    armed, best, best_i = True, v, y0 + j
+            else:
+                if armed and v < best - drop:
                     if best_i - self.last >= self.min_gap:
                         out.append(best_i)
                         self.last = best_i
                     armed, low = False, v
-            else:
-                if v < low:
+                elif not armed and v < low:
                     low = v
-                elif v > low + drop:
-                    armed, best, best_i = True, v, start + i
         self.armed, self.best, self.best_i, self.low = armed, best, best_i, low
-        self.level = level
+        self.carry, self.carry_start = y[-2:].copy(), y0 + len(y) - 2
         return out
 
 
