@@ -164,3 +164,15 @@ def test_without_quiet_standing_the_walk_sets_the_neutral() -> None:
     assert "no quiet standing" in res.pipeline.calibration.note
     last = rec.t > rec.t[-1] - 8
     assert np.nanmean(res.obliquity_deg[last]) == pytest.approx(-5.0, abs=1.5)
+
+
+def test_per_stride_measures_match_the_wearer() -> None:
+    w = Wearer(cadence_spm=100.0, obliquity_rom_deg=9.0)
+    segs = [*scenarios.CALIBRATION, Segment("walk", 60.0)]
+    rec = simulate(segs, 100.0, seed=12, wearer=w, mount="back")
+    res = analyze.run(_raw(rec))
+    steps = [s for _, _, s in res.out.steps if s.turn_dps < 30]
+    assert np.median([s.cadence_spm for s in steps]) == pytest.approx(100.0, rel=0.03)
+    assert np.nanmedian([s.range_deg for s in steps]) == pytest.approx(9.0, abs=1.0)
+    # the swing side drops about half the range in each stance
+    assert np.nanmedian([s.drop_deg for s in steps]) == pytest.approx(4.5, abs=1.0)

@@ -132,7 +132,9 @@ Example:
 
 _EXPORT_HELP = """\
 Write one session into a folder: samples.csv (t_s,obliquity_deg,tilt_deg,activity),
-steps.csv (t_s,side,drop_deg,tilt_deg), episodes.csv (kind,side,start_s,end_s,peak_deg,
+steps.csv (t_s,side,drop_deg,tilt_deg,range_deg,cadence_spm: heel strike, striking foot,
+swing side's peak drop in the stance that follows, mean tilt, obliquity range over the stride,
+cadence), episodes.csv (kind,side,start_s,end_s,peak_deg,
 mean_deg,activity,steps) and session.json (device, firmware, calibration, settings, gaps).
 
 Example:

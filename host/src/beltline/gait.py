@@ -47,6 +47,8 @@ class Step:
     tilt_deg: float
     turn_dps: float
     cue: float
+    range_deg: float = float("nan")  # obliquity range over the stride ending with this step
+    cadence_spm: float = float("nan")  # steps per minute, from this step's duration
 
 
 class StepTracker:
@@ -134,9 +136,13 @@ class StepTracker:
         sign = 1.0 if side == "left" else -1.0
         drop = float(np.nanmax(sign * roll)) if len(roll) and np.isfinite(roll).any() \
             else float("nan")
+        stride = self.h.get("roll", 2 * i - end, end)
+        finite = stride[np.isfinite(stride)]
         return Step(i, side, end, drop,
                     _mean(pitch, float("nan")), float(np.degrees(abs(_mean(wz, float("nan"))))),
-                    run[j][1])
+                    run[j][1],
+                    float(finite.max() - finite.min()) if len(finite) else float("nan"),
+                    60.0 * RATE_HZ / (end - i) if end > i else float("nan"))
 
 
 def _mean(x: np.ndarray, empty: float) -> float:

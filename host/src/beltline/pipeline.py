@@ -256,7 +256,7 @@ class Pipeline:
     def _gap(self, gap: Gap, out: Output) -> None:
         self.gaps.append(gap)
         out.gaps.append(gap)
-        log.info("gap of %.2f s at t=%.2f s", gap.seconds, gap.start_s)
+        log.debug("gap of %.2f s at t=%.2f s", gap.seconds, gap.start_s)
         if gap.seconds > RESET_GAP_S:
             self._new_attitude()
         self._band.reset()

@@ -82,6 +82,37 @@ def _daily_mix(m: float, rng: np.random.Generator) -> list[Segment]:
     return out
 
 
+def _mixed(m: float, rng: np.random.Generator) -> list[Segment]:
+    # a random day: sustained conditions of random size and side between confounders
+    out: list[Segment] = []
+    left = m * 60.0
+    while left > 0:
+        c = int(rng.integers(6))
+        side = str(rng.choice(["left", "right"]))
+        if c == 0:
+            seg = [Segment("walk", float(rng.uniform(60, 150)), hip_drop_deg=float(
+                rng.uniform(4, 7)), hip_drop_side=side, turn_deg=float(rng.choice([0, 90, 180])))]
+        elif c == 1:
+            seg = [Segment("walk", float(rng.uniform(60, 120)), tilt_deg=float(rng.uniform(6, 10)))]
+        elif c == 2:
+            seg = [Segment("stand", float(rng.uniform(40, 90)),
+                           obliquity_deg=float(rng.choice([-1, 1]) * rng.uniform(4, 6)))]
+        elif c == 3:  # a brief drop, not sustained: no episode
+            seg = [Segment("walk", float(rng.uniform(3, 9)), hip_drop_deg=7.0,
+                           hip_drop_side=side, labelled=False), Segment("walk", 20.0)]
+        elif c == 4:
+            seg = [Segment("sit_down", 2.5), Segment("sit", float(rng.uniform(30, 120))),
+                   Segment("stand_up", 2.5)]
+        else:
+            seg = [Segment("bend", 4.0), Segment("weight_shift", 20.0),
+                   Segment("walk", 30.0, turn_deg=180.0)]
+        seg += [Segment("walk", float(rng.uniform(20, 40)), turn_deg=float(rng.choice([0, 180]))),
+                Segment("stand", float(rng.uniform(3, 15)))]
+        out += seg
+        left -= sum(s.seconds for s in seg)
+    return out
+
+
 SCENARIOS = {s.name: s for s in [
     Scenario("healthy_walk", "normal walking in bouts with turns and short stops", _healthy),
     Scenario("hip_drop_left", "a middle third of walking with a 6 deg hip drop in left stance",
@@ -96,6 +127,8 @@ SCENARIOS = {s.name: s for s in [
              _standing_obliquity),
     Scenario("daily_mix", "sitting, bending, weight shifts, turns, brief drops: no episode",
              _daily_mix),
+    Scenario("mixed", "random conditions of random size and side between random confounders",
+             _mixed),
 ]}
 
 

@@ -19,6 +19,7 @@ from beltline.store import Recorder, Store
 log = logging.getLogger(__name__)
 
 EXPORT_FILES = ("samples.csv", "steps.csv", "episodes.csv", "session.json")
+STEP_COLUMNS = ("t_s", "side", "drop_deg", "tilt_deg", "range_deg", "cadence_spm")
 
 
 def import_raw(store: Store, path: Path, settings: Settings, acc_unit: str = "m/s2",
@@ -47,9 +48,9 @@ def export(store: Store, sid: int, out_dir: Path) -> list[Path]:
     analyze.write_samples(out_dir / "samples.csv", t, o, p, a)
     with (out_dir / "steps.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["t_s", "side", "drop_deg", "tilt_deg"])
-        for ts, side, drop, tilt in store.table(sid, "steps"):
-            w.writerow([f"{ts:.3f}", side, _fmt(drop), _fmt(tilt)])
+        w.writerow(STEP_COLUMNS)
+        for ts, side, *values in store.table(sid, "steps"):
+            w.writerow([f"{ts:.3f}", side, *(_fmt(v) for v in values)])
     eps = [Episode(*r) for r in store.table(sid, "episodes")]  # type: ignore[arg-type]
     analyze.write_episodes(out_dir / "episodes.csv", eps)
     (out_dir / "session.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -65,7 +66,7 @@ def import_export(store: Store, export_dir: Path) -> int:
     try:
         meta = json.loads((d / "session.json").read_text(encoding="utf-8"))
         samples = _read_csv(d / "samples.csv", ["t_s", "obliquity_deg", "tilt_deg", "activity"])
-        steps = _read_csv(d / "steps.csv", ["t_s", "side", "drop_deg", "tilt_deg"])
+        steps = _read_csv(d / "steps.csv", list(STEP_COLUMNS))
         episodes = _read_csv(d / "episodes.csv", list(analyze.EPISODE_COLUMNS))
     except (json.JSONDecodeError, ValueError, KeyError) as exc:
         raise DataError(f"{d}: damaged export ({exc})") from exc
@@ -82,7 +83,8 @@ def import_export(store: Store, export_dir: Path) -> int:
     from beltline.gait import Step
 
     out.steps = [(float(r["t_s"]), r["side"], Step(0, r["side"], 0, _num(r["drop_deg"]),
-                                                    _num(r["tilt_deg"]), 0.0, 0.0))
+                                                    _num(r["tilt_deg"]), 0.0, 0.0,
+                                                    _num(r["range_deg"]), _num(r["cadence_spm"])))
                  for r in steps]
     out.episodes = [Episode(r["kind"], r["side"], float(r["start_s"]), float(r["end_s"]),
                             float(r["peak_deg"]), float(r["mean_deg"]), r["activity"],

@@ -44,7 +44,8 @@ MIGRATIONS = [
     CREATE INDEX samples_by_time ON samples(session_id, t_s);
     CREATE TABLE steps (
         session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        t_s REAL NOT NULL, side TEXT NOT NULL, drop_deg REAL, tilt_deg REAL
+        t_s REAL NOT NULL, side TEXT NOT NULL, drop_deg REAL, tilt_deg REAL,
+        range_deg REAL, cadence_spm REAL
     );
     CREATE TABLE episodes (
         session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
@@ -182,7 +183,7 @@ class Store:
                 np.array(a, "<U8"))
 
     def table(self, sid: int, name: str) -> list[tuple[object, ...]]:
-        cols = {"steps": "t_s, side, drop_deg, tilt_deg",
+        cols = {"steps": "t_s, side, drop_deg, tilt_deg, range_deg, cadence_spm",
                 "episodes": "kind, side, start_s, end_s, peak_deg, mean_deg, activity, steps",
                 "gaps": "start_s, end_s"}[name]
         order = "start_s" if name != "steps" else "t_s"
@@ -227,7 +228,8 @@ class Recorder:
             if self._first_t is None:
                 self._first_t = float(t[0])
         for ts, side, step in out.steps:  # type: ignore[attr-defined]
-            self._rows["steps"].append((sid, ts, side, _f(step.drop_deg), _f(step.tilt_deg)))
+            self._rows["steps"].append((sid, ts, side, _f(step.drop_deg), _f(step.tilt_deg),
+                                        _f(step.range_deg), _f(step.cadence_spm)))
         for e in out.episodes:  # type: ignore[attr-defined]
             self._rows["episodes"].append((sid, e.kind, e.side, e.start_s, e.end_s,
                                            e.peak_deg, e.mean_deg, e.activity, e.steps))
@@ -241,7 +243,7 @@ class Recorder:
 
     def flush(self) -> None:
         sql = {"samples": "INSERT INTO samples VALUES (?,?,?,?,?)",
-               "steps": "INSERT INTO steps VALUES (?,?,?,?,?)",
+               "steps": "INSERT INTO steps VALUES (?,?,?,?,?,?,?)",
                "episodes": "INSERT INTO episodes VALUES (?,?,?,?,?,?,?,?,?)",
                "gaps": "INSERT INTO gaps VALUES (?,?,?)"}
         with self.store.transaction() as db:
