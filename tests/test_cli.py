@@ -17,7 +17,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=600, check=False)
 
 
-@pytest.mark.parametrize("args", [[], ["bench"], ["bench", "fusion"]])
+@pytest.mark.parametrize("args", [
+    [], ["bench"], ["bench", "fusion"], ["bench", "detection"], ["bench", "pipeline"],
+    ["analyze"], ["simulate"], ["sessions"], ["export"], ["import"]])
 def test_every_command_has_a_manual(args: list[str]) -> None:
     proc = _run(*args, "--help")
     assert proc.returncode == 0
@@ -49,3 +51,18 @@ def test_bad_trial_list_is_refused() -> None:
     proc = _run("bench", "fusion", "--trials", "ten")
     assert proc.returncode == 2
     assert "expected trial numbers" in proc.stderr
+
+
+def test_bench_detection_and_pipeline_end_with_json(tmp_path: Path) -> None:
+    proc = _run("bench", "detection", "--sessions", "2", "--minutes", "2", "--walkers",
+                str(tmp_path / "none"))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(result["virtual"]) >= {"hip_drop", "anterior_tilt", "pelvic_obliquity"}
+    assert result["walkers"] is None
+    assert "walkers suite skipped" in proc.stderr
+    proc = _run("bench", "pipeline", "--minutes", "2", "--hours", "0")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["batch_samples_per_s"] > 0
+    assert result["live_us_per_sample"] > 0
