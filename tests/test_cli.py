@@ -19,7 +19,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("args", [
     [], ["bench"], ["bench", "fusion"], ["bench", "detection"], ["bench", "pipeline"],
-    ["analyze"], ["simulate"], ["sessions"], ["export"], ["import"]])
+    ["bench", "sim"], ["analyze"], ["simulate"], ["sessions"], ["export"], ["import"]])
 def test_every_command_has_a_manual(args: list[str]) -> None:
     proc = _run(*args, "--help")
     assert proc.returncode == 0
@@ -66,3 +66,11 @@ def test_bench_detection_and_pipeline_end_with_json(tmp_path: Path) -> None:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["batch_samples_per_s"] > 0
     assert result["live_us_per_sample"] > 0
+
+
+def test_bench_sim_ends_with_json() -> None:
+    proc = _run("bench", "sim", "--minutes", "2", "--seconds", "2")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["realtime_packets"] > 0
+    assert 0 < result["realtime_total_core_share"] < 1

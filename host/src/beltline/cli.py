@@ -152,6 +152,16 @@ Examples:
 """
 
 
+_BENCH_SIM_HELP = """\
+Measure the virtual wearer and the virtual device: time to generate a session offline, the
+firmware sample loop's speed offline, and the share of one core that generating and
+streaming a 100 Hz wearer in real time takes (budget: 5 %).
+
+Example:
+  beltline bench sim --minutes 60 --seconds 20
+"""
+
+
 def _trials(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or not all(p.isdigit() for p in parts):
@@ -208,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="batch recording length, minutes (default: 60)")
     pipe.add_argument("--hours", type=float, default=8.0,
                       help="long-session length for the memory check, hours (default: 8)")
+
+    bsim = bench_sub.add_parser("sim", help="cost of the virtual wearer and device",
+                                description=_BENCH_SIM_HELP, formatter_class=fmt)
+    bsim.add_argument("--minutes", type=float, default=60.0,
+                      help="session length generated offline, minutes (default: 60)")
+    bsim.add_argument("--seconds", type=float, default=20.0,
+                      help="how long to stream in real time, seconds (default: 20)")
 
     ana = sub.add_parser("analyze", help="analyse a raw IMU CSV: episodes, steps, samples",
                          description=_ANALYZE_HELP, formatter_class=fmt)
@@ -358,6 +375,10 @@ def main(argv: list[str] | None = None) -> int:
             from beltline.bench import pipeline as bench_pipeline
 
             bench_pipeline.main(args.minutes, args.hours)
+        elif args.command == "bench" and args.bench == "sim":
+            from beltline.bench import sim
+
+            sim.main(args.minutes, args.seconds)
         elif args.command == "analyze":
             _analyze(args)
         elif args.command in ("sessions", "export", "import"):

@@ -41,25 +41,31 @@ class Faults:
 
 def packets(rec: Recording, mtu: int = 247, faults: Faults | None = None,
             seed: int = 0) -> Iterator[tuple[float, bytes]]:
-    """(host arrival time s, packet bytes) for ``rec`` streamed at ``mtu``."""
+    """(device time s, packet bytes) for ``rec`` streamed at ``mtu``, made as they are
+    consumed (the time is the host's when ``faults.clock_drift_ppm`` is set)."""
     faults = faults or Faults()
     rng = np.random.default_rng(seed)
-    stream = _stream_module().Stream(1.0 / float(np.median(np.diff(rec.t))), mtu)
-    dts = np.diff(rec.t, prepend=rec.t[0] - float(np.median(np.diff(rec.t))))
+    step = float(np.median(np.diff(rec.t)))
+    stream = _stream_module().Stream(1.0 / step, mtu)
+    dts = np.diff(rec.t, prepend=rec.t[0] - step).tolist()
     g = rec.gyr.tolist()
     a = rec.acc.tolist()
-    out: list[tuple[float, bytes]] = []
-    for i in range(len(g)):
-        p = stream.sample(*g[i], *a[i], float(dts[i]))
-        if p is not None:
-            out.append((float(rec.t[i]), bytes(p)))
-    last = stream.flush()
-    if last is not None:
-        out.append((float(rec.t[-1]), bytes(last)))
+    ts = rec.t.tolist()
+
+    def made() -> Iterator[tuple[float, bytes]]:
+        for i in range(len(g)):
+            p = stream.sample(*g[i], *a[i], dts[i])
+            if p is not None:
+                yield ts[i], bytes(p)
+        last = stream.flush()
+        if last is not None:
+            yield ts[-1], bytes(last)
+
     held: tuple[float, bytes] | None = None
-    for t, p in out:
+    for t, p in made():
         if faults.disconnect_at_s is not None and (
-                faults.disconnect_at_s <= t < faults.disconnect_at_s + faults.disconnect_for_s):
+                faults.disconnect_at_s <= t - ts[0]
+                < faults.disconnect_at_s + faults.disconnect_for_s):
             continue
         if rng.random() < faults.loss:
             continue
