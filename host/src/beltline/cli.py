@@ -162,6 +162,41 @@ Example:
 """
 
 
+_MONITOR_HELP = """\
+Watch your pelvis live: the ruler through your belt loops on screen, while you walk.
+
+Starts a live session, records it to the session store and serves a dashboard on
+http://127.0.0.1:8050/ (it opens your browser unless --no-browser). The page shows the ruler
+(a belt line at your current obliquity, green/amber/red against your threshold), a tilt
+gauge, the last 30 s of obliquity and tilt, activity, cadence, stance side, the swing-side drop
+per side over the last strides, a banner while an episode is active, the session's episodes,
+the connection, battery and packet counters, and buttons to calibrate, start/stop recording
+and export the session as CSV. The Review page shows past sessions.
+
+--virtual runs the built-in virtual wearer through the virtual belt unit (the firmware's own
+code), so no hardware is needed. Without --virtual it would connect to a belt unit over
+Bluetooth; that link is not part of this version yet.
+
+The page is served on this machine only; --host with --allow-network serves it to others.
+
+Examples:
+  beltline monitor --virtual
+  beltline monitor --virtual --scenario anterior_tilt --speed 5 --no-browser
+"""
+
+
+_BENCH_DASHBOARD_HELP = """\
+Measure the live dashboard: an hour of virtual walking (random conditions and confounders)
+compressed in time streams through the virtual device, the live pipeline and the recorder,
+while a simulated tab polls every 100 ms like the page. Reports the latency from a
+notification's arrival to the update that carries it, the cost of one update, the server's
+CPU share and its memory.
+
+Example:
+  beltline bench dashboard --minutes 60 --speed 60
+"""
+
+
 def _trials(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or not all(p.isdigit() for p in parts):
@@ -226,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
     bsim.add_argument("--seconds", type=float, default=20.0,
                       help="how long to stream in real time, seconds (default: 20)")
 
+    bdash = bench_sub.add_parser("dashboard", help="live page latency and server CPU",
+                                 description=_BENCH_DASHBOARD_HELP, formatter_class=fmt)
+    bdash.add_argument("--minutes", type=float, default=60.0,
+                       help="virtual walking to stream, minutes (default: 60)")
+    bdash.add_argument("--speed", type=float, default=60.0,
+                       help="times real time (default: 60: an hour in a minute)")
+
     ana = sub.add_parser("analyze", help="analyse a raw IMU CSV: episodes, steps, samples",
                          description=_ANALYZE_HELP, formatter_class=fmt)
     ana.add_argument("raw", type=Path, metavar="RAW.csv", help="the raw recording")
@@ -266,6 +308,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     from beltline.scenarios import SCENARIOS
     from beltline.wearer import MOUNTS
+
+    mon = sub.add_parser("monitor", help="live dashboard in your browser (--virtual: no "
+                         "hardware needed)", description=_MONITOR_HELP, formatter_class=fmt)
+    mon.add_argument("--virtual", action="store_true",
+                     help="use the built-in virtual wearer instead of a belt unit")
+    mon.add_argument("--scenario", choices=sorted(SCENARIOS), default="demo",
+                     help="what the virtual wearer does (default: demo, a tour of every "
+                     "episode kind)")
+    mon.add_argument("--minutes", type=float, default=10.0,
+                     help="length of the virtual session after calibration (default: 10)")
+    mon.add_argument("--seed", type=int, default=0, help="virtual wearer seed (default: 0)")
+    mon.add_argument("--mount", choices=sorted(MOUNTS), default="back",
+                     help="where the virtual unit is clipped (default: back)")
+    mon.add_argument("--speed", type=float, default=1.0,
+                     help="virtual time per real second (default: 1 = real time)")
+    mon.add_argument("--port", type=int, default=8050, help="web port (default: 8050)")
+    mon.add_argument("--host", default="127.0.0.1",
+                     help="address to serve on (default: 127.0.0.1, this machine only)")
+    mon.add_argument("--allow-network", action="store_true",
+                     help="allow a --host other machines can reach (your data become visible)")
+    mon.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    mon.add_argument("--store", type=Path, metavar="FILE", help=store_help)
+    mon.add_argument("--settings", type=Path, metavar="FILE.toml", help="settings file")
+    mon.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="override one setting (repeatable)")
 
     sim = sub.add_parser("simulate", help="generate a virtual wearer's recording (CSV)",
                          description=_SIMULATE_HELP, formatter_class=fmt)
@@ -379,6 +446,14 @@ def main(argv: list[str] | None = None) -> int:
             from beltline.bench import sim
 
             sim.main(args.minutes, args.seconds)
+        elif args.command == "bench" and args.bench == "dashboard":
+            from beltline.bench import dashboard as bench_dashboard
+
+            bench_dashboard.main(args.minutes, args.speed)
+        elif args.command == "monitor":
+            from beltline import monitor
+
+            monitor.run(args)
         elif args.command == "analyze":
             _analyze(args)
         elif args.command in ("sessions", "export", "import"):

@@ -68,6 +68,8 @@ class Output:
         self.steps: list[tuple[float, str, Step]] = []
         self.episodes: list[Episode] = []
         self.gaps: list[Gap] = []
+        # live only: (t, obliquity, tilt) arrays as soon as computed, before the activity
+        self.now: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add_samples(self, t: np.ndarray, obliquity_deg: np.ndarray, tilt_deg: np.ndarray,
                     activity: np.ndarray) -> None:
@@ -103,6 +105,7 @@ class Output:
         self.steps += other.steps
         self.episodes += other.episodes
         self.gaps += other.gaps
+        self.now += other.now
 
 
 class Resampler:
@@ -167,10 +170,13 @@ class Resampler:
 class Pipeline:
     """One wearer's live or batch analysis. See the module docstring."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, live: bool = False) -> None:
+        """``live``: also give out each sample's angles as soon as they are computed
+        (``Output.now``), for a display that cannot wait for the activity decision."""
         from vqf import VQF  # the reference C++ implementation; identical live and in batch
 
         self.settings = settings or Settings()
+        self.live = live
         self._vqf_cls = VQF
         self.resampler = Resampler()
         self.calibration: Calibration | None = None
@@ -403,6 +409,8 @@ class Pipeline:
         if self._block_next is None:
             self._block_next = k0 // BLOCK
         roll, pitch = angles_deg(R, up)
+        if self.live:
+            out.now.append((self.t_of(np.arange(k0, k0 + len(up))), roll, pitch))
         lin = acc - G * up
         aap = self._aap_lp(lin @ R[0])
         self.history.append(k0, roll=roll, pitch=pitch, aap=aap, wx=gyr @ R[0],

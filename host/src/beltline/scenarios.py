@@ -113,6 +113,17 @@ def _mixed(m: float, rng: np.random.Generator) -> list[Segment]:
     return out
 
 
+def _demo(m: float, rng: np.random.Generator) -> list[Segment]:
+    # a tour of every episode kind within a few minutes, for `beltline monitor --virtual`
+    k = m / 10.0  # the default 10 minutes: 1.5 min normal, then 2 min each condition
+    return [Segment("walk", 90 * k, turn_deg=180.0),
+            Segment("walk", 120 * k, hip_drop_deg=6.0, hip_drop_side="right", turn_deg=180.0),
+            Segment("walk", 60 * k), Segment("stand", 90 * k, obliquity_deg=5.0),
+            Segment("walk", 120 * k, tilt_deg=8.0, turn_deg=180.0), Segment("walk", 60 * k),
+            Segment("sit_down", 2.5), Segment("sit", 60 * k), Segment("stand_up", 2.5),
+            Segment("stand", 10.0)]
+
+
 SCENARIOS = {s.name: s for s in [
     Scenario("healthy_walk", "normal walking in bouts with turns and short stops", _healthy),
     Scenario("hip_drop_left", "a middle third of walking with a 6 deg hip drop in left stance",
@@ -127,6 +138,8 @@ SCENARIOS = {s.name: s for s in [
              _standing_obliquity),
     Scenario("daily_mix", "sitting, bending, weight shifts, turns, brief drops: no episode",
              _daily_mix),
+    Scenario("demo", "a tour: normal walking, hip drop in right stance, standing obliquity, "
+             "anterior tilt, sitting", _demo),
     Scenario("mixed", "random conditions of random size and side between random confounders",
              _mixed),
 ]}

@@ -45,12 +45,13 @@ def main(minutes: float, seconds: float) -> dict[str, object]:
         got = 0
         w0, c0 = time.perf_counter(), time.process_time()
         async with link:
-            with tqdm(total=int(seconds), desc="real-time stream", unit="s") as bar:
+            with tqdm(total=int(seconds), desc="real-time stream", unit="s",
+                      mininterval=1.0) as bar:
                 async for _ in link.notifications():
                     got += 1
                     el = time.perf_counter() - w0
-                    bar.n = min(int(el), int(seconds))
-                    bar.refresh()
+                    if int(el) > bar.n:
+                        bar.update(min(int(el), int(seconds)) - bar.n)
                     if el >= seconds:
                         break
         return time.perf_counter() - w0, time.process_time() - c0, got

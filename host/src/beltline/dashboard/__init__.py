@@ -1,0 +1,1 @@
+"""The live dashboard and the review page (Plotly Dash)."""

@@ -1,0 +1,280 @@
+"""The Dash app: a live page (the ruler, the tilt gauge, rolling traces, episodes, controls)
+and a review page (past sessions from the store). Layout here, figures in ``figures``, data
+from ``live.snapshot`` and the store's API; callbacks stay thin and hold no SQL."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import dash
+from dash import Input, Output, State, dcc, html
+
+from beltline import sessions
+from beltline.dashboard import figures
+from beltline.live import LiveSession, snapshot
+from beltline.settings import Settings
+from beltline.store import Store
+
+UPDATE_MS = 100  # 10 updates a second
+MAX_POINTS = 750  # 30 s at the display rate
+
+
+def _button(id_: str, text: str) -> html.Button:
+    return html.Button(text, id=id_, n_clicks=0, style={"marginRight": "8px", "padding": "6px"})
+
+
+def _live_page() -> html.Div:
+    return html.Div(id="live-page", children=[
+        html.Div(id="banner", role="alert", children="", style={"display": "none"}),
+        html.Div(style={"display": "flex", "flexWrap": "wrap"}, children=[
+            html.Div(dcc.Graph(id="ruler", config={"displayModeBar": False}),
+                     style={"flex": "1 1 380px"}),
+            html.Div(dcc.Graph(id="gauge", config={"displayModeBar": False}),
+                     style={"flex": "1 1 300px"}),
+        ]),
+        dcc.Graph(id="traces", figure=figures.live_traces(),
+                  config={"displayModeBar": False}),
+        html.Div(id="gait", style={"fontSize": "18px", "margin": "6px 0"}),
+        html.Div(children=[
+            _button("btn-cal", "Calibrate"), _button("btn-rec", "Stop recording"),
+            _button("btn-export", "Export session (CSV)"),
+            dcc.Download(id="download"),
+        ]),
+        html.H3("Episodes this session"),
+        html.Ul(id="episodes"),
+        dcc.Interval(id="tick", interval=UPDATE_MS),
+        dcc.Store(id="cursor", data=0),
+    ])
+
+
+def _review_page() -> html.Div:
+    return html.Div(id="review-page", style={"display": "none"}, children=[
+        html.H2("Review a session"),
+        dcc.Dropdown(id="pick", placeholder="choose a session"),
+        dcc.Graph(id="review-timeline"),
+        html.H3("Episodes (click one to zoom)"),
+        html.Div(id="review-episodes"),
+        dcc.Graph(id="review-strides"),
+        _button("btn-review-export", "Export this session (CSV)"),
+        dcc.Download(id="review-download"),
+    ])
+
+
+def build_app(live: LiveSession | None, store_path: Path | None,
+              settings: Settings | None = None) -> dash.Dash:
+    """The dashboard for ``live`` (None: review only), reading sessions from ``store_path``."""
+    cfg = settings or Settings()
+    app = dash.Dash(__name__, title="Beltline", update_title=None)
+    app.layout = html.Div(style={"fontFamily": "sans-serif", "maxWidth": "1100px",
+                                 "margin": "auto"}, children=[
+        dcc.Location(id="url"),
+        html.Div(style={"display": "flex", "alignItems": "baseline", "gap": "16px"}, children=[
+            html.H1("Beltline", style={"margin": "8px 0"}),
+            dcc.Link("Live", href="/"), dcc.Link("Review", href="/review"),
+        ]),
+        html.Div(id="status", style={"color": "#555"}),
+        _live_page(),
+        _review_page(),
+    ])
+
+    @app.callback(Output("live-page", "style"), Output("review-page", "style"),
+                  Input("url", "pathname"))
+    def route(path: str | None) -> tuple[dict[str, str], dict[str, str]]:
+        review = (path or "/").rstrip("/").endswith("review")
+        return ({"display": "none"} if review else {}), ({} if review else {"display": "none"})
+
+    @app.callback(
+        Output("traces", "extendData"), Output("cursor", "data"), Output("ruler", "figure"),
+        Output("gauge", "figure"), Output("gait", "children"), Output("banner", "children"),
+        Output("banner", "style"), Output("episodes", "children"), Output("status", "children"),
+        Output("btn-rec", "children"),
+        Input("tick", "n_intervals"), State("cursor", "data"))
+    def update(_n: int | None, cursor: int | None) -> tuple[object, ...]:
+        return live_update(live, cursor or 0, cfg)
+
+    @app.callback(Output("btn-cal", "n_clicks"), Input("btn-cal", "n_clicks"),
+                  prevent_initial_call=True)
+    def calibrate(n: int) -> int:
+        if live is not None:
+            live.calibrate()
+        return n
+
+    @app.callback(Output("btn-rec", "n_clicks"), Input("btn-rec", "n_clicks"),
+                  prevent_initial_call=True)
+    def record(n: int) -> int:
+        if live is not None:
+            with live.state.lock:
+                on = live.state.recording
+            live.set_recording(not on)
+        return n
+
+    @app.callback(Output("download", "data"), Input("btn-export", "n_clicks"),
+                  prevent_initial_call=True)
+    def export_live(_n: int) -> object:
+        sid = live.state.session_id if live is not None else None
+        return export_zip(store_path, sid) if sid is not None else dash.no_update
+
+    @app.callback(Output("pick", "options"), Output("pick", "value"),
+                  Input("url", "pathname"), Input("url", "search"))
+    def session_options(_path: str | None, search: str | None) -> tuple[object, object]:
+        with _Store(store_path) as st:
+            rows = list(reversed(st.sessions()))
+        options = [{"label": f"#{s.id} {_when(s.started_unix)} {s.source} "
+                             f"{s.seconds / 60:.1f} min, {s.episodes} episodes", "value": s.id}
+                   for s in rows]
+        # /review?session=3 opens that session directly (a link a physiotherapist can keep)
+        q = parse_qs((search or "").lstrip("?"))
+        try:
+            value: object = int(q["session"][0])
+        except (KeyError, ValueError):
+            value = dash.no_update
+        return options, value
+
+    @app.callback(Output("review-timeline", "figure"), Output("review-strides", "figure"),
+                  Output("review-episodes", "children"), Input("pick", "value"),
+                  Input({"type": "zoom", "index": dash.ALL}, "n_clicks"),
+                  prevent_initial_call=True)
+    def review(sid: int | None, _zoom: list[int]) -> tuple[object, object, object]:
+        if sid is None:
+            return dash.no_update, dash.no_update, dash.no_update
+        data = review_data(store_path, sid)
+        fig = figures.timeline(data["t"], data["obliquity"], data["tilt"], data["episodes"])
+        trig = dash.callback_context.triggered_id
+        if isinstance(trig, dict) and trig.get("type") == "zoom":
+            e = data["episodes"][trig["index"]]
+            pad = 0.1 * (e.end_s - e.start_s) + 5.0
+            fig.update_xaxes(range=[e.start_s - pad, e.end_s + pad])
+        buttons = [html.Button(
+            f"{figures.KIND_WORDS.get(e.kind, e.kind)} {e.side} {e.start_s:.0f}-{e.end_s:.0f} s"
+            f", peak {e.peak_deg:.1f}°", id={"type": "zoom", "index": i}, n_clicks=0,
+            style={"margin": "2px"}) for i, e in enumerate(data["episodes"])]
+        return fig, figures.stride_drops(data["steps"]), buttons or "none"
+
+    @app.callback(Output("review-download", "data"), Input("btn-review-export", "n_clicks"),
+                  State("pick", "value"), prevent_initial_call=True)
+    def export_review(_n: int, sid: int | None) -> object:
+        return export_zip(store_path, sid) if sid is not None else dash.no_update
+
+    return app
+
+
+class _Store:
+    """A store connection for one callback (SQLite connections belong to one thread)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def __enter__(self) -> Store:
+        self.st = Store(self.path)
+        return self.st
+
+    def __exit__(self, *exc: object) -> None:
+        self.st.close()
+
+
+def review_data(store_path: Path | None, sid: int) -> dict[str, object]:
+    from beltline.episodes import Episode
+
+    with _Store(store_path) as st:
+        t, o, p, _ = st.samples(sid)
+        eps = [Episode(*r) for r in st.table(sid, "episodes")]  # type: ignore[arg-type]
+        steps = [(r[0], r[1], r[2] if r[2] is not None else float("nan"))
+                 for r in st.table(sid, "steps")]
+    return {"t": t, "obliquity": o, "tilt": p, "episodes": eps, "steps": steps}
+
+
+def export_zip(store_path: Path | None, sid: int) -> dict[str, object]:
+    """The session's export files in one zip, as a ``dcc.Download`` payload."""
+    with tempfile.TemporaryDirectory() as d, _Store(store_path) as st:
+        files = sessions.export(st, sid, Path(d))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for f in files:
+                z.write(f, f"session-{sid}/{f.name}")
+    return dcc.send_bytes(buf.getvalue(), f"beltline-session-{sid}.zip")
+
+
+def live_update(live: LiveSession | None, cursor: int, cfg: Settings) -> tuple[object, ...]:
+    """Everything the live page shows, for a tab that has drawn up to ``cursor``."""
+    nu = dash.no_update
+    if live is None:
+        return (nu, cursor, nu, nu, "", "", {"display": "none"}, [],
+                "review only: no belt unit connected", "Start recording")
+    s = snapshot(live.state, cursor)
+    pts = s["points"]
+    assert isinstance(pts, list)
+    extend: object = nu
+    ruler: object = nu
+    gauge: object = nu
+    if pts:
+        xs = [round(p[1], 2) for p in pts]
+        extend = ({"x": [xs, xs], "y": [[round(p[2], 2) for p in pts],
+                                       [round(p[3], 2) for p in pts]]}, [0, 1], MAX_POINTS)
+        last = pts[-1]
+        ruler = figures.ruler(last[2], cfg.obliquity_deg)
+        gauge = figures.tilt_gauge(last[3], cfg.anterior_tilt_deg)
+        cursor = last[0]
+    elif not s["calibrated"] and cursor == 0:
+        ruler = figures.ruler(None, cfg.obliquity_deg)
+        gauge = figures.tilt_gauge(None, cfg.anterior_tilt_deg)
+    drops = s["drops"]
+    assert isinstance(drops, dict)
+
+    def mean(v: list[float]) -> str:
+        return f"{sum(v) / len(v):.1f}°" if v else "–"
+
+    cad = s["cadence_spm"]
+    if not s["calibrated"]:
+        gait = "Calibrating: stand still for 10 s, then walk normally for 30 s."
+    else:
+        cadence = f"{cad:.0f} steps/min" if isinstance(cad, float) else "–"
+        gait = (f"Activity: {s['activity'] or '–'} · cadence {cadence} · stance: "
+                f"{s['stance'] or '–'} · swing-side drop, last strides: left stance "
+                f"{mean(drops['left'])}, right stance {mean(drops['right'])}")
+    active = s["active"]
+    assert isinstance(active, list)
+    words = [f"{figures.KIND_WORDS[k]}" + (f" in {side} stance" if k == "hip_drop" and side
+                                             else f", {side} side lower" if side else "")
+             for k, side in active]
+    banner_style = {"display": "none"}
+    banner = ""
+    conn = s["connection"]
+    if conn == "lost":
+        banner = "Belt unit lost: reconnecting. The recording goes on and the gap is kept."
+        banner_style = _banner_style("#455a64")
+    elif s["error"]:
+        banner = f"Stopped: {s['error']}"
+        banner_style = _banner_style("#455a64")
+    elif words:
+        banner = "⚠ " + "; ".join(words)
+        banner_style = _banner_style(figures.RED)
+    eps = s["episodes"]
+    assert isinstance(eps, list)
+    items = [html.Li(f"{figures.KIND_WORDS.get(e.kind, e.kind)}"
+                     f"{' (' + e.side + ')' if e.side else ''}: {e.start_s:.0f}–{e.end_s:.0f} s, "
+                     f"peak {e.peak_deg:.1f}°, mean {e.mean_deg:.1f}°, {e.activity}")
+             for e in eps[-50:]] or [html.Li("none yet")]
+    bat = s["battery_pct"]
+    rssi = s["rssi_dbm"]
+    battery = f"{bat:.0f} %" if isinstance(bat, float) else "–"
+    signal = f"{rssi:.0f} dBm" if isinstance(rssi, float) else "–"
+    recording = f"recording session {s['session_id']}" if s["recording"] else "not recording"
+    status = (f"{conn} · {s['device']} · battery {battery} · signal {signal} · packets "
+              f"{s['packets']} · missing samples {s['missing']} · duplicates "
+              f"{s['duplicates']} · rejected {s['rejected']} · {recording}")
+    rec_label = "Stop recording" if s["recording"] else "Start recording"
+    return extend, cursor, ruler, gauge, gait, banner, banner_style, items, status, rec_label
+
+
+def _when(unix: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(unix))
+
+
+def _banner_style(colour: str) -> dict[str, str]:
+    return {"display": "block", "background": colour, "color": "white", "padding": "10px",
+            "fontSize": "20px", "fontWeight": "bold", "borderRadius": "4px", "margin": "6px 0"}
