@@ -323,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where the virtual unit is clipped (default: back)")
     mon.add_argument("--speed", type=float, default=1.0,
                      help="virtual time per real second (default: 1 = real time)")
+    mon.add_argument("--disconnect-at", type=float, default=None, metavar="S",
+                     help="virtual: drop the link S seconds into the walk (see the banner)")
+    mon.add_argument("--disconnect-for", type=float, default=10.0, metavar="D",
+                     help="virtual: for D seconds (default: 10)")
     mon.add_argument("--port", type=int, default=8050, help="web port (default: 8050)")
     mon.add_argument("--host", default="127.0.0.1",
                      help="address to serve on (default: 127.0.0.1, this machine only)")

@@ -73,8 +73,12 @@ def run(args: object) -> None:
         raise BeltlineError(
             "the Bluetooth link to a real belt unit is not part of this version yet; run "
             "`beltline monitor --virtual` to use the built-in virtual wearer")
+    faults = None
+    if a.disconnect_at is not None:  # type: ignore[attr-defined]
+        faults = Faults(disconnect_at_s=a.disconnect_at,  # type: ignore[attr-defined]
+                        disconnect_for_s=a.disconnect_for)  # type: ignore[attr-defined]
     live = virtual_session(a.scenario, a.minutes, a.seed, a.mount, a.speed,  # type: ignore
-                           a.store, cfg)
+                           a.store, cfg, faults)
     server = Server(live, a.store, cfg, a.host, a.port).start()  # type: ignore[attr-defined]
     live.start()
     print(f"Beltline dashboard: {server.url}  (Ctrl-C to stop)", flush=True)
