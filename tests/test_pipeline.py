@@ -176,3 +176,18 @@ def test_per_stride_measures_match_the_wearer() -> None:
     assert np.nanmedian([s.range_deg for s in steps]) == pytest.approx(9.0, abs=1.0)
     # the swing side drops about half the range in each stance
     assert np.nanmedian([s.drop_deg for s in steps]) == pytest.approx(4.5, abs=1.0)
+
+
+def test_sitting_is_found_from_the_transition_whatever_the_seated_tilt() -> None:
+    """Someone who sits up straight (no posterior tilt) with one hip higher is sitting: no
+    obliquity or tilt episode, however long."""
+    segs = [*scenarios.CALIBRATION, Segment("walk", 20.0), Segment("stand", 5.0),
+            Segment("sit_down", 2.5), Segment("sit", 90.0, obliquity_deg=5.0, tilt_deg=6.0),
+            Segment("stand_up", 2.5), Segment("stand", 20.0)]
+    rec = simulate(segs, 100.0, seed=6, wearer=Wearer(sit_tilt_deg=2.0), mount="right")
+    res = analyze.run(_raw(rec))
+    sitting = rec.activity == "sitting"
+    assert np.mean(res.activity[sitting] == "sitting") > 0.9
+    standing = rec.activity == "standing"
+    assert np.mean(res.activity[standing] == "standing") > 0.9
+    assert res.episodes == []

@@ -41,6 +41,11 @@ STAND_MIN_S = 2
 WALK_MIN_STEPS = 10
 WALK_MAX_STEPS = 40
 BUFFER_MAX_S = 1800.0  # how long a live session waits for its calibration before giving up
+TRANSITION_MAX_S = 6.0
+STILL_GYRO_RADS = 0.06  # stiller than the calibration's quiet: anchors must not be moving
+STILL_ACC_STD = 0.1
+QUIET_BLOCKS = 10  # 1 s of stillness anchors the vertical integration (not a pause mid-move)
+SEAT_DROP_M = 0.15  # a chair seat is ~0.45 m below the standing pelvis; bending moves less
 
 
 @dataclass
@@ -196,6 +201,11 @@ class Pipeline:
         self._second_r: list[float] = []
         self._second_idx: int | None = None
         self._held_steps: list[Step] = []
+        self._seated = False
+        self._in_quiet = False
+        self._qrun = 0
+        self._quiet_end: int | None = None
+        self._last_strike: int | None = None
         self._refs_set = False
         self._held_seconds: list[tuple[float, str, float, float]] = []
         self._calib_walk = (0, 0)
@@ -414,13 +424,15 @@ class Pipeline:
         lin = acc - G * up
         aap = self._aap_lp(lin @ R[0])
         self.history.append(k0, roll=roll, pitch=pitch, aap=aap, wx=gyr @ R[0],
-                            wz=(gyr * up).sum(axis=1), gn=np.linalg.norm(gyr, axis=1))
+                            wz=(gyr * up).sum(axis=1), gn=np.linalg.norm(gyr, axis=1),
+                            av=(lin * up).sum(axis=1))
         self._steps(self.tracker.feed(cands), out)
         self._blocks(self.history.end - int(DELAY_S * RATE_HZ), out, final=False)
 
     def _steps(self, steps: list[Step], out: Output, force: bool = False) -> None:
         for s in steps:
             out.steps.append((float(self.t_of(s.i)), s.side, s))
+            self._last_strike = s.i
             self._walk.append((s.i - int(0.3 * RATE_HZ), s.end_i))
             self._held_steps.append(s)
         self._stance_evidence(out, force)
@@ -488,15 +500,68 @@ class Pipeline:
         self._walk = [w for w in self._walk if w[1] >= i0]
         for a, b in self._walk:
             walking |= (centre >= a) & (centre < b)
+        av = _pad(self.history.get("av", i0, i1), self.history, i0, i1).reshape(nb, BLOCK)
+        # blocks with missing samples (a gap's edge) are never still: std is NaN there
+        quiet = (gm < STILL_GYRO_RADS) & (av.std(axis=1) < STILL_ACC_STD)
+        seated = self._transitions(b0, quiet, walking, valid)
         act = np.where(walking, "walking", np.where(
             (np.abs(pm) > 35.0) | (np.abs(rm) > 30.0) | (gm > 0.6), "other",
-            np.where(pm < -8.0, "sitting", "standing")))
+            np.where((pm < -8.0) | seated, "sitting", "standing")))
         act = np.where(valid, act, "")
         self._block_next = b1
         keep = fin.reshape(-1)
         idx = np.arange(i0, i1)[keep]
         out.add_samples(self.t_of(idx), roll[keep], pitch[keep], np.repeat(act, BLOCK)[keep])
         self._seconds(b0, act, pm, rm, valid, out)
+
+    def _transitions(self, b0: int, quiet: np.ndarray, walking: np.ndarray,
+                     valid: np.ndarray) -> np.ndarray:
+        """Sitting down and standing up, from how far the pelvis moves vertically between two
+        quiet spells at most ``TRANSITION_MAX_S`` apart: the vertical acceleration integrated
+        twice, the velocity taken as zero in both quiet spells (Najafi et al. 2002 find
+        postural transitions from a trunk sensor's vertical acceleration the same way). Down
+        by more than ``SEAT_DROP_M`` is sitting down; up by as much, standing up. Returns the
+        seated state per block."""
+        out = np.zeros(len(quiet), dtype=bool)
+        for j in range(len(quiet)):
+            start = (b0 + j) * BLOCK
+            if not valid[j]:
+                self._quiet_end, self._in_quiet, self._qrun = None, False, 0
+            elif walking[j]:
+                # at a heel strike the pelvis is at its lowest, so its vertical speed is about
+                # zero: the walk's last strike anchors the integration like a quiet spell
+                self._seated, self._in_quiet, self._qrun = False, False, 0
+                last = self._last_strike
+                self._quiet_end = last if last is not None and last <= start + BLOCK \
+                    else start + BLOCK
+            elif quiet[j]:
+                self._qrun += 1
+                if self._qrun == QUIET_BLOCKS:  # a quiet spell, not a pause inside a motion
+                    q0 = start - (QUIET_BLOCKS - 1) * BLOCK
+                    if self._quiet_end is not None and \
+                            0 < q0 - self._quiet_end <= TRANSITION_MAX_S * RATE_HZ:
+                        self._vertical_move(self._quiet_end, q0)
+                    self._in_quiet = True
+            else:
+                if self._in_quiet:
+                    self._quiet_end = start
+                self._in_quiet, self._qrun = False, 0
+            out[j] = self._seated
+        return out
+
+    def _vertical_move(self, i0: int, i1: int) -> None:
+        a = self.history.get("av", i0, i1)
+        if len(a) != i1 - i0 or not np.isfinite(a).all():
+            return
+        v = np.cumsum(a) * DT
+        v -= np.linspace(0.0, v[-1], len(v))  # zero velocity at both ends
+        rise = float(v.sum() * DT)
+        log.debug("pelvis moved %+.2f m vertically from %.1f s to %.1f s", rise,
+                  float(self.t_of(i0)), float(self.t_of(i1)))
+        if rise < -SEAT_DROP_M:
+            self._seated = True
+        elif rise > SEAT_DROP_M:
+            self._seated = False
 
     def _seconds(self, b0: int, act: np.ndarray, pm: np.ndarray, rm: np.ndarray,
                  valid: np.ndarray, out: Output) -> None:

@@ -48,6 +48,7 @@ class Wearer:
     lateral_m: float = 0.04  # peak-to-peak, once per stride
     heel_strike_ms2: float = 2.5  # amplitude of the vertical transient at each heel strike
     sway_deg: float = 0.3  # standing postural sway (RMS)
+    sit_tilt_deg: float = -15.0  # tilt when seated (posterior: slumped on a chair)
 
 
 @dataclass(frozen=True)
@@ -221,13 +222,13 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
             frac = frac if k == "sit_down" else 1 - frac
             z_t[sl] = -0.45 * frac
             x_fwd_t[sl] = 0.1 * frac
-            pitch_t[sl] = 25.0 * np.sin(np.pi * frac) - 15.0 * frac
+            pitch_t[sl] = 25.0 * np.sin(np.pi * frac) + wearer.sit_tilt_deg * frac
             sitting = k == "sit_down"
         elif k == "sit":
             act[sl] = "sitting"
             z_t[sl] = -0.45
             x_fwd_t[sl] = 0.1
-            pitch_t[sl] = -15.0  # posterior tilt when slumped on a chair
+            pitch_t[sl] = wearer.sit_tilt_deg
             sitting = True
         elif k == "bend":
             act[sl] = "other"
@@ -247,9 +248,10 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
             if seg.labelled and len(grown):
                 labels.append(("hip_drop", seg.hip_drop_side, start + grown[0] / fi,
                                start + seg.seconds))
-        if seg.tilt_deg and seg.labelled:
+        # tilt counts while walking or standing, obliquity while standing (DESIGN.md §4)
+        if seg.tilt_deg and seg.labelled and k in ("walk", "stand", "weight_shift"):
             labels.append(("anterior_tilt", "", start, start + seg.seconds))
-        if seg.obliquity_deg and seg.labelled:
+        if seg.obliquity_deg and seg.labelled and k in ("stand", "weight_shift"):
             side = "right" if seg.obliquity_deg > 0 else "left"
             labels.append(("pelvic_obliquity", side, start, start + seg.seconds))
         start += seg.seconds
