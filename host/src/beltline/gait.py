@@ -84,7 +84,7 @@ class StepTracker:
     def _refine(self, c: int) -> tuple[int, float]:
         lo = c - _REFINE_BACK
         aap = self.h.get("aap", lo - 1, c + _REFINE_FWD)
-        if len(aap) < _REFINE_BACK or not np.isfinite(aap).all():
+        if len(aap) < _REFINE_BACK or np.isnan(aap.sum()):
             return c, 0.0
         k = int(np.argmin(np.diff(aap)))  # steepest fall: aap[k+1] - aap[k]
         j0 = max(0, k - _PEAK_BACK)
@@ -130,21 +130,31 @@ class StepTracker:
         else:
             typical = int(np.median(np.diff([r[0] for r in run]))) if len(run) > 1 else 55
             end = i + typical
-        roll = self.h.get("roll", i, end)
+        n = end - i
+        stride = self.h.get("roll", i - n, end)  # the stride ending with this stance
         pitch = self.h.get("pitch", i, end)
-        wz = self.h.get("wz", 2 * i - end, end)  # a whole stride: the sway cancels
-        sign = 1.0 if side == "left" else -1.0
-        drop = float(np.nanmax(sign * roll)) if len(roll) and np.isfinite(roll).any() \
-            else float("nan")
-        stride = self.h.get("roll", 2 * i - end, end)
-        finite = stride[np.isfinite(stride)]
-        return Step(i, side, end, drop,
-                    _mean(pitch, float("nan")), float(np.degrees(abs(_mean(wz, float("nan"))))),
-                    run[j][1],
-                    float(finite.max() - finite.min()) if len(finite) else float("nan"),
-                    60.0 * RATE_HZ / (end - i) if end > i else float("nan"))
-
+        wz = self.h.get("wz", i - n, end)  # a whole stride: the sway cancels
+        nan = float("nan")
+        if len(stride) == 2 * n and n > 0 and not np.isnan(stride).any():
+            roll = stride[n:]  # the common case, no gap nearby: plain reductions
+            drop = float(roll.max()) if side == "left" else float(-roll.min())
+            rng = float(stride.max() - stride.min())
+        else:
+            roll = self.h.get("roll", i, end)
+            ok = roll[np.isfinite(roll)]
+            drop = (float(ok.max()) if side == "left" else float(-ok.min())) if len(ok) \
+                else nan
+            fin = stride[np.isfinite(stride)]
+            rng = float(fin.max() - fin.min()) if len(fin) else nan
+        return Step(i, side, end, drop, _mean(pitch, nan),
+                    float(np.degrees(abs(_mean(wz, nan)))), run[j][1], rng,
+                    60.0 * RATE_HZ / n if n > 0 else nan)
 
 def _mean(x: np.ndarray, empty: float) -> float:
-    ok = x[np.isfinite(x)]
+    if not len(x):
+        return empty
+    m = float(x.mean())
+    if m == m:
+        return m
+    ok = x[np.isfinite(x)]  # only next to a gap
     return float(ok.mean()) if len(ok) else empty

@@ -523,30 +523,42 @@ class Pipeline:
         by more than ``SEAT_DROP_M`` is sitting down; up by as much, standing up. Returns the
         seated state per block."""
         out = np.zeros(len(quiet), dtype=bool)
-        for j in range(len(quiet)):
-            start = (b0 + j) * BLOCK
-            if not valid[j]:
+        # one step per run of equal blocks (not per block): invalid, walking, still, moving
+        code = np.where(~valid, 0, np.where(walking, 1, np.where(quiet, 2, 3)))
+        edges = np.flatnonzero(np.diff(code)) + 1
+        starts = [0, *edges.tolist()]
+        ends = [*edges.tolist(), len(code)]
+        for r0, r1 in zip(starts, ends, strict=True):
+            c = int(code[r0])
+            before = self._seated
+            flip = r0
+            if c == 0:
                 self._quiet_end, self._in_quiet, self._qrun = None, False, 0
-            elif walking[j]:
+            elif c == 1:
                 # at a heel strike the pelvis is at its lowest, so its vertical speed is about
-                # zero: the walk's last strike anchors the integration like a quiet spell
+                # zero: the walk's last strike anchors the integration like a still spell
                 self._seated, self._in_quiet, self._qrun = False, False, 0
+                before = False
+                end = (b0 + r1) * BLOCK
                 last = self._last_strike
-                self._quiet_end = last if last is not None and last <= start + BLOCK \
-                    else start + BLOCK
-            elif quiet[j]:
-                self._qrun += 1
-                if self._qrun == QUIET_BLOCKS:  # a quiet spell, not a pause inside a motion
-                    q0 = start - (QUIET_BLOCKS - 1) * BLOCK
+                self._quiet_end = last if last is not None and last <= end else end
+            elif c == 2:
+                q = self._qrun
+                self._qrun = q + (r1 - r0)
+                if q < QUIET_BLOCKS <= self._qrun:  # a still spell, not a pause inside a move
+                    j = r0 + QUIET_BLOCKS - q - 1
+                    q0 = (b0 + j - QUIET_BLOCKS + 1) * BLOCK
                     if self._quiet_end is not None and \
                             0 < q0 - self._quiet_end <= TRANSITION_MAX_S * RATE_HZ:
                         self._vertical_move(self._quiet_end, q0)
                     self._in_quiet = True
+                    flip = j
             else:
                 if self._in_quiet:
-                    self._quiet_end = start
+                    self._quiet_end = (b0 + r0) * BLOCK
                 self._in_quiet, self._qrun = False, 0
-            out[j] = self._seated
+            out[r0:flip] = before
+            out[flip:r1] = self._seated
         return out
 
     def _vertical_move(self, i0: int, i1: int) -> None:

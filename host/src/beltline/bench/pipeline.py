@@ -38,6 +38,21 @@ def batch_rate(raw: rawcsv.Raw, repeats: int = 3) -> float:
     return len(raw.t) / float(np.median(times))
 
 
+def vqf_rate(raw: rawcsv.Raw, repeats: int = 3) -> float:
+    """The reference in the same run: samples per second of the bare attitude filter (the C++
+    VQF the pipeline starts with) on the same samples. The machine's speed varies; the ratio
+    of the pipeline to this does much less."""
+    from vqf import VQF
+
+    gyr, acc = np.ascontiguousarray(raw.gyr), np.ascontiguousarray(raw.acc)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        VQF(0.01).updateBatch(gyr, acc)
+        times.append(time.perf_counter() - t0)
+    return len(raw.t) / float(np.median(times))
+
+
 def live_us_per_sample(raw: rawcsv.Raw, seconds: float = 300.0) -> float:
     """Microseconds per sample when fed in packets of ``PACKET`` samples."""
     n = min(len(raw.t), int(seconds * 100))
@@ -76,15 +91,20 @@ def memory_over(raw: rawcsv.Raw, hours: float) -> list[float]:
 def main(minutes: float, hours: float) -> dict[str, object]:
     raw = _recording(minutes)
     rate = batch_rate(raw)
+    ref = vqf_rate(raw)
     live = live_us_per_sample(raw)
     mem = memory_over(_recording(10.0), hours) if hours > 0 else []
     result = {"batch_samples_per_s": round(rate), "batch_minutes": minutes,
+              "vqf_reference_samples_per_s": round(ref),
+              "batch_cost_vs_vqf_alone": round(ref / rate, 2),
               "live_us_per_sample": round(live, 1),
               "live_core_share_at_100hz": round(live * 100 / 1e6, 4),
               "live_to_batch_cost_ratio": round(live / (1e6 / rate), 1),
               "memory_mib_per_hour": [round(m, 2) for m in mem],
               "memory_growth_mib": round(mem[-1] - mem[0], 2) if len(mem) > 1 else None}
-    print(f"batch: {rate / 1e6:.2f} M samples/s ({minutes:.0f}-min recording, median of 3)")
+    print(f"batch: {rate / 1e6:.2f} M samples/s ({minutes:.0f}-min recording, median of 3); "
+          f"the attitude filter alone: {ref / 1e6:.2f} M samples/s, so the whole pipeline "
+          f"costs {ref / rate:.1f}x the filter")
     print(f"live:  {live:.1f} us/sample in packets of {PACKET} = "
           f"{live * 100 / 1e4:.2f}% of a core at 100 Hz")
     if mem:
