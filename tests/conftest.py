@@ -66,3 +66,32 @@ def walkers_dir() -> Path:
         pytest.skip(f"shared lower-back walker data not found at {path} (it lives beside the "
                     "repo)")
     return path
+
+
+@pytest.fixture(scope="session")
+def chrome(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """Headless Debian Chromium through chromedriver, downloads into a temporary folder.
+    Missing is a skip on a developer's machine and a failure in CI (which installs it)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not (browser and driver_path):
+        msg = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    downloads = tmp_path_factory.mktemp("downloads")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = browser
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+              "--window-size=1200,1300"):
+        opts.add_argument(a)
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=Service(driver_path), options=opts)
+    d.downloads = downloads  # type: ignore[attr-defined]
+    yield d
+    d.quit()

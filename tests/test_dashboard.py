@@ -8,8 +8,6 @@ screenshot is kept in tests/artifacts/.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -27,36 +25,9 @@ from beltline.wearer import Segment, simulate
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
-def _chrome() -> tuple[str, str] | None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    return (browser, driver) if browser and driver else None
-
-
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    found = _chrome()
-    if found is None:
-        msg = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    downloads = tmp_path_factory.mktemp("downloads")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = found[0]
-    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-              "--window-size=1200,1300"):
-        opts.add_argument(a)
-    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                           "download.prompt_for_download": False})
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(found[1]), options=opts)
-    driver.downloads = downloads  # type: ignore[attr-defined]
-    yield driver
-    driver.quit()
+def browser(chrome: object) -> object:
+    return chrome
 
 
 @pytest.fixture(scope="module")

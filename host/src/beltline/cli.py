@@ -197,6 +197,51 @@ Example:
 """
 
 
+_REPORT_HELP = """\
+Write one session as a single HTML file that opens offline: a plain-language summary first
+("In 38 min of walking your pelvis dropped more than 6.5° on the left side in 41% of
+right-leg steps, mostly after minute 20"), the per-stance-leg table, the episodes, obliquity
+and tilt over time with episodes shaded, the drop per stance by leg, a fatigue trend (drop
+against minutes of walking, with its slope and standard error), cadence and the standing tilt
+distribution. SOURCE is a session id in the store, a folder written by `beltline export`, or
+a raw CSV (analysed first, as `beltline analyze` does).
+
+Examples:
+  beltline report 3 --out walk-3.html
+  beltline report walk.csv --out walk.html
+"""
+
+_TRENDS_HELP = """\
+The key measures of every session in the store (drop in each stance, episodes per walking
+hour, standing tilt, symmetry, cadence), per session and per week, as a Plotly HTML page; with
+--csv also the weekly table.
+
+Example:
+  beltline trends --out trends.html --csv trends.csv
+"""
+
+
+_BENCH_GAIT_HELP = """\
+Validate steps and cadence on real recordings: the shared lower-back walkers' foot-sensor heel
+strikes (cadence over each labelled walk) and GaitPy's lower-back demo recording with its
+published per-bout steps and cadence (accelerometer only: Beltline's strikes without a
+gyroscope). GaitPy's files come with `pip install --no-deps gaitpy`.
+
+Example:
+  beltline bench gait
+"""
+
+
+_BENCH_REPORT_HELP = """\
+Time and size of `beltline report` for a long session: a 30-min virtual session is analysed
+and repeated to --hours, then the HTML report is built and written (targets: under 10 s and
+10 MB for 8 hours).
+
+Example:
+  beltline bench report --hours 8
+"""
+
+
 def _trials(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or not all(p.isdigit() for p in parts):
@@ -209,6 +254,22 @@ def _rate(text: str) -> float:
     if not 10.0 <= value <= 1000.0:
         raise argparse.ArgumentTypeError(f"rate must be 10 to 1000 Hz, got {value}")
     return value
+
+
+def _settings_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--settings", type=Path, metavar="FILE.toml",
+                   help="the wearer's settings file (see README: Settings)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override one setting, e.g. --set hip_drop_deg=4 (repeatable)")
+
+
+def _input_options(p: argparse.ArgumentParser) -> None:
+    """Units of a raw CSV and the wearer's settings: the same for every command reading one."""
+    p.add_argument("--acc-unit", choices=["m/s2", "g"], default="m/s2",
+                   help="accelerometer unit in a raw CSV (default: m/s2)")
+    p.add_argument("--gyro-unit", choices=["rad/s", "deg/s"], default="rad/s",
+                   help="gyroscope unit in a raw CSV (default: rad/s)")
+    _settings_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,6 +329,19 @@ def build_parser() -> argparse.ArgumentParser:
     bdash.add_argument("--speed", type=float, default=60.0,
                        help="times real time (default: 60: an hour in a minute)")
 
+    bgait = bench_sub.add_parser("gait", help="steps and cadence against real references",
+                                 description=_BENCH_GAIT_HELP, formatter_class=fmt)
+    bgait.add_argument("--walkers", type=Path, default=DEFAULT_WALKERS, metavar="DIR",
+                       help=f"lower-back walker recordings (default: {DEFAULT_WALKERS})")
+    bgait.add_argument("--gaitpy", type=Path, default=None, metavar="DIR",
+                       help="folder with GaitPy's demo_data.csv and demo_gait_features.csv "
+                       "(default: the installed gaitpy package's demo folder)")
+
+    brep = bench_sub.add_parser("report", help="report render time and size, long session",
+                                description=_BENCH_REPORT_HELP, formatter_class=fmt)
+    brep.add_argument("--hours", type=float, default=8.0,
+                      help="session length, hours (default: 8)")
+
     ana = sub.add_parser("analyze", help="analyse a raw IMU CSV: episodes, steps, samples",
                          description=_ANALYZE_HELP, formatter_class=fmt)
     ana.add_argument("raw", type=Path, metavar="RAW.csv", help="the raw recording")
@@ -276,14 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     ana.add_argument("--steps", type=Path, metavar="ST.csv", help="where to write heel strikes")
     ana.add_argument("--samples", type=Path, metavar="SA.csv",
                      help="where to write per-sample angles and activity")
-    ana.add_argument("--acc-unit", choices=["m/s2", "g"], default="m/s2",
-                     help="accelerometer unit in the file (default: m/s2)")
-    ana.add_argument("--gyro-unit", choices=["rad/s", "deg/s"], default="rad/s",
-                     help="gyroscope unit in the file (default: rad/s)")
-    ana.add_argument("--settings", type=Path, metavar="FILE.toml",
-                     help="the wearer's settings file (see README: Settings)")
-    ana.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                     help="override one setting, e.g. --set hip_drop_deg=4 (repeatable)")
+    _input_options(ana)
 
     store_help = "the session store file (default: beltline.db in the user data folder)"
     ses = sub.add_parser("sessions", help="list the recorded sessions",
@@ -294,17 +361,25 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("session", type=int, metavar="SESSION", help="session id (see sessions)")
     exp.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     exp.add_argument("--store", type=Path, metavar="FILE", help=store_help)
+    exp.add_argument("--parquet", action="store_true",
+                     help="write samples/steps/episodes as Parquet (for DuckDB over many)")
+    rep = sub.add_parser("report", help="one session as a self-contained HTML report",
+                         description=_REPORT_HELP, formatter_class=fmt)
+    rep.add_argument("source", metavar="SESSION|EXPORT_DIR|RAW.csv",
+                     help="a session id in the store, an export folder or a raw CSV")
+    rep.add_argument("--out", type=Path, required=True, metavar="report.html")
+    rep.add_argument("--store", type=Path, metavar="FILE", help=store_help)
+    _input_options(rep)
+    tr = sub.add_parser("trends", help="key measures across sessions and weeks (HTML, CSV)",
+                        description=_TRENDS_HELP, formatter_class=fmt)
+    tr.add_argument("--out", type=Path, required=True, metavar="trends.html")
+    tr.add_argument("--csv", type=Path, metavar="trends.csv", help="also write the weekly table")
+    tr.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     imp = sub.add_parser("import", help="read an export folder or a raw CSV as a session",
                          description=_IMPORT_HELP, formatter_class=fmt)
     imp.add_argument("path", type=Path, metavar="PATH", help="export folder or raw CSV file")
     imp.add_argument("--store", type=Path, metavar="FILE", help=store_help)
-    imp.add_argument("--acc-unit", choices=["m/s2", "g"], default="m/s2",
-                     help="accelerometer unit of a raw CSV (default: m/s2)")
-    imp.add_argument("--gyro-unit", choices=["rad/s", "deg/s"], default="rad/s",
-                     help="gyroscope unit of a raw CSV (default: rad/s)")
-    imp.add_argument("--settings", type=Path, metavar="FILE.toml", help="settings file")
-    imp.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                     help="override one setting (repeatable)")
+    _input_options(imp)
 
     from beltline.scenarios import SCENARIOS
     from beltline.wearer import MOUNTS
@@ -334,9 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="allow a --host other machines can reach (your data become visible)")
     mon.add_argument("--no-browser", action="store_true", help="do not open a browser")
     mon.add_argument("--store", type=Path, metavar="FILE", help=store_help)
-    mon.add_argument("--settings", type=Path, metavar="FILE.toml", help="settings file")
-    mon.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                     help="override one setting (repeatable)")
+    _settings_options(mon)
 
     sim = sub.add_parser("simulate", help="generate a virtual wearer's recording (CSV)",
                          description=_SIMULATE_HELP, formatter_class=fmt)
@@ -413,7 +486,7 @@ def _sessions(args: argparse.Namespace) -> None:
                 print(f"{s.id:>4}  {when}  {s.source:<8} {s.seconds / 60:6.1f} min  "
                       f"{s.samples:>8} samples  {s.episodes:>3} episodes  {s.name}{state}")
         elif args.command == "export":
-            for p in sessions.export(store, args.session, args.out):
+            for p in sessions.export(store, args.session, args.out, parquet=args.parquet):
                 log.info("wrote %s", p)
         else:
             if args.path.is_dir():
@@ -425,6 +498,46 @@ def _sessions(args: argparse.Namespace) -> None:
             log.info("imported %s as session %d", args.path, sid)
     finally:
         store.close()
+
+
+def _report(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from beltline import analysis, analyze, rawcsv, report, settings
+    from beltline.store import Store
+
+    if args.command == "trends":
+        store = Store(args.store)
+        try:
+            rows = [report.session_row(analysis.load_store(store, s.id), s.started_unix, s.id)
+                    for s in store.sessions()]
+        finally:
+            store.close()
+        if not rows:
+            raise BeltlineError("no sessions in the store yet: record or import some first")
+        page, weekly = report.trends(pd.DataFrame(rows))
+        report.write(args.out, page)
+        if args.csv:
+            weekly.to_csv(args.csv, index=False)
+            log.info("wrote %s", args.csv)
+        return
+    src = args.source
+    if src.isdigit():
+        store = Store(args.store)
+        try:
+            session = analysis.load_store(store, int(src))
+        finally:
+            store.close()
+        title = f"Beltline session {src}"
+    elif Path(src).is_dir():
+        session = analysis.load_export(src)
+        title = f"Beltline session {Path(src).name}"
+    else:
+        cfg = settings.load(args.settings, args.set)
+        raw = rawcsv.read(Path(src), args.acc_unit, args.gyro_unit)
+        session = analysis.from_result(analyze.run(raw, cfg))
+        title = f"Beltline: {Path(src).name}"
+    report.write(args.out, report.build(session, title))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -454,6 +567,14 @@ def main(argv: list[str] | None = None) -> int:
             from beltline.bench import dashboard as bench_dashboard
 
             bench_dashboard.main(args.minutes, args.speed)
+        elif args.command == "bench" and args.bench == "gait":
+            from beltline.bench import gait as bench_gait
+
+            bench_gait.main(args.walkers, args.gaitpy)
+        elif args.command == "bench" and args.bench == "report":
+            from beltline.bench import report as bench_report
+
+            bench_report.main(args.hours)
         elif args.command == "monitor":
             from beltline import monitor
 
@@ -462,6 +583,8 @@ def main(argv: list[str] | None = None) -> int:
             _analyze(args)
         elif args.command in ("sessions", "export", "import"):
             _sessions(args)
+        elif args.command in ("report", "trends"):
+            _report(args)
         elif args.command == "simulate":
             _simulate(args)
     except BeltlineError as exc:

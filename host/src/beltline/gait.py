@@ -158,3 +158,37 @@ def _mean(x: np.ndarray, empty: float) -> float:
         return m
     ok = x[np.isfinite(x)]  # only next to a gap
     return float(ok.mean()) if len(ok) else empty
+
+
+def strikes_without_gyro(t: np.ndarray, acc: np.ndarray) -> list[float]:
+    """Heel-strike times from an accelerometer alone (a lower-back unit without gyroscope).
+
+    Gravity's direction comes from the accelerometer low-passed at 0.25 Hz instead of the
+    attitude filter, forward from the same inverted-pendulum rule as the calibration, and the
+    strikes from the same candidates and refinement as the full pipeline. What is lost without
+    the gyroscope: the stance side (it comes from the roll rate), obliquity and tilt during
+    walking (the accelerometer alone mixes them with the walking accelerations) and with them
+    every episode. Returns strike times in ``t``'s clock.
+    """
+    from beltline.calibration import forward_axis
+    from beltline.signals import DT, IIR, PeakFinder, butter2
+
+    grid = np.arange(t[0], t[-1], DT)
+    a = np.stack([np.interp(grid, t, acc[:, i]) for i in range(3)], axis=1)
+    low = IIR(butter2("lowpass", 0.25), 3)(a)
+    g = np.linalg.norm(low, axis=1, keepdims=True)
+    up = low / g
+    a_v = (a * up).sum(axis=1) - g[:, 0]
+    cands = PeakFinder(drop=1.0, min_gap=int(MIN_STEP_S * RATE_HZ))(
+        IIR(butter2("bandpass", (0.5, 3.0)))(a_v), 0)
+    up0 = up.mean(axis=0)
+    up0 /= np.linalg.norm(up0)
+    fwd, _ = forward_axis(up0, up, a)
+    lin = a - g * up
+    h = History(keep=len(grid) + 1)
+    zeros = np.zeros(len(grid))
+    h.append(0, aap=IIR(butter2("lowpass", 15.0))(lin @ fwd), wx=zeros, roll=zeros,
+             pitch=zeros, wz=zeros)
+    tracker = StepTracker(h)
+    steps = tracker.feed(cands) + tracker.reset()
+    return [float(grid[s.i]) for s in steps]

@@ -38,12 +38,16 @@ def import_raw(store: Store, path: Path, settings: Settings, acc_unit: str = "m/
     return sid
 
 
-def export(store: Store, sid: int, out_dir: Path) -> list[Path]:
+def export(store: Store, sid: int, out_dir: Path, parquet: bool = False) -> list[Path]:
     """Write the session's ``samples.csv``, ``steps.csv``, ``episodes.csv`` and
-    ``session.json`` (device, firmware, calibration, settings, gaps) into ``out_dir``."""
+    ``session.json`` (device, firmware, calibration, settings, gaps) into ``out_dir``; with
+    ``parquet`` the three tables are ``.parquet`` files instead, each row carrying the session
+    id and start time so a folder of exports can be queried as one table (README: DuckDB)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = store.meta(sid)
+    if parquet:
+        return _export_parquet(store, sid, out_dir, meta)
     t, o, p, a = store.samples(sid)
     analyze.write_samples(out_dir / "samples.csv", t, o, p, a)
     with (out_dir / "steps.csv").open("w", newline="", encoding="utf-8") as f:
@@ -55,6 +59,26 @@ def export(store: Store, sid: int, out_dir: Path) -> list[Path]:
     analyze.write_episodes(out_dir / "episodes.csv", eps)
     (out_dir / "session.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return [out_dir / n for n in EXPORT_FILES]
+
+
+def _export_parquet(store: Store, sid: int, out_dir: Path,
+                    meta: dict[str, object]) -> list[Path]:
+    import pandas as pd
+
+    from beltline import analysis
+
+    s = analysis.load_store(store, sid)
+    paths = []
+    for name, df in (("samples", s.samples), ("steps", s.steps), ("episodes", s.episodes)):
+        df = df.copy()
+        df.insert(0, "started_unix", meta["started_unix"])
+        df.insert(0, "session_id", sid)
+        path = out_dir / f"{name}.parquet"
+        df.to_parquet(path, index=False)
+        paths.append(path)
+    (out_dir / "session.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    del pd
+    return [*paths, out_dir / "session.json"]
 
 
 def import_export(store: Store, export_dir: Path) -> int:
