@@ -29,6 +29,7 @@ RUN_MIN = 3
 SIDE_BEFORE, SIDE_AFTER = 5, 2
 _REFINE_BACK, _REFINE_FWD, _PEAK_BACK = 25, 5, 8
 _CUE = 12  # samples after the strike whose roll rate tells the side
+_LAG = 9  # a candidate peak comes about this many samples after its strike
 
 
 @dataclass
@@ -61,6 +62,7 @@ class StepTracker:
         self.pending: list[int] = []
         self.run: list[tuple[int, float]] = []  # (strike index, side cue)
         self.emitted = 0  # how many of the run's steps were given out
+        self.weak: list[int] = []  # small candidates, for the closing step of a walk
 
     def reset(self) -> list[Step]:
         """Close the current run (a gap in the data or the end): returns its last steps."""
@@ -68,9 +70,11 @@ class StepTracker:
         self.pending.clear()
         return out
 
-    def feed(self, candidates: list[int]) -> list[Step]:
-        """Add candidates and return the steps that became final with the history so far."""
+    def feed(self, candidates: list[int], weak: list[int] | tuple[int, ...] = ()) -> list[Step]:
+        """Add candidates (and weak ones, only used for a walk's closing step) and return the
+        steps that became final with the history so far."""
         self.pending.extend(candidates)
+        self.weak.extend(weak)
         out: list[Step] = []
         end = self.h.end
         while self.pending and self.pending[0] + _REFINE_FWD + _CUE <= end:
@@ -78,8 +82,25 @@ class StepTracker:
         # a run that has seen no step for MAX_STEP_S is over
         if self.run and end - self.run[-1][0] > MAX_STEP_S * RATE_HZ + _REFINE_BACK \
                 and not self.pending:
+            self._closing_step()
             out += self._close()
+        if len(self.weak) > 64:
+            self.weak = self.weak[-32:]
         return out
+
+    def _closing_step(self) -> None:
+        """When a walk stops, the feet come together with one small last step, often too weak
+        for the normal candidates: take the first weak candidate 0.35-1.0 s after the last
+        strike, if the run was a real walk."""
+        if len(self.run) < RUN_MIN:
+            return
+        last = self.run[-1][0]
+        for c in self.weak:
+            if last + int(0.35 * RATE_HZ) <= c - _LAG <= last + int(1.0 * RATE_HZ):
+                i, cue = self._refine(c)
+                if i - last >= MIN_STEP_S * RATE_HZ:
+                    self.run.append((i, cue))
+                return
 
     def _refine(self, c: int) -> tuple[int, float]:
         lo = c - _REFINE_BACK

@@ -189,6 +189,9 @@ class Pipeline:
         self._new_attitude()
         self._band = IIR(butter2("bandpass", (0.5, 3.0)))
         self._peaks = PeakFinder(drop=1.0, min_gap=int(MIN_STEP_S * RATE_HZ))
+        # the closing step of a walk (feet coming together) is a small one: weaker peaks are
+        # kept to look for it when a run of steps ends
+        self._weak_peaks = PeakFinder(drop=0.3, min_gap=int(MIN_STEP_S * RATE_HZ))
         self._aap_lp = IIR(butter2("lowpass", 15.0))
         self._reset_calibration_state()
         self.history = History(keep=int(40 * RATE_HZ))
@@ -263,7 +266,7 @@ class Pipeline:
         self.vqf = self._vqf_cls(DT)
 
     def _reset_calibration_state(self) -> None:
-        self._buf: list[tuple[int, np.ndarray, np.ndarray, list[int]]] = []
+        self._buf: list[tuple[int, np.ndarray, list[int], list[int]]] = []
         self._buf_n = 0
         self._quiet: dict[int, np.ndarray] = {}  # second index -> mean up
         self._qacc: dict[int, list[np.ndarray]] = {}
@@ -278,6 +281,7 @@ class Pipeline:
         self._band.reset()
         self._aap_lp.reset()
         self._peaks.reset()
+        self._weak_peaks.reset()
         if self.calibration is not None:
             self._steps(self.tracker.reset(), out)
 
@@ -288,9 +292,11 @@ class Pipeline:
         w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
         up = np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], 1)
         a_v = (acc * up).sum(axis=1) - G
-        cands = self._peaks(self._band(a_v), k0)
+        band = self._band(a_v)
+        cands = self._peaks(band, k0)
+        weak = self._weak_peaks(band, k0)
         if self.calibration is None:
-            self._collect(k0, up, acc, gyr, cands)
+            self._collect(k0, up, acc, gyr, cands, weak)
             self._calibrate(final=False)
             if self.calibration is not None:
                 self._replay(out)
@@ -299,12 +305,12 @@ class Pipeline:
                     f"no calibration after {BUFFER_MAX_S / 60:.0f} min: stand still for 10 s, "
                     "then walk normally for 30 s")
             return
-        self._post(k0, up, acc, gyr, cands, out)
+        self._post(k0, up, acc, gyr, cands, weak, out)
 
     # --- calibration ----------------------------------------------------------------------
     def _collect(self, k0: int, up: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
-                 cands: list[int]) -> None:
-        self._buf.append((k0, np.column_stack([up, acc, gyr]), np.zeros(0), cands))
+                 cands: list[int], weak: list[int]) -> None:
+        self._buf.append((k0, np.column_stack([up, acc, gyr]), weak, cands))
         self._buf_n += len(up)
         self._cands += cands
         # quiet seconds: little rotation and a steady accelerometer
@@ -390,23 +396,24 @@ class Pipeline:
         self._buf_n = 0
         self._qacc.clear()
         self._cands = []
-        for k0, arr, _, cands in buf:
-            self._post(k0, arr[:, 0:3], arr[:, 3:6], arr[:, 6:9], cands, out)
+        for k0, arr, weak, cands in buf:
+            self._post(k0, arr[:, 0:3], arr[:, 3:6], arr[:, 6:9], cands, weak, out)
 
     # --- after calibration ----------------------------------------------------------------
     def _post(self, k0: int, up: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
-              cands: list[int], out: Output) -> None:
+              cands: list[int], weak: list[int], out: Output) -> None:
         # pieces short against the history's span, so every step still finds its samples
         # (a candidate is confirmed a little after its peak, so it may lie before this chunk)
         piece = self.history.keep // 4
         for s in range(0, len(up), piece):
             k = k0 + s
             mine = [c for c in cands if c < k + piece and (s == 0 or c >= k)]
+            weak_mine = [c for c in weak if c < k + piece and (s == 0 or c >= k)]
             self._post_piece(k, up[s: s + piece], acc[s: s + piece], gyr[s: s + piece], mine,
-                             out)
+                             weak_mine, out)
 
     def _post_piece(self, k0: int, up: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
-                    cands: list[int], out: Output) -> None:
+                    cands: list[int], weak: list[int], out: Output) -> None:
         assert self.calibration is not None
         R = self.calibration.R
         if self.history.end and k0 > self.history.end:
@@ -426,7 +433,7 @@ class Pipeline:
         self.history.append(k0, roll=roll, pitch=pitch, aap=aap, wx=gyr @ R[0],
                             wz=(gyr * up).sum(axis=1), gn=np.linalg.norm(gyr, axis=1),
                             av=(lin * up).sum(axis=1))
-        self._steps(self.tracker.feed(cands), out)
+        self._steps(self.tracker.feed(cands, weak), out)
         self._blocks(self.history.end - int(DELAY_S * RATE_HZ), out, final=False)
 
     def _steps(self, steps: list[Step], out: Output, force: bool = False) -> None:
