@@ -23,15 +23,29 @@ _RAD2DEG = 180.0 / math.pi
 class Stream:
     def __init__(self, rate_hz, mtu=23, mount=None):
         self.attitude = fusion.Attitude(rate_hz)
-        self.batcher = wire.Batcher(mtu)
+        self.rate_hz = rate_hz
         self.mount = list(mount) if mount is not None else [1.0, 0.0, 0.0, 0.0, 1.0, 0.0,
                                                             0.0, 0.0, 1.0]
-        per_s = rate_hz / self.batcher.per_packet  # notifications per second at stride 1
+        self.tick = 0
+        self.set_mtu(mtu)
+
+    def set_mtu(self, mtu, kind=None):
+        """Size the batches for a newly negotiated MTU (or force a layout); returns the packet
+        that was being filled, finished, or None."""
+        last = None
+        old = getattr(self, "batcher", None)
+        if old is not None:
+            last = old.flush()
+            last = bytes(last) if last is not None else None
+        self.batcher = wire.Batcher(mtu, kind=kind)
+        if old is not None:
+            self.batcher.seq = old.seq
+        per_s = self.rate_hz / self.batcher.per_packet  # notifications per second, stride 1
         stride = 1
         while per_s / stride > MAX_NOTIFY_HZ and stride < wire.MAX_STRIDE:
             stride += 1
         self.batcher.set_stride(stride)
-        self.tick = 0
+        return last
 
     def sample(self, gx, gy, gz, ax, ay, az, dt):
         self.attitude.update(gx, gy, gz, ax, ay, az, dt)

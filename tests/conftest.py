@@ -37,7 +37,8 @@ def micropython() -> str:
 def run_script(interpreter: list[str], script: str, *args: str, stdin: bytes = b"") -> str:
     """Run ``tests/firmware/scripts/<script>`` with the firmware on the module path."""
     env = dict(os.environ)
-    env["MICROPYPATH"] = f"{FIRMWARE}:{SCRIPTS}"
+    fakes = SCRIPTS.parent / "fakes"  # simulated hardware: tests only, never deployed
+    env["MICROPYPATH"] = f".frozen:{FIRMWARE}:{fakes}:{SCRIPTS}"
     env["PYTHONPATH"] = f"{FIRMWARE}:{SCRIPTS}"
     proc = subprocess.run(
         [*interpreter, str(SCRIPTS / script), *args], input=stdin, capture_output=True,

@@ -19,7 +19,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("args", [
     [], ["bench"], ["bench", "fusion"], ["bench", "detection"], ["bench", "pipeline"],
-    ["bench", "sim"], ["analyze"], ["simulate"], ["sessions"], ["export"], ["import"]])
+    ["bench", "sim"], ["bench", "gait"], ["bench", "report"], ["bench", "dashboard"],
+    ["device"], ["device", "simulate"], ["device", "flash"], ["report"], ["trends"],
+    ["monitor"], ["analyze"], ["simulate"], ["sessions"], ["export"], ["import"]])
 def test_every_command_has_a_manual(args: list[str]) -> None:
     proc = _run(*args, "--help")
     assert proc.returncode == 0

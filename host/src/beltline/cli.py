@@ -242,6 +242,35 @@ Example:
 """
 
 
+_DEVICE_HELP = """\
+The belt unit (hardware/BOM.md). `flash` copies firmware/*.py to the board with mpremote
+(pip install mpremote; MicroPython must already be on the board, see hardware/BOM.md);
+nothing is fetched from the internet. `info` prints the firmware version and the settings
+stored on the board. `simulate` runs the real firmware without hardware.
+
+Examples:
+  beltline device flash --port /dev/ttyACM0
+  beltline device info
+  beltline device simulate --seconds 600 --disconnect-at 120 --disconnect-for 30
+"""
+
+_DEVICE_SIM_HELP = """\
+Run the belt unit's real application (firmware/app.py with its driver, filter, batching, GATT,
+logbook and alerts) under MicroPython's unix port on simulated hardware: an IMU that answers
+its real register map and fills its FIFO from a virtual wearer, and a BLE stack that behaves
+like NimBLE (cuts notifications to MTU-3, ENOMEM when full, loses its queue on a disconnect)
+with a central that connects, agrees an MTU, can drop the link and asks for the logbook.
+Everything the central receives then goes through the host's own timeline.
+
+Output: a table, then one JSON line with samples, samples_received, samples_lost, packets,
+notify_errors, alloc_bytes_per_sample (heap bytes per sample on the 64-bit unix port: 32-byte
+blocks), mem_free_min, loop_us_p50, loop_us_p99 and more.
+
+Example:
+  beltline device simulate --seconds 600 --disconnect-at 120 --disconnect-for 30
+"""
+
+
 def _trials(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or not all(p.isdigit() for p in parts):
@@ -383,6 +412,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     from beltline.scenarios import SCENARIOS
     from beltline.wearer import MOUNTS
+
+    dev = sub.add_parser("device", help="the belt unit: simulate, flash, info",
+                         description=_DEVICE_HELP, formatter_class=fmt)
+    dev_sub = dev.add_subparsers(dest="device", metavar="ACTION", required=True)
+    dsim = dev_sub.add_parser("simulate", help="run the real firmware on simulated hardware",
+                              description=_DEVICE_SIM_HELP, formatter_class=fmt)
+    dsim.add_argument("--seconds", type=float, default=120.0,
+                      help="simulated seconds (default: 120)")
+    dsim.add_argument("--imu", choices=["lsm6dso", "mpu6050"], default="lsm6dso",
+                      help="which IMU the simulated board carries (default: lsm6dso)")
+    dsim.add_argument("--scenario", choices=sorted(SCENARIOS), default="healthy_walk",
+                      help="what the virtual wearer does (default: healthy_walk)")
+    dsim.add_argument("--disconnect-at", type=float, default=None, metavar="S",
+                      help="the central drops the link S seconds in")
+    dsim.add_argument("--disconnect-for", type=float, default=30.0, metavar="D",
+                      help="and comes back after D seconds (default: 30)")
+    dsim.add_argument("--commands", action="store_true",
+                      help="the central also sends the mount, training mode and thresholds")
+    for name, text in (("flash", "copy the firmware to a board over USB (mpremote)"),
+                       ("info", "ask a board on USB for its firmware and settings")):
+        d = dev_sub.add_parser(name, help=text, description=_DEVICE_HELP, formatter_class=fmt)
+        d.add_argument("--port", default="auto",
+                       help="serial port of the board (default: auto, the first found)")
 
     mon = sub.add_parser("monitor", help="live dashboard in your browser (--virtual: no "
                          "hardware needed)", description=_MONITOR_HELP, formatter_class=fmt)
@@ -540,6 +592,47 @@ def _report(args: argparse.Namespace) -> None:
     report.write(args.out, report.build(session, title))
 
 
+def _device(args: argparse.Namespace) -> None:
+    import json
+    import subprocess
+
+    from beltline import devicesim
+
+    if args.device == "simulate":
+        r = devicesim.simulate(args.seconds, args.imu, args.disconnect_at, args.disconnect_for,
+                               commands=args.commands, scenario=args.scenario)
+        print(f"{r['sim_seconds']:.0f} s simulated in {r['wall_ms'] / 1000:.1f} s on the "
+              f"{r['imu']}: {r['samples']} samples, {r['samples_received']} received, "
+              f"{r['samples_lost']} lost; {r['packets']} packets, {r['logged']} to the logbook, "
+              f"{r['replayed']} replayed; notify errors {r['notify_errors']}")
+        print(f"loop p50 {r['loop_us_p50']} us, p99 {r['loop_us_p99']} us per "
+              f"{r['samples_per_poll']:.1f}-sample poll; heap {r['alloc_bytes_per_sample']:.0f} "
+              f"B/sample; free heap min {r['mem_free_min']} B")
+        print(json.dumps(r))
+        return
+    mpremote = [sys.executable, "-m", "mpremote", "connect", args.port]
+    try:
+        import mpremote
+    except ImportError as exc:
+        raise BeltlineError("flashing needs mpremote: pip install mpremote (or "
+                            "pip install -e '.[device]')") from exc
+    if args.device == "flash":
+        files = sorted(devicesim.FIRMWARE.glob("*.py"))
+        cmd = [*mpremote]
+        for f in files:
+            if f.name != "__init__.py":
+                cmd += ["fs", "cp", str(f), f":{f.name}", "+"]
+        cmd = [*cmd[:-1], "+", "reset"]
+        log.info("copying %d files to the board", len(files) - 1)
+    else:
+        cmd = [*mpremote, "exec", "import app, config; print('firmware', app.FIRMWARE); "
+               "print(config.load('/settings.json'))"]
+    proc = subprocess.run(cmd, check=False)
+    if proc.returncode:
+        raise BeltlineError(f"mpremote failed ({proc.returncode}): is the board connected "
+                            f"and MicroPython on it? port: {args.port}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -575,6 +668,8 @@ def main(argv: list[str] | None = None) -> int:
             from beltline.bench import report as bench_report
 
             bench_report.main(args.hours)
+        elif args.command == "device":
+            _device(args)
         elif args.command == "monitor":
             from beltline import monitor
 

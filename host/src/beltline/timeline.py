@@ -124,10 +124,17 @@ class Timeline:
         # A packet for ticks already passed: it fills (part of) a reported gap, comes from before
         # the first released sample (reordered at the very start), or it is a copy.
         if self._first is not None and end <= self._first:
+            out: list[Samples | Gap] = [Samples(tick, batch, late=True)]
+            if end < self._first:  # and a hole between it and what was released first
+                gap = Gap(end, self._first, batch.stride)
+                self.stats.gaps += 1
+                self.stats.missing_samples += gap.missing
+                self._open_gaps = [*self._open_gaps[-63:], [gap.start, gap.end]]
+                out.append(gap)
             self._first = tick
             self.stats.late += 1
             self.stats.samples += batch.n
-            return [Samples(tick, batch, late=True)]
+            return out
         for g in self._open_gaps:
             if g[0] <= tick and end <= g[1]:
                 self.stats.late += 1

@@ -1,0 +1,42 @@
+"""Boot entry of the belt unit: build the real hardware and run the app (see app.py).
+
+Copied to the board with ``beltline device flash``; runs at power-on.
+"""
+
+import bluetooth
+import machine
+from machine import ADC, I2C, PWM, WDT, Pin
+
+import app
+import board
+import gatt
+import logbook
+import lsm6dso
+import mpu6050
+
+
+def find_imu(i2c):
+    """The BOM's LSM6DSO, or the other supported family (MPU-6050/6500), by address."""
+    found = i2c.scan()
+    if lsm6dso.ADDRESS in found or 0x6B in found:
+        return lsm6dso.LSM6DSO(i2c, lsm6dso.ADDRESS if lsm6dso.ADDRESS in found else 0x6B)
+    if mpu6050.ADDRESS in found:
+        return mpu6050.MPU6050(i2c)
+    raise OSError("no supported IMU on I2C (found %s): check the wiring in hardware/BOM.md"
+                  % [hex(a) for a in found])
+
+
+def main():
+    machine.freq(160_000_000)  # enough for the loop (hardware/BOM.md), a third less current
+    i2c = I2C(0, sda=Pin(board.PIN_SDA), scl=Pin(board.PIN_SCL), freq=400_000)
+    imu = find_imu(i2c)
+    periph = gatt.Peripheral(bluetooth.BLE(), firmware=app.FIRMWARE)
+    bat = board.Battery(ADC(Pin(board.PIN_BATTERY)))
+    motor = board.Motor(PWM(Pin(board.PIN_MOTOR), freq=200))
+    wdt = WDT(timeout=5000)  # a stuck loop reboots the unit within 5 s
+    log = logbook.Logbook("/logbook.bin", slots=4096)
+    app.App(imu, periph, bat, motor, wdt, log, "/settings.json").run()
+
+
+if __name__ == "__main__":
+    main()
