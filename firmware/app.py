@@ -57,6 +57,7 @@ class App:
         self.backlog = None  # [first tick, end tick) of packets logged since the last replay
         self._alerting = False
         self._buzzed = 0
+        self.time_sync = (0, 0)  # (host ms, device tick) of the last TIME_SYNC
         self.running = True
         self.loop_us = []
         self.mem_free_min = 1 << 30
@@ -95,6 +96,8 @@ class App:
         elif c == control.STREAM:
             cfg["full"] = v[0]
             self._resize()
+        elif c == control.TIME_SYNC:
+            self.time_sync = (v[0], self.stream.tick & 0xFFFFFFFF)
         elif c == control.REPLAY:
             self.replay_req = v
         elif c == control.REPLAY_STOP:
@@ -248,10 +251,12 @@ class App:
             pct = self.battery.percent()
             self.battery_pct = pct
             p = self.periph
-            flags = (1 if p.connected else 0) | (2 if pct < LOW_BATTERY_PCT else 0)
+            flags = (1 if p.connected else 0) | (2 if pct < LOW_BATTERY_PCT else 0) | \
+                (4 if self._alerting else 0)
             p.publish_status((wire.VERSION, 0, 1, pct, self.cfg["mode"],
                               int(self.imu.rate_hz * 100) & 0xFFFF, self.imu.overruns,
-                              p.notify_enomem + p.notify_stale, self.logged, flags))
+                              p.notify_enomem + p.notify_stale, self.logged, flags,
+                              self.time_sync[0], self.time_sync[1]))
             p.publish_battery(pct)
             if pct < LOW_BATTERY_PCT and self.cfg["mode"] == 1:
                 self.cfg["mode"] = 0  # save the last charge for data: no more buzzing

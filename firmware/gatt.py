@@ -32,8 +32,10 @@ STREAM_UUID = "7a1e0001-5b1d-4e6a-9c47-8d2b3f6c0b1a"
 CONTROL_UUID = "7a1e0002-5b1d-4e6a-9c47-8d2b3f6c0b1a"
 STATUS_UUID = "7a1e0003-5b1d-4e6a-9c47-8d2b3f6c0b1a"
 # status: protocol version, firmware major/minor, battery %, mode, rate (0.01 Hz),
-# samples dropped, notify errors (ENOMEM + stale), logbook records, flags
-STATUS_FORMAT = "<BBBBBHIIII"
+# samples dropped in the IMU, notify errors (ENOMEM + stale), logbook records, flags
+# (1 connected, 2 low battery, 4 alert active), and the last time sync: the host's
+# milliseconds and the device tick at that write (so the host can map ticks to its clock)
+STATUS_FORMAT = "<BBBBBHIIIIII"
 PREFERRED_MTU = 247
 
 

@@ -44,6 +44,8 @@ def test_ten_minutes_without_a_lost_sample_and_flat_memory(micropython: str) -> 
     assert r["imu_overruns"] == 0
     assert r["mem_free_last"] >= r["mem_free_after_2min"] - 2048
     assert 0 < r["loop_us_p50"] <= r["loop_us_p99"]
+    # heap per sample on the 64-bit unix port (32-B blocks): measured ~13.4 kB = ~420 blocks
+    assert 0 < r["alloc_bytes_per_sample"] <= 15_000
     assert r["wdt_feeds"] == r["polls"]
 
 
@@ -59,7 +61,12 @@ def test_a_30_second_disconnect_is_bridged_by_the_logbook(micropython: str) -> N
 
 def test_control_writes_take_effect_and_training_mode_buzzes(micropython: str) -> None:
     r = devicesim.simulate(240.0, commands=True, scenario="hip_drop_right")
-    assert (r["commands"], r["command_errors"]) == (3, 1)
+    assert (r["commands"], r["command_errors"]) == (4, 1)
+    assert r["time_sync"][0] == 123456
+    status = r["status"]  # what a host reads from the status characteristic
+    assert status[0] == 1  # protocol version
+    assert status[4] == 1  # training mode
+    assert status[10:] == r["time_sync"]
     assert r["mode"] == 1
     assert r["drop_deg"] == pytest.approx(7.0)
     assert r["motor_pulses"] > 0

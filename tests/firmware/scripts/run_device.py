@@ -105,6 +105,7 @@ async def drive(clock, ble, a, until_ms, opts, handles, central):
             ble.central_write(handles, control.encode(control.MODE, 1))
             ble.central_write(handles, control.encode(control.THRESHOLDS, 7.0, 6.0, 10.0))
             ble.central_write(handles, b"\x42\x00")  # garbage: counted, ignored
+            ble.central_write(handles, control.encode(control.TIME_SYNC, 123456))
         # after a reconnect the central asks for the span it missed (from the packet ticks)
         if state == "back" and not asked and central.gap is not None:
             gap = central.gap
@@ -177,7 +178,8 @@ def main():
         "drop_deg": a.cfg["drop_deg"], "wdt_feeds": machine.SIM.wdt_feeds,
         "logbook_corrupt": log.corrupt, "sim_seconds": clock.now_ms / 1000,
         "wall_ms": wall, "connects": periph.connects, "mtu": periph.mtu,
-        "input_samples": n}))
+        "input_samples": n, "time_sync": list(a.time_sync),
+        "status": list(struct.unpack(gatt.STATUS_FORMAT, ble.gatts_read(periph.h_status)))}))
 
 
 main()
