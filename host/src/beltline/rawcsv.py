@@ -54,7 +54,7 @@ def read(path: Path, acc_unit: str = "m/s2", gyro_unit: str = "rad/s") -> Raw:
         raise DataError(f"{path}: not a text CSV file ({exc})") from exc
     if not header:
         raise DataError(f"{path}: empty file; expected a header {','.join(COLUMNS)}")
-    names = [h.strip() for h in header]
+    names = [h.strip().lstrip("\ufeff") for h in header]  # a spreadsheet may add a BOM
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the raw format is "
