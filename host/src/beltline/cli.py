@@ -271,6 +271,27 @@ Example:
 """
 
 
+_BENCH_LINK_HELP = """\
+Stream a virtual walk over a real Bluetooth LE protocol stack without a radio (Google's Bumble,
+in process) from the virtual belt unit's GATT server to the host's bleak-based link, with
+optional notification loss and a forced disconnect; the host asks the unit's logbook for
+every gap. Ends with one JSON line: samples_sent, samples_received, samples_lost, duplicates,
+reconnects, backfilled, max_samples_per_s (a burst), latency_ms_p50, latency_ms_p99.
+
+Example:
+  beltline bench link --seconds 120 --disconnect-at 40 --disconnect-for 30 --loss 0.02
+"""
+
+_SCAN_HELP = """\
+Listen for belt units advertising Beltline's service and list them: name, address, signal
+strength. Needs a Bluetooth adapter (and on Linux, BlueZ and permission to use it); without
+one it says so and suggests `beltline monitor --virtual`.
+
+Example:
+  beltline scan --seconds 8
+"""
+
+
 def _trials(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or not all(p.isdigit() for p in parts):
@@ -371,6 +392,14 @@ def build_parser() -> argparse.ArgumentParser:
     brep.add_argument("--hours", type=float, default=8.0,
                       help="session length, hours (default: 8)")
 
+    blink = bench_sub.add_parser("link", help="a virtual walk over a real BLE stack",
+                                 description=_BENCH_LINK_HELP, formatter_class=fmt)
+    blink.add_argument("--seconds", type=float, default=60.0, help="walk length (default 60)")
+    blink.add_argument("--disconnect-at", type=float, default=None, metavar="S")
+    blink.add_argument("--disconnect-for", type=float, default=30.0, metavar="D")
+    blink.add_argument("--loss", type=float, default=0.0, metavar="P",
+                       help="fraction of notifications lost in the air (default 0)")
+
     ana = sub.add_parser("analyze", help="analyse a raw IMU CSV: episodes, steps, samples",
                          description=_ANALYZE_HELP, formatter_class=fmt)
     ana.add_argument("raw", type=Path, metavar="RAW.csv", help="the raw recording")
@@ -381,6 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where to write per-sample angles and activity")
     _input_options(ana)
 
+    scan = sub.add_parser("scan", help="list belt units nearby (Bluetooth)",
+                          description=_SCAN_HELP, formatter_class=fmt)
+    scan.add_argument("--seconds", type=float, default=5.0, help="how long to listen (5)")
     store_help = "the session store file (default: beltline.db in the user data folder)"
     ses = sub.add_parser("sessions", help="list the recorded sessions",
                          description=_SESSIONS_HELP, formatter_class=fmt)
@@ -450,6 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where the virtual unit is clipped (default: back)")
     mon.add_argument("--speed", type=float, default=1.0,
                      help="virtual time per real second (default: 1 = real time)")
+    mon.add_argument("--over-ble", action="store_true",
+                     help="virtual: carry the stream over a real BLE stack (Bumble) and the "
+                     "Bluetooth link, as a belt unit would")
     mon.add_argument("--disconnect-at", type=float, default=None, metavar="S",
                      help="virtual: drop the link S seconds into the walk (see the banner)")
     mon.add_argument("--disconnect-for", type=float, default=10.0, metavar="D",
@@ -670,6 +705,20 @@ def main(argv: list[str] | None = None) -> int:
             bench_report.main(args.hours)
         elif args.command == "device":
             _device(args)
+        elif args.command == "bench" and args.bench == "link":
+            from beltline.bench import link as bench_link
+
+            bench_link.main(args.seconds, args.disconnect_at, args.disconnect_for, args.loss)
+        elif args.command == "scan":
+            import asyncio
+
+            from beltline import blelink
+
+            units = asyncio.run(blelink.scan(args.seconds))
+            if not units:
+                log.info("no belt unit found: is it on, charged and near?")
+            for name, address, rssi in units:
+                print(f"{name:<20} {address}  {rssi} dBm")
         elif args.command == "monitor":
             from beltline import monitor
 

@@ -24,10 +24,17 @@ log = logging.getLogger(__name__)
 
 def virtual_session(scenario: str, minutes: float, seed: int, mount: str, speed: float,
                     store_path: Path | None, settings: Settings,
-                    faults: Faults | None = None) -> LiveSession:
-    """A live session on the built-in virtual wearer, through the virtual device."""
+                    faults: Faults | None = None, over_ble: bool = False) -> LiveSession:
+    """A live session on the built-in virtual wearer, through the virtual device, or with
+    ``over_ble`` through a real BLE stack (Bumble) and the Bluetooth link (bleak)."""
     rec = simulate(scenarios.build(scenario, minutes, seed), 100.0, seed=seed, mount=mount)
-    link = VirtualLink(rec, faults=faults, seed=seed, speed=speed)
+    if over_ble:
+        from beltline.virtualble import VirtualBleLink
+
+        f = faults or Faults()
+        link = VirtualBleLink(rec, speed, f.disconnect_at_s, f.disconnect_for_s)
+    else:
+        link = VirtualLink(rec, faults=faults, seed=seed, speed=speed)
     return LiveSession(link, store_path, settings, name=f"virtual {scenario}")
 
 
@@ -78,7 +85,7 @@ def run(args: object) -> None:
         faults = Faults(disconnect_at_s=a.disconnect_at,  # type: ignore[attr-defined]
                         disconnect_for_s=a.disconnect_for)  # type: ignore[attr-defined]
     live = virtual_session(a.scenario, a.minutes, a.seed, a.mount, a.speed,  # type: ignore
-                           a.store, cfg, faults)
+                           a.store, cfg, faults, a.over_ble)  # type: ignore[attr-defined]
     server = Server(live, a.store, cfg, a.host, a.port).start()  # type: ignore[attr-defined]
     live.start()
     print(f"Beltline dashboard: {server.url}  (Ctrl-C to stop)", flush=True)
