@@ -168,3 +168,13 @@ def test_only_a_paired_host_can_command_the_unit() -> None:
     unit, refused = asyncio.run(go())
     assert refused  # the unpaired write was refused
     assert unit.commands == [bytes([control.MODE, 1])]  # only the paired host's got through
+
+
+def test_host_and_firmware_agree_on_the_gatt_identifiers() -> None:
+    from beltline import gattids
+    from conftest import FIRMWARE
+
+    text = (FIRMWARE / "gatt.py").read_text()
+    for name in ("SERVICE_UUID", "STREAM_UUID", "CONTROL_UUID", "STATUS_UUID"):
+        fw_name = "BELTLINE_SERVICE" if name == "SERVICE_UUID" else name
+        assert f'{fw_name} = "{getattr(gattids, name)}"' in text, name

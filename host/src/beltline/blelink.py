@@ -21,15 +21,17 @@ from bleak.exc import BleakError
 
 from beltline.errors import BeltlineError
 from beltline.firmware import control, wire
+from beltline.gattids import (
+    CONTROL_UUID,
+    FIRMWARE_REV_UUID,
+    SERVICE_UUID,
+    STATUS_UUID,
+    STREAM_UUID,
+)
 from beltline.link import DeviceInfo, Link, LinkState, Notification
 
 log = logging.getLogger(__name__)
 
-SERVICE_UUID = "7a1e0000-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-STREAM_UUID = "7a1e0001-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-CONTROL_UUID = "7a1e0002-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-STATUS_UUID = "7a1e0003-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-FIRMWARE_REV_UUID = "00002a26-0000-1000-8000-00805f9b34fb"
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 

@@ -37,15 +37,16 @@ from bumble.link import LocalLink
 
 from beltline.device import packets
 from beltline.firmware import control, wire
+from beltline.gattids import (
+    CONTROL_UUID,
+    SERVICE_UUID,
+    STATUS_UUID,
+    STREAM_UUID,
+)
 from beltline.wearer import Recording
 
 log = logging.getLogger(__name__)
 
-SERVICE_UUID = "7a1e0000-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-STREAM_UUID = "7a1e0001-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-CONTROL_UUID = "7a1e0002-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-STATUS_UUID = "7a1e0003-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-FIRMWARE_REV_UUID = "00002a26-0000-1000-8000-00805f9b34fb"
 UNIT_ADDRESS = "F0:F1:F2:F3:F4:F5"
 
 
