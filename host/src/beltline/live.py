@@ -85,6 +85,7 @@ class LiveSession:
         self._commands: deque[str] = deque()
         self._last_display_t = -1.0
         self._battery = device_battery
+        self._asked = 0
         self.done = threading.Event()
 
     # --- control (any thread) ---------------------------------------------------------------
@@ -152,6 +153,7 @@ class LiveSession:
                 arrived = time.monotonic()
                 for chunk in rx.push(item.payload):
                     self._feed(chunk.t, chunk.acc, chunk.gyr, arrived)
+                await self._ask_for_gaps(rx)
                 self._update_counters(rx, t_start)
             for chunk in rx.flush():
                 self._feed(chunk.t, chunk.acc, chunk.gyr)
@@ -159,6 +161,18 @@ class LiveSession:
             self._absorb(out)
         with self.state.lock:
             self.state.connection = "closed"
+
+    async def _ask_for_gaps(self, rx: Receiver) -> None:
+        """Ask a unit with a logbook for each span the timeline reports missing. What comes
+        back is counted (``late``) and kept in the timeline; the live pipeline has moved on."""
+        ask = getattr(self.link, "request_replay", None)
+        while ask is not None and self._asked < len(rx.gaps):
+            g = rx.gaps[self._asked]
+            self._asked += 1
+            try:
+                await ask(g.start & 0xFFFFFFFF, g.end & 0xFFFFFFFF)
+            except (ConnectionError, OSError) as exc:
+                log.info("could not ask for the missing span: %s", exc)
 
     def _do_commands(self) -> None:
         while self._commands:

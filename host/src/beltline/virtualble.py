@@ -158,7 +158,9 @@ class VirtualBeltUnit:
                 await self.device.notify_subscribers(self.stream, p)
                 self.sent += 1
                 if self.junk_every and self.sent % self.junk_every == 0:
-                    await self.device.notify_subscribers(self.stream, b"\x01\x02\x03")
+                    # alternately a stub and an oversized one (the stack cuts it to MTU-3)
+                    junk = b"\x01\x02\x03" if self.sent % (2 * self.junk_every) else p * 2
+                    await self.device.notify_subscribers(self.stream, junk)
             else:
                 self.backlog.append(tick)
                 self.logged += 1
