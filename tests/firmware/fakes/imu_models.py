@@ -26,8 +26,17 @@ class _Model:
         self.regs = bytearray(256)
         self.overflowed = 0
 
-    def _due(self):
-        return int(self.clock.now_ms * self.odr / 1000.0) - self.produced
+    def _samples(self):
+        """The motion samples the sensor has measured since it was last asked: none reach
+        the FIFO until the driver has configured it (they pass by, as on the chip)."""
+        due = int(self.clock.now_ms * self.odr / 1000.0) - self.produced
+        out = []
+        for _ in range(max(due, 0)):
+            s = self.source(self.produced)
+            self.produced += 1
+            if s is not None and self._configured():
+                out.append(s)
+        return out
 
 
 class Lsm6dso(_Model):
@@ -45,19 +54,9 @@ class Lsm6dso(_Model):
             (r[0x0A] & 0x07) == 0x06
 
     def _fill(self):
-        due = self._due()
-        if due <= 0:
-            return
-        if not self._configured():
-            self.produced += due
-            return
         acc_lsb = 0.488e-3 * G
         gyr_lsb = 70e-3 * math.pi / 180.0
-        for _ in range(due):
-            s = self.source(self.produced)
-            self.produced += 1
-            if s is None:
-                continue
+        for s in self._samples():
             self.fifo.append((0x01, _i16(s[3] / gyr_lsb), _i16(s[4] / gyr_lsb),
                               _i16(s[5] / gyr_lsb)))
             self.fifo.append((0x02, _i16(s[0] / acc_lsb), _i16(s[1] / acc_lsb),
@@ -114,19 +113,9 @@ class Mpu6050(_Model):
             and (r[0x6A] & 0x40) and r[0x23] == 0x78
 
     def _fill(self):
-        due = self._due()
-        if due <= 0:
-            return
-        if not self._configured():
-            self.produced += due
-            return
         acc_lsb = G / 2048.0
         gyr_lsb = math.pi / 180.0 / 16.4
-        for _ in range(due):
-            s = self.source(self.produced)
-            self.produced += 1
-            if s is None:
-                continue
+        for s in self._samples():
             for v in (s[0] / acc_lsb, s[1] / acc_lsb, s[2] / acc_lsb, s[3] / gyr_lsb,
                       s[4] / gyr_lsb, s[5] / gyr_lsb):
                 v = _i16(v) & 0xFFFF
