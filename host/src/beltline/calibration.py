@@ -53,9 +53,8 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n
 
 
-def forward_axis(up0: np.ndarray, up: np.ndarray, acc: np.ndarray) -> tuple[np.ndarray, float]:
-    """Forward (unit, sensor frame, horizontal w.r.t. ``up0``) from a walking bout, and how
-    clearly the data show it (0..1: the share of the horizontal signal along that axis)."""
+def forward_axis(up0: np.ndarray, up: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """Forward (unit, sensor frame, horizontal w.r.t. ``up0``) from a walking bout."""
     ok = np.isfinite(up).all(axis=1) & np.isfinite(acc).all(axis=1)  # gaps are NaN rows
     up, acc = up[ok], acc[ok]
     if len(up) < 2 * RATE_HZ:
@@ -69,9 +68,7 @@ def forward_axis(up0: np.ndarray, up: np.ndarray, acc: np.ndarray) -> tuple[np.n
     hh = IIR(band, 3)(horiz)
     c = (hh * np.gradient(hv, 1.0 / RATE_HZ)[:, None]).mean(axis=0)
     c = c - up0 * (c @ up0)
-    spread = float(np.sqrt((hh * hh).sum(axis=1).mean() * (np.gradient(hv) ** 2).mean()))
-    clarity = float(np.linalg.norm(c) / spread) * 0.01 if spread > 0 else 0.0
-    return _unit(c), clarity
+    return _unit(c)
 
 
 def frame(up0: np.ndarray, forward: np.ndarray) -> np.ndarray:

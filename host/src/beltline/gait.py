@@ -204,7 +204,7 @@ def strikes_without_gyro(t: np.ndarray, acc: np.ndarray) -> list[float]:
         IIR(butter2("bandpass", (0.5, 3.0)))(a_v), 0)
     up0 = up.mean(axis=0)
     up0 /= np.linalg.norm(up0)
-    fwd, _ = forward_axis(up0, up, a)
+    fwd = forward_axis(up0, up, a)
     lin = a - g * up
     h = History(keep=len(grid) + 1)
     zeros = np.zeros(len(grid))

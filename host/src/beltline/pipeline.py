@@ -370,7 +370,7 @@ class Pipeline:
                     "while walking")
             log.warning("calibration: %s", note)
         up0 = up0 / np.linalg.norm(up0)
-        fwd, _clarity = forward_axis(up0, up_w, acc_w)
+        fwd = forward_axis(up0, up_w, acc_w)
         R = frame(up0, fwd)
         self.calibration = Calibration(R, stand_span,
                                        (float(walk[0] * DT), float(walk[-1] * DT)), note=note)
