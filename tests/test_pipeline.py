@@ -183,8 +183,13 @@ def test_sitting_is_found_from_the_transition_whatever_the_seated_tilt() -> None
     obliquity or tilt episode, however long."""
     segs = [*scenarios.CALIBRATION, Segment("walk", 20.0), Segment("stand", 5.0),
             Segment("sit_down", 2.5), Segment("sit", 90.0, obliquity_deg=5.0, tilt_deg=6.0),
-            Segment("stand_up", 2.5), Segment("stand", 20.0)]
-    rec = simulate(segs, 100.0, seed=6, wearer=Wearer(sit_tilt_deg=2.0), mount="right")
+            Segment("stand_up", 2.5), Segment("stand", 20.0),
+            # and straight from walking into the chair, no pause
+            Segment("walk", 20.0), Segment("sit_down", 2.5),
+            Segment("sit", 60.0, obliquity_deg=-5.0), Segment("stand_up", 2.5),
+            Segment("stand", 20.0)]
+    rec = simulate(segs, 100.0, seed=6, wearer=Wearer(sit_tilt_deg=2.0, cadence_spm=118.0),
+                   mount="right")
     res = analyze.run(_raw(rec))
     sitting = rec.activity == "sitting"
     assert np.mean(res.activity[sitting] == "sitting") > 0.9

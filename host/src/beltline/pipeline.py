@@ -15,6 +15,7 @@ Results lag the input by about ``DELAY_S`` (activity needs to know whether steps
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -208,7 +209,8 @@ class Pipeline:
         self._in_quiet = False
         self._qrun = 0
         self._quiet_end: int | None = None
-        self._last_strike: int | None = None
+        self._strikes: deque[int] = deque(maxlen=4)  # the walk's last strikes
+        self._stride_end: int | None = None
         self._refs_set = False
         self._held_seconds: list[tuple[float, str, float, float]] = []
         self._calib_walk = (0, 0)
@@ -439,7 +441,7 @@ class Pipeline:
     def _steps(self, steps: list[Step], out: Output, force: bool = False) -> None:
         for s in steps:
             out.steps.append((float(self.t_of(s.i)), s.side, s))
-            self._last_strike = s.i
+            self._strikes.append(s.i)
             self._walk.append((s.i - int(0.3 * RATE_HZ), s.end_i))
             self._held_steps.append(s)
         self._stance_evidence(out, force)
@@ -543,12 +545,16 @@ class Pipeline:
                 self._quiet_end, self._in_quiet, self._qrun = None, False, 0
             elif c == 1:
                 # at a heel strike the pelvis is at its lowest, so its vertical speed is about
-                # zero: the walk's last strike anchors the integration like a still spell
+                # zero: a strike of the walk anchors the integration like a still spell. The
+                # earliest of the last four: the last ones may be part of sitting down already.
                 self._seated, self._in_quiet, self._qrun = False, False, 0
                 before = False
                 end = (b0 + r1) * BLOCK
-                last = self._last_strike
-                self._quiet_end = last if last is not None and last <= end else end
+                anchors = [k for k in self._strikes if k <= end]
+                self._quiet_end = anchors[0] if anchors else end
+                # the pelvis is as high at the end of a stride as at its start: the stride
+                # after the anchor fixes its starting speed (strike timing is only ~+-30 ms)
+                self._stride_end = anchors[2] if len(anchors) >= 3 else None
             elif c == 2:
                 q = self._qrun
                 self._qrun = q + (r1 - r0)
@@ -556,24 +562,29 @@ class Pipeline:
                     j = r0 + QUIET_BLOCKS - q - 1
                     q0 = (b0 + j - QUIET_BLOCKS + 1) * BLOCK
                     if self._quiet_end is not None and \
-                            0 < q0 - self._quiet_end <= TRANSITION_MAX_S * RATE_HZ:
-                        self._vertical_move(self._quiet_end, q0)
+                            0 < q0 - self._quiet_end <= (TRANSITION_MAX_S + 3.0) * RATE_HZ:
+                        self._vertical_move(self._quiet_end, q0, self._stride_end)
                     self._in_quiet = True
                     flip = j
             else:
                 if self._in_quiet:
                     self._quiet_end = (b0 + r0) * BLOCK
+                    self._stride_end = None
                 self._in_quiet, self._qrun = False, 0
             out[r0:flip] = before
             out[flip:r1] = self._seated
         return out
 
-    def _vertical_move(self, i0: int, i1: int) -> None:
+    def _vertical_move(self, i0: int, i1: int, stride_end: int | None = None) -> None:
         a = self.history.get("av", i0, i1)
         if len(a) != i1 - i0 or not np.isfinite(a).all():
             return
         v = np.cumsum(a) * DT
-        v -= np.linspace(0.0, v[-1], len(v))  # zero velocity at both ends
+        if stride_end is not None and i0 < stride_end < i1:
+            v -= v[: stride_end - i0].mean()  # no net rise over the walk's stride
+            v -= np.linspace(0.0, v[-1], len(v))  # and still at the end
+        else:
+            v -= np.linspace(0.0, v[-1], len(v))  # zero velocity at both ends
         rise = float(v.sum() * DT)
         log.debug("pelvis moved %+.2f m vertically from %.1f s to %.1f s", rise,
                   float(self.t_of(i0)), float(self.t_of(i1)))
