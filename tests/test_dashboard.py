@@ -75,9 +75,12 @@ def test_live_page_in_a_real_browser(browser: object, server: tuple[Server, Live
     # the traces advance
     first = float(_wait("the traces to start", lambda: _points(d)))  # type: ignore[arg-type]
     _wait("the traces to advance", lambda: _points(d) > first + 2.0)
-    # the hip-drop banner appears while the episode is active
+    # the person asks for sound, then the hip-drop banner appears while the episode is active
+    d.find_element(By.CSS_SELECTOR, "#sound input").click()  # type: ignore[attr-defined]
     banner = d.find_element(By.ID, "banner")  # type: ignore[attr-defined]
     _wait("the hip-drop banner", lambda: "Hip drop in right stance" in banner.text, 90)
+    _wait("the beep", lambda: d.execute_script(  # type: ignore[attr-defined]
+        "return document.getElementById('beep').played.length > 0;"), 10)
     d.save_screenshot(str(ARTIFACTS.joinpath("dashboard.png")))  # type: ignore[attr-defined]
     # and the episode is listed once it has ended
     episodes = d.find_element(By.ID, "episodes")  # type: ignore[attr-defined]

@@ -44,6 +44,11 @@ def _live_page() -> html.Div:
             _button("btn-cal", "Calibrate"), _button("btn-rec", "Stop recording"),
             _button("btn-export", "Export session (CSV)"),
             dcc.Download(id="download"),
+            dcc.Checklist(id="sound", options=[{"label": " beep when an episode starts",
+                                                "value": "on"}], value=[],
+                          style={"display": "inline-block", "marginLeft": "12px"}),
+            html.Audio(id="beep", src=_beep_wav(), preload="auto"),
+            dcc.Store(id="beeped", data=""),
         ]),
         html.H3("Episodes this session"),
         html.Ul(id="episodes"),
@@ -96,6 +101,20 @@ def build_app(live: LiveSession | None, store_path: Path | None,
         Input("tick", "n_intervals"), State("cursor", "data"))
     def update(_n: int | None, cursor: int | None) -> tuple[object, ...]:
         return live_update(live, cursor or 0, cfg)
+
+    # the beep plays in the browser (an audio element), only once the person has ticked the
+    # box: browsers refuse sound that no click allowed
+    app.clientside_callback(
+        """function(banner, sound, last) {
+            const alert = typeof banner === 'string' && banner.startsWith('\u26a0');
+            if (alert && banner !== last && sound && sound.includes('on')) {
+                const a = document.getElementById('beep');
+                if (a) { a.play().catch(function () {}); }
+            }
+            return alert ? banner : '';
+        }""",
+        Output("beeped", "data"), Input("banner", "children"), State("sound", "value"),
+        State("beeped", "data"))
 
     @app.callback(Output("btn-cal", "n_clicks"), Input("btn-cal", "n_clicks"),
                   prevent_initial_call=True)
@@ -269,6 +288,20 @@ def live_update(live: LiveSession | None, cursor: int, cfg: Settings) -> tuple[o
               f"{s['duplicates']} · rejected {s['rejected']} · {recording}")
     rec_label = "Stop recording" if s["recording"] else "Start recording"
     return extend, cursor, ruler, gauge, gait, banner, banner_style, items, status, rec_label
+
+
+def _beep_wav(freq_hz: float = 880.0, seconds: float = 0.25, rate: int = 8000) -> str:
+    """A short tone as a data URI (8-bit mono WAV): no file to serve, no network."""
+    import base64
+    import math
+    import struct
+
+    n = int(seconds * rate)
+    samples = bytes(int(128 + 100 * math.sin(2 * math.pi * freq_hz * i / rate)
+                        * min(1.0, (n - i) / (0.1 * n))) for i in range(n))
+    header = b"RIFF" + struct.pack("<I", 36 + n) + b"WAVEfmt " + struct.pack(
+        "<IHHIIHH", 16, 1, 1, rate, rate, 1, 8) + b"data" + struct.pack("<I", n)
+    return "data:audio/wav;base64," + base64.b64encode(header + samples).decode()
 
 
 def _when(unix: float) -> str:
