@@ -148,3 +148,16 @@ def test_a_stricter_setting_changes_the_result(recording: tuple[Path, object],
     assert main(["analyze", str(recording[0]), "--episodes", str(ep),
                  "--set", "hip_drop_deg=12"]) == 0
     assert _rows(ep) == []
+
+
+def test_header_spelling_from_a_spreadsheet_is_accepted(recording: tuple[Path, object],
+                                                        tmp_path: Path) -> None:
+    raw_path, _ = recording
+    text = raw_path.read_text()
+    lines = text.splitlines()
+    lines[0] = "\ufeffT_s, AX, AY, AZ, GX, GY, GZ"
+    other = tmp_path / "excel.csv"
+    other.write_text("\r\n".join(lines) + "\r\n")
+    a, b = rawcsv.read(raw_path), rawcsv.read(other)
+    np.testing.assert_array_equal(a.t, b.t)
+    np.testing.assert_array_equal(a.gyr, b.gyr)

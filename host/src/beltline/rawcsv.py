@@ -54,7 +54,8 @@ def read(path: Path, acc_unit: str = "m/s2", gyro_unit: str = "rad/s") -> Raw:
         raise DataError(f"{path}: not a text CSV file ({exc})") from exc
     if not header:
         raise DataError(f"{path}: empty file; expected a header {','.join(COLUMNS)}")
-    names = [h.strip().lstrip("\ufeff") for h in header]  # a spreadsheet may add a BOM
+    # a spreadsheet may add a byte-order mark or capitals; the names themselves are fixed
+    names = [h.strip().lstrip("\ufeff").lower() for h in header]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the raw format is "
