@@ -11,7 +11,6 @@ period only sets how often the FIFO is emptied (it holds seconds of data).
 
 import asyncio
 import gc
-import math
 import struct
 import time
 
@@ -178,8 +177,7 @@ class App:
             self.measure_alloc -= 1
         if n:
             # the alert rules see each poll's newest angles (25 Hz at a 40-ms poll)
-            r, q = self._angles()
-            on = a.update(r, q)
+            on = a.update(s.roll, s.pitch)
             if on and self.cfg["mode"] == 1 and self.cfg["haptics"]:
                 # two pulses when an alert starts, and again every 30 s while it lasts
                 if not self._alerting or self.samples - self._buzzed >= 30 * imu.rate_hz:
@@ -188,15 +186,6 @@ class App:
             self._alerting = on
         self.samples += n
         return n
-
-    def _angles(self):
-        ux, uy, uz = self.stream.attitude.up()
-        m = self.stream.mount
-        px = m[0] * ux + m[1] * uy + m[2] * uz
-        py = m[3] * ux + m[4] * uy + m[5] * uz
-        pz = m[6] * ux + m[7] * uy + m[8] * uz
-        return (math.atan2(py, pz) * 57.29577951308232,
-                -math.asin(max(-1.0, min(1.0, px))) * 57.29577951308232)
 
     async def sampler(self):
         polls = 0

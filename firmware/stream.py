@@ -27,6 +27,8 @@ class Stream:
         self.mount = list(mount) if mount is not None else [1.0, 0.0, 0.0, 0.0, 1.0, 0.0,
                                                             0.0, 0.0, 1.0]
         self.tick = 0
+        self.roll = 0.0
+        self.pitch = 0.0
         self.set_mtu(mtu)
 
     def set_mtu(self, mtu, kind=None):
@@ -64,6 +66,8 @@ class Stream:
             px = -1.0
         roll = math.atan2(py, pz) * _RAD2DEG
         pitch = -math.asin(px) * _RAD2DEG
+        self.roll = roll  # the newest pelvis angles, for the on-device alerts
+        self.pitch = pitch
         return self.batcher.add_full(tick, roll, pitch, ax, ay, az, gx, gy, gz)
 
     def flush(self):

@@ -51,6 +51,7 @@ async def scan(timeout: float = 5.0) -> list[tuple[str, str, int | None]]:
 
 
 class BleLink(Link):
+    source = "ble"
     def __init__(self, address: str, rate_hz: float = 104.0, backend: Any = None,
                  backend_kwargs: dict[str, Any] | None = None, reconnect: bool = True,
                  pair: bool = True) -> None:

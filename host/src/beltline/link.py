@@ -54,6 +54,7 @@ class Link(abc.ABC):
     link.notifications(): ...``."""
 
     info: DeviceInfo | None = None
+    source = "virtual"  # what a recorded session says it came from
 
     @abc.abstractmethod
     async def connect(self) -> DeviceInfo:

@@ -189,8 +189,8 @@ class LiveSession:
 
     def _open_recording(self) -> None:
         assert self.store is not None
-        sid = self.store.new_session("virtual" if "virtual" in type(self.link).__name__.lower()
-                                     else "ble", name=self.name, settings=as_dict(self.settings))
+        sid = self.store.new_session(self.link.source, name=self.name,
+                                     settings=as_dict(self.settings))
         self._recorder = Recorder(self.store, sid)
         with self.state.lock:
             self.state.recording = True

@@ -63,8 +63,6 @@ def export(store: Store, sid: int, out_dir: Path, parquet: bool = False) -> list
 
 def _export_parquet(store: Store, sid: int, out_dir: Path,
                     meta: dict[str, object]) -> list[Path]:
-    import pandas as pd
-
     from beltline import analysis
 
     s = analysis.load_store(store, sid)
@@ -77,7 +75,6 @@ def _export_parquet(store: Store, sid: int, out_dir: Path,
         df.to_parquet(path, index=False)
         paths.append(path)
     (out_dir / "session.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    del pd
     return [*paths, out_dir / "session.json"]
 
 

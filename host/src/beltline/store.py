@@ -21,10 +21,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from beltline.errors import DataError
+
+if TYPE_CHECKING:  # the store does not need the pipeline at run time
+    from beltline.pipeline import Output
 
 MIGRATIONS = [
     """
@@ -216,29 +220,29 @@ class Recorder:
             "samples": [], "steps": [], "episodes": [], "gaps": []}
         self._first_t: float | None = None
 
-    def write(self, out: object) -> None:
+    def write(self, out: Output) -> None:
         """Queue a ``pipeline.Output``; commits when a second of data has gathered."""
         sid = self.sid
-        t = out.t  # type: ignore[attr-defined]
+        t = out.t
         if len(t):
             self._rows["samples"] += list(zip(
-                [sid] * len(t), t.tolist(), _nan_none(out.obliquity_deg),  # type: ignore
-                _nan_none(out.tilt_deg), out.activity.tolist(),  # type: ignore
+                [sid] * len(t), t.tolist(), _nan_none(out.obliquity_deg),
+                _nan_none(out.tilt_deg), out.activity.tolist(),
                 strict=True))
             if self._first_t is None:
                 self._first_t = float(t[0])
-        for ts, side, step in out.steps:  # type: ignore[attr-defined]
+        for ts, side, step in out.steps:
             self._rows["steps"].append((sid, ts, side, _f(step.drop_deg), _f(step.tilt_deg),
                                         _f(step.range_deg), _f(step.cadence_spm)))
-        for e in out.episodes:  # type: ignore[attr-defined]
+        for e in out.episodes:
             self._rows["episodes"].append((sid, e.kind, e.side, e.start_s, e.end_s,
                                            e.peak_deg, e.mean_deg, e.activity, e.steps))
-        for g in out.gaps:  # type: ignore[attr-defined]
+        for g in out.gaps:
             self._rows["gaps"].append((sid, g.start_s, g.end_s))
         if self._first_t is not None and len(t) and float(t[-1]) - self._first_t >= \
                 self.commit_s:
             self.flush()
-        elif out.episodes or out.gaps:  # type: ignore[attr-defined]
+        elif out.episodes or out.gaps:
             self.flush()
 
     def flush(self) -> None:

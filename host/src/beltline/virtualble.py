@@ -35,6 +35,7 @@ from bumble.hci import Address
 from bumble.host import Host
 from bumble.link import LocalLink
 
+from beltline.blelink import BleLink
 from beltline.device import packets
 from beltline.firmware import control, wire
 from beltline.gattids import (
@@ -43,6 +44,7 @@ from beltline.gattids import (
     STATUS_UUID,
     STREAM_UUID,
 )
+from beltline.link import DeviceInfo
 from beltline.wearer import Recording
 
 log = logging.getLogger(__name__)
@@ -285,32 +287,31 @@ _PROPS = [(0x02, "read"), (0x04, "write-without-response"), (0x08, "write"),
           (0x10, "notify"), (0x20, "indicate")]
 
 
-class VirtualBleLink:
+class VirtualBleLink(BleLink):
     """``Link`` over the virtual radio: the virtual belt unit and a bleak client on Bumble,
     both made inside the caller's event loop (``beltline monitor --virtual --over-ble``)."""
 
-    def __new__(cls, rec: Recording, speed: float = 1.0, drop_at_s: float | None = None,
-                drop_for_s: float = 0.0) -> Any:
-        from beltline.blelink import BleLink
+    def __init__(self, rec: Recording, speed: float = 1.0, drop_at_s: float | None = None,
+                 drop_for_s: float = 0.0) -> None:
+        super().__init__("virtual", 1.0 / float(np.median(np.diff(rec.t))),
+                         backend=BumbleClient)
+        self.rec, self.speed, self.drop_at_s, self.drop_for_s = rec, speed, drop_at_s, drop_for_s
 
-        class _Link(BleLink):
-            async def connect(self) -> Any:
-                radio = VirtualRadio()
-                self.unit = VirtualBeltUnit(radio, rec, speed, drop_at_s, drop_for_s)
-                await self.unit.start()
-                self.address = str(self.unit.device.random_address)
-                self.backend_kwargs = {"device": radio.central()}
-                info = await super().connect()
-                self._unit_task = asyncio.get_running_loop().create_task(self.unit.run())
-                self._unit_task.add_done_callback(lambda _t: self._finish())
-                return info
+    async def connect(self) -> DeviceInfo:
+        radio = VirtualRadio()
+        self.unit = VirtualBeltUnit(radio, self.rec, self.speed, self.drop_at_s,
+                                    self.drop_for_s)
+        await self.unit.start()
+        self.address = str(self.unit.device.random_address)
+        self.backend_kwargs = {"device": radio.central()}
+        info = await super().connect()
+        self._unit_task = asyncio.get_running_loop().create_task(self.unit.run())
+        self._unit_task.add_done_callback(lambda _t: self._finish())
+        return info
 
-            def _finish(self) -> None:
-                # the walk is over: end the stream once the last replays are through
-                asyncio.get_running_loop().call_later(1.0, self._end)
+    def _finish(self) -> None:
+        # the walk is over: end the stream once the last replays are through
+        asyncio.get_running_loop().call_later(1.0, self._end)
 
-            def _end(self) -> None:
-                self._closing = True
-
-        rate = 1.0 / float(np.median(np.diff(rec.t)))
-        return _Link("virtual", rate, backend=BumbleClient)
+    def _end(self) -> None:
+        self._closing = True
