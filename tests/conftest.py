@@ -14,6 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
 SCRIPTS = Path(__file__).resolve().parent / "firmware" / "scripts"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"  # screenshots, not committed
+ARTIFACTS_DIR.mkdir(exist_ok=True)
+# the simulated board (machine, bluetooth, IMU models): shipped with the simulator, never deployed
+HARDWARE = ROOT / "host" / "src" / "beltline" / "sim" / "hardware"
 
 
 def _micropython() -> str | None:
@@ -37,8 +41,7 @@ def micropython() -> str:
 def run_script(interpreter: list[str], script: str, *args: str, stdin: bytes = b"") -> str:
     """Run ``tests/firmware/scripts/<script>`` with the firmware on the module path."""
     env = dict(os.environ)
-    fakes = SCRIPTS.parent / "fakes"  # simulated hardware: tests only, never deployed
-    env["MICROPYPATH"] = f".frozen:{FIRMWARE}:{fakes}:{SCRIPTS}"
+    env["MICROPYPATH"] = f".frozen:{FIRMWARE}:{HARDWARE}:{SCRIPTS}"
     env["PYTHONPATH"] = f"{FIRMWARE}:{SCRIPTS}"
     proc = subprocess.run(
         [*interpreter, str(SCRIPTS / script), *args], input=stdin, capture_output=True,

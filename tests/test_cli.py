@@ -45,7 +45,7 @@ def test_bench_fusion_prints_a_table_then_one_json_line(broad_dir: Path) -> None
 
 
 def test_missing_data_is_a_clear_error(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    assert main(["bench", "fusion", "--data", str(tmp_path / "nowhere")]) == 2
+    assert main(["bench", "fusion", "--data", str(tmp_path / "nowhere")]) == 1
     assert "BROAD data folder not found" in caplog.text
 
 

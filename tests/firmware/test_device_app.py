@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from beltline import devicesim
+from beltline.sim import devicesim
 from conftest import run_script
 
 

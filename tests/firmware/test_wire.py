@@ -14,7 +14,7 @@ sys.path.insert(0, str(SCRIPTS))
 from beltline.firmware import wire as fw
 from motion import wire_sample as sample
 
-from beltline import wire
+from beltline.link import wire
 
 
 def _packets(out: str) -> list[tuple[int, bytes]]:

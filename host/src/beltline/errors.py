@@ -39,3 +39,8 @@ class VersionMismatch(WireError):
 
 class DataError(BeltlineError):
     """A recording or data set that cannot be used as it is (missing file, columns, units)."""
+
+
+class UsageError(BeltlineError):
+    """The command line itself cannot work (a bad value, an output folder that is missing, a
+    network address without --allow-network): exit status 2, said before any work starts."""

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from beltline.dashboard.app import UPDATE_MS, live_update
-from beltline.monitor import virtual_session
-from beltline.settings import Settings
+from beltline.dashboard.view import UPDATE_MS, live_update
+from beltline.pipeline.settings import Settings
+from beltline.sim.link import virtual_session
 
 log = logging.getLogger(__name__)
 

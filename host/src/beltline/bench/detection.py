@@ -23,12 +23,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from beltline import analyze, rawcsv, scenarios, wearer
-from beltline.episodes import KINDS, Episode
+from beltline.pipeline.episodes import KINDS
+from beltline.pipeline.evaluation import TOLERANCE_S, match_episodes
+from beltline.sessions import analyze, rawcsv
+from beltline.sessions.readers import load_walker
+from beltline.sim import scenarios, wearer
 
 log = logging.getLogger(__name__)
 
-TOLERANCE_S = 0.1
 MOUNTS = ("back", "left", "right", "front", "back-upside-down")
 RATES = (50.0, 100.0, 200.0)
 
@@ -46,24 +48,6 @@ class Tally:
         p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
         r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
         return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
-def match_episodes(found: list[Episode], labels: list[tuple[str, str, float, float]],
-                   kind: str) -> tuple[int, int, int, list[float]]:
-    """(tp, fp, fn, onset errors) for one kind: a label is found by an overlapping detection
-    of the same kind and side; each detection counts once."""
-    dets = [e for e in found if e.kind == kind]
-    labs = [lab for lab in labels if lab[0] == kind]
-    used: set[int] = set()
-    tp, onsets = 0, []
-    for _, side, a, b in labs:
-        hit = [i for i, e in enumerate(dets) if e.side == side and e.start_s < b
-               and e.end_s > a]
-        if hit:
-            tp += 1
-            onsets.append(dets[hit[0]].start_s - a)
-            used.update(hit)
-    return tp, len(dets) - len(used), len(labs) - tp, onsets
 
 
 def _wearer(rng: np.random.Generator) -> wearer.Wearer:
@@ -156,21 +140,6 @@ def walkers(data_dir: Path) -> dict[str, object]:
             "side_accuracy": round(1 - wrong / max(tp, 1), 3),
             "offset_ms_median": round(1000 * statistics.median(offsets), 1) if offsets else None,
             "episodes_raised": episodes}
-
-
-def load_walker(path: Path) -> tuple[rawcsv.Raw, list[tuple[float, str]],
-                                     tuple[float, float]]:
-    """One lower-back walker trial: raw data on its own clock (``PacketCounter`` / 100 Hz, so
-    the recorder's dropped packets are real holes), the heel strikes with the striking foot,
-    and the trial's walking span (start, end) in s."""
-    a = np.loadtxt(path, skiprows=2)
-    meta = json.loads(path.with_name(path.name.replace("_lb.txt", ".json")).read_text())
-    t = a[:, 0] / 100.0
-    raw = rawcsv.Raw(t, a[:, 1:4], a[:, 4:7])
-    truth = sorted([(e[1] / 100.0, "left") for e in meta["LeftFootEvents"]]
-                   + [(e[1] / 100.0, "right") for e in meta["RightFootEvents"]])
-    a, b = (x / 100.0 for x in meta["TrialBoundaries"])
-    return raw, [x for x in truth if x[0] <= t[-1]], (a, b)
 
 
 def main(sessions: int, minutes: float, walkers_dir: Path) -> dict[str, object]:

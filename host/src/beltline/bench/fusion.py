@@ -23,7 +23,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from beltline.broad import Trial, inclination_rmse_deg, load_trial, trial_files, up_from_quat
+from beltline.bench.broad import (
+    Trial,
+    inclination_rmse_deg,
+    load_trial,
+    trial_files,
+    up_from_quat,
+)
 from beltline.firmware import fusion
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,11 @@ import random
 import statistics
 import time
 
-from beltline import scenarios, wearer
-from beltline.blelink import BleLink
-from beltline.link import LinkState, Receiver
-from beltline.virtualble import BumbleClient, VirtualBeltUnit, VirtualRadio
+from beltline.link.base import LinkState
+from beltline.link.ble import BleLink
+from beltline.link.receiver import Receiver
+from beltline.sim import scenarios, wearer
+from beltline.sim.radio import BumbleClient, VirtualBeltUnit, VirtualRadio
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ import tracemalloc
 import numpy as np
 from tqdm import tqdm
 
-from beltline import rawcsv, scenarios, wearer
-from beltline.pipeline import Pipeline
+from beltline.pipeline.wiring import Pipeline
+from beltline.sessions import rawcsv
+from beltline.sim import scenarios, wearer
 
 log = logging.getLogger(__name__)
 PACKET = 4  # samples per BLE notification at 100 Hz and <= 25 notifications/s

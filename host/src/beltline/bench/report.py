@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from beltline import analysis, analyze, rawcsv, report, scenarios, wearer
+from beltline import analysis
+from beltline.analysis import report
+from beltline.sessions import analyze, rawcsv
+from beltline.sim import scenarios, wearer
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ def long_session(hours: float) -> analysis.Session:
 
 
 def main(hours: float) -> dict[str, object]:
-    logging.getLogger("beltline.pipeline").setLevel(logging.WARNING)
+    logging.getLogger("beltline.pipeline.wiring").setLevel(logging.WARNING)
     s = long_session(hours)
     t0 = time.perf_counter()
     page = report.build(s, f"Beltline: {hours:.0f}-hour session")

@@ -18,9 +18,9 @@ import time
 
 from tqdm import tqdm
 
-from beltline import scenarios, wearer
-from beltline.device import packets
-from beltline.link import VirtualLink
+from beltline.sim import scenarios, wearer
+from beltline.sim.device import packets
+from beltline.sim.link import VirtualLink
 
 log = logging.getLogger(__name__)
 BUDGET = 0.05

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from beltline.episodes import Episode
+from beltline.pipeline.episodes import Episode
 
 GREEN, AMBER, RED, GREY = "#2e7d32", "#f9a825", "#c62828", "#9e9e9e"
 KIND_COLOURS = {"hip_drop": RED, "anterior_tilt": "#6a1b9a", "pelvic_obliquity": "#ef6c00"}

@@ -1,0 +1,69 @@
+"""The ``beltline`` command: one subcommand per module of this package, each with its manual
+beside its parser (``register``) and its handler set with ``set_defaults(func=...)``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from beltline import __version__
+from beltline.cli import analyze, bench, device, monitor, report, sessions, simulate
+from beltline.cli.common import FMT
+from beltline.errors import BeltlineError, UsageError
+
+log = logging.getLogger("beltline")
+
+MANUAL = """\
+Beltline: the ruler through your belt loops, in hardware.
+
+A belt-clipped IMU measures pelvic obliquity (roll) and tilt (pitch) while you walk and stand.
+This command is the host side: live monitoring (`monitor`), analysis of recordings (`analyze`),
+the session store (`sessions`, `export`, `import`), reports for a physiotherapist (`report`,
+`trends`), the belt unit (`device`, `scan`), the virtual wearer (`simulate`) and benchmarks
+(`bench`). Run `beltline COMMAND --help` for each command's manual.
+
+Exit status: 0 done, 1 a runtime error (a bad file, a unit that cannot be reached), 2 a
+command line that cannot work (said before any work starts), 130 interrupted.
+"""
+
+# the order of ``beltline --help``: what a wearer runs first, benchmarks last
+COMMANDS = (monitor, analyze, sessions, report, simulate, device, bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="beltline", description=MANUAL, formatter_class=FMT)
+    parser.add_argument("--version", action="version", version=f"beltline {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error argparse has explained
+        return int(exc.code or 0)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        args.func(args)
+    except UsageError as exc:
+        log.error("%s", exc)
+        return 2
+    except BeltlineError as exc:
+        log.error("%s", exc)
+        return 1
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

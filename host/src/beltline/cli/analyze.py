@@ -1,0 +1,80 @@
+"""``beltline analyze``: a raw recording through the pipeline into CSV files."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from beltline.cli.common import add, in_file, input_options, out_file
+
+log = logging.getLogger("beltline")
+
+MANUAL = """\
+Analyse a recorded raw IMU file from a belt-worn sensor: calibrate, find steps and the stance
+side, classify activity and detect sustained episodes.
+
+Input RAW.csv: header t_s,ax,ay,az,gx,gy,gz (s; m/s^2 with gravity; rad/s; sensor frame; any
+sample rate from 50 to 200 Hz, irregular is fine). The recording must start like the
+calibration protocol: quiet standing (sets zero obliquity and tilt), then normal walking (finds
+forward and left, so the sensor may sit anywhere on the belt, either way up).
+
+Outputs (times in the file's own clock):
+  --episodes EP.csv  kind,side,start_s,end_s,peak_deg,mean_deg,activity,steps
+                     kind hip_drop (side = stance leg), anterior_tilt, pelvic_obliquity
+                     (side = the lower side)
+  --steps ST.csv     t_s,side   heel strikes, side = the foot that strikes
+  --samples SA.csv   t_s,obliquity_deg,tilt_deg,activity   per input sample; obliquity + =
+                     right side lower, tilt + = anterior, relative to the standing neutral;
+                     activity standing, walking, sitting or other
+
+Bad input is an error with the reason and nothing is written (exit status 1; 2 for a bad
+command line): missing columns, text or NaN values, time going backwards, a rate outside
+50-200 Hz, values that look like g or deg/s. Holes in the time line up to 0.1 s are bridged
+and counted; longer ones are gaps: reported, never filled, and no sample is written inside
+them.
+
+Settings (thresholds, dwell) come from --settings FILE.toml and --set NAME=VALUE; defaults and
+their clinical sources are listed in beltline/pipeline/settings.py and the README.
+
+Example:
+  beltline analyze walk.csv --episodes ep.csv --steps st.csv --samples sa.csv
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add(sub, "analyze", "analyse a raw IMU CSV: episodes, steps, samples", MANUAL, run)
+    p.add_argument("raw", type=in_file, metavar="RAW.csv", help="the raw recording")
+    p.add_argument("--episodes", type=out_file, required=True, metavar="EP.csv",
+                   help="where to write the episodes")
+    p.add_argument("--steps", type=out_file, metavar="ST.csv", help="where to write heel strikes")
+    p.add_argument("--samples", type=out_file, metavar="SA.csv",
+                   help="where to write per-sample angles and activity")
+    input_options(p)
+
+
+def run(args: argparse.Namespace) -> None:
+    from beltline.pipeline import settings
+    from beltline.sessions import analyze, rawcsv
+
+    cfg = settings.load(args.settings, args.set)
+    raw = rawcsv.read(args.raw, args.acc_unit, args.gyro_unit)
+    log.info("%s: %d samples, %.1f Hz, %.1f min", args.raw, len(raw.t), raw.rate_hz,
+             (raw.t[-1] - raw.t[0]) / 60)
+    res = analyze.run(raw, cfg)
+    n, secs = res.pipeline.bridged
+    if n:
+        log.warning("%d short hole(s) in the time line (%.2f s in all) were bridged", n, secs)
+    for g in res.gaps:
+        log.warning("gap: no data from %.3f s to %.3f s (%.2f s)", g.start_s, g.end_s,
+                    g.seconds)
+    analyze.write_episodes(args.episodes, res.episodes)
+    if args.steps:
+        analyze.write_steps(args.steps, res.steps)
+    if args.samples:
+        analyze.write_samples(args.samples, raw.t, res.obliquity_deg, res.tilt_deg,
+                              res.activity)
+    kinds: dict[str, int] = {}
+    for e in res.episodes:
+        kinds[e.kind] = kinds.get(e.kind, 0) + 1
+    log.info("%d steps, %d episode(s) %s, %d gap(s)", len(res.steps), len(res.episodes),
+             kinds or "", len(res.gaps))

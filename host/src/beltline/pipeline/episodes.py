@@ -1,0 +1,159 @@
+"""Episode detectors: sustained hip drop, anterior tilt, standing pelvic obliquity.
+
+Each detector is fed evidence units in time order (a single-leg stance for hip drop, one second
+of eligible posture for tilt and obliquity), keeps a window of the last N units and uses two
+thresholds (hysteresis): an episode opens when at least ``on`` of the last N units show the
+condition and closes when at most ``off`` do, or when evidence stops for longer than
+``pause_max_s``. Start and end are back-dated to the first and last unit that showed it, so a
+recording's episodes do not depend on the dwell time's delay. Settings: ``pipeline.settings``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from beltline.pipeline.settings import Settings
+
+KINDS = ("hip_drop", "anterior_tilt", "pelvic_obliquity")
+
+
+@dataclass
+class Episode:
+    """One episode, as written to ``episodes.csv``. ``side``: stance leg (hip_drop), lower
+    side (pelvic_obliquity), empty for anterior_tilt. Angles in degrees."""
+
+    kind: str
+    side: str
+    start_s: float
+    end_s: float
+    peak_deg: float
+    mean_deg: float
+    activity: str
+    steps: int
+
+    def row(self) -> list[object]:
+        return [self.kind, self.side, f"{self.start_s:.3f}", f"{self.end_s:.3f}",
+                f"{self.peak_deg:.2f}", f"{self.mean_deg:.2f}", self.activity, self.steps]
+
+
+@dataclass
+class Unit:
+    """One piece of evidence: time span, measured value (deg), whether it shows the condition,
+    the activity it was measured in and the steps it spans."""
+
+    start_s: float
+    end_s: float
+    value: float
+    hit: bool
+    activity: str
+    steps: int = 0
+
+
+@dataclass
+class _Track:
+    kind: str
+    side: str
+    window: int
+    on: int
+    off: int
+    pause_max_s: float
+    min_s: float
+    recent: deque[Unit] = field(default_factory=deque)
+    open_units: list[Unit] | None = None
+    last_end: float = float("-inf")
+
+    def feed(self, u: Unit) -> Episode | None:
+        closed = None
+        if self.recent and u.start_s - self.recent[-1].end_s > self.pause_max_s:
+            closed = self.close()
+            self.recent.clear()
+        self.recent.append(u)
+        while len(self.recent) > self.window:
+            self.recent.popleft()
+        hits = sum(x.hit for x in self.recent)
+        if self.open_units is None:
+            fresh = [x for x in self.recent if x.hit and x.start_s >= self.last_end]
+            if len(fresh) >= self.on and fresh[-1].end_s - fresh[0].start_s >= self.min_s:
+                first = next(i for i, x in enumerate(self.recent) if x is fresh[0])
+                self.open_units = list(self.recent)[first:]
+        else:
+            self.open_units.append(u)
+            if hits <= self.off:
+                closed = self.close() or closed
+        return closed
+
+    def close(self) -> Episode | None:
+        units, self.open_units = self.open_units, None
+        if not units:
+            return None
+        last = max(i for i, x in enumerate(units) if x.hit)
+        units = units[: last + 1]
+        self.last_end = units[-1].end_s
+        hits = [x for x in units if x.hit]
+        acts: dict[str, float] = {}
+        for x in units:
+            acts[x.activity] = acts.get(x.activity, 0.0) + (x.end_s - x.start_s)
+        return Episode(self.kind, self.side, units[0].start_s, units[-1].end_s,
+                       max(x.value for x in hits), sum(x.value for x in hits) / len(hits),
+                       max(acts, key=lambda k: acts[k]), sum(x.steps for x in units))
+
+    @property
+    def active(self) -> bool:
+        return self.open_units is not None
+
+
+class Detectors:
+    """All episode rules for one wearer. ``step``/``second`` feed evidence; each returns the
+    episodes that closed. ``finish`` closes what is still open at the end of a recording."""
+
+    def __init__(self, settings: Settings) -> None:
+        s = settings
+        self.settings = s
+        hd = (s.hip_drop_window_steps, s.hip_drop_on_steps, s.hip_drop_off_steps, s.pause_max_s,
+              s.min_episode_s)
+        po = (s.posture_window_s, s.posture_on_s, s.posture_off_s, s.pause_max_s,
+              s.min_episode_s)
+        self.tracks = {
+            ("hip_drop", "left"): _Track("hip_drop", "left", *hd),
+            ("hip_drop", "right"): _Track("hip_drop", "right", *hd),
+            ("anterior_tilt", ""): _Track("anterior_tilt", "", *po),
+            ("pelvic_obliquity", "left"): _Track("pelvic_obliquity", "left", *po),
+            ("pelvic_obliquity", "right"): _Track("pelvic_obliquity", "right", *po),
+        }
+
+    def stance(self, side: str, start_s: float, end_s: float, excess_deg: float,
+               drop_deg: float) -> list[Episode]:
+        """A single-leg stance on ``side`` whose swing side dropped ``drop_deg`` (relative to
+        neutral), ``excess_deg`` more than the wearer's reference."""
+        hit = excess_deg >= self.settings.hip_drop_deg
+        e = self.tracks[("hip_drop", side)].feed(
+            Unit(start_s, end_s, drop_deg, hit, "walking", 1))
+        return [e] if e else []
+
+    def second(self, start_s: float, activity: str, tilt_excess_deg: float, tilt_deg: float,
+               obliquity_deg: float) -> list[Episode]:
+        """One second of posture (means over it). Tilt counts while walking or standing,
+        obliquity while standing; sitting and everything else (bending, transitions) never."""
+        out: list[Episode] = []
+        s = self.settings
+        end = start_s + 1.0
+        if activity in ("walking", "standing"):
+            e = self.tracks[("anterior_tilt", "")].feed(
+                Unit(start_s, end, tilt_deg, tilt_excess_deg >= s.anterior_tilt_deg, activity))
+            out += [e] if e else []
+        if activity == "standing":
+            for side, sign in (("right", 1.0), ("left", -1.0)):
+                v = sign * obliquity_deg
+                e = self.tracks[("pelvic_obliquity", side)].feed(
+                    Unit(start_s, end, v, v >= s.obliquity_deg, activity))
+                out += [e] if e else []
+        return out
+
+    def active(self) -> list[tuple[str, str]]:
+        """The (kind, side) of every episode open now: what the live banner shows."""
+        return [k for k, t in self.tracks.items() if t.active]
+
+    def finish(self) -> list[Episode]:
+        out = [t.close() for t in self.tracks.values()]
+        return [e for e in out if e]

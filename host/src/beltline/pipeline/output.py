@@ -1,0 +1,61 @@
+"""What the pipeline gives out: per-sample angles and activity, steps, episodes, gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from beltline.pipeline.episodes import Episode
+from beltline.pipeline.gait import Step
+from beltline.pipeline.resample import Gap
+
+_SAMPLE_FIELDS = ("t", "obliquity_deg", "tilt_deg", "activity")
+
+
+class Output:
+    """What one ``push`` made final. ``t``/``obliquity_deg``/``tilt_deg``/``activity`` are per
+    grid sample (100 Hz, the input's clock); ``steps`` are ``(t_s, side, Step)`` heel strikes.
+    Sample arrays are gathered in pieces and joined once, when first read."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, list[np.ndarray]] = {k: [] for k in _SAMPLE_FIELDS}
+        self.steps: list[tuple[float, str, Step]] = []
+        self.episodes: list[Episode] = []
+        self.gaps: list[Gap] = []
+        # live only: (t, obliquity, tilt) arrays as soon as computed, before the activity
+        self.now: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add_samples(self, t: np.ndarray, obliquity_deg: np.ndarray, tilt_deg: np.ndarray,
+                    activity: np.ndarray) -> None:
+        for k, v in zip(_SAMPLE_FIELDS, (t, obliquity_deg, tilt_deg, activity), strict=True):
+            self._parts[k].append(v)
+
+    def _joined(self, k: str) -> np.ndarray:
+        parts = self._parts[k]
+        if len(parts) != 1:
+            empty = np.zeros(0, dtype="<U8" if k == "activity" else float)
+            parts[:] = [np.concatenate(parts) if parts else empty]
+        return parts[0]
+
+    @property
+    def t(self) -> np.ndarray:
+        return self._joined("t")
+
+    @property
+    def obliquity_deg(self) -> np.ndarray:
+        return self._joined("obliquity_deg")
+
+    @property
+    def tilt_deg(self) -> np.ndarray:
+        return self._joined("tilt_deg")
+
+    @property
+    def activity(self) -> np.ndarray:
+        return self._joined("activity")
+
+    def extend(self, other: Output) -> None:
+        for k in _SAMPLE_FIELDS:
+            self._parts[k] += other._parts[k]
+        self.steps += other.steps
+        self.episodes += other.episodes
+        self.gaps += other.gaps
+        self.now += other.now

