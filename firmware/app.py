@@ -17,6 +17,7 @@ import time
 import alerts
 import config
 import control
+import protocol
 import stream
 import wire
 
@@ -214,8 +215,8 @@ class App:
 
     async def replayer(self):
         """Sends logbook packets: what this unit logged itself (no host, a full stack) as soon
-        as a host is ready again, and any span the host asks for. Paced (one packet per 20 ms)
-        so the live stream keeps its share of the radio."""
+        as a host is ready again, and any span the host asks for. Paced (``REPLAY_GAP_MS``
+        between packets) so the live stream keeps its share of the radio."""
         while self.running:
             req = self.replay_req
             if req is None and self.backlog is not None:
@@ -233,7 +234,7 @@ class App:
                 if not self.periph.ready:
                     break
                 self.replayed += 1
-                await self.sleep_ms(20)
+                await self.sleep_ms(protocol.REPLAY_GAP_MS)
 
     async def status(self):
         while self.running:

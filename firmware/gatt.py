@@ -1,11 +1,5 @@
-"""Beltline's GATT layout and a small wrapper over MicroPython's ``bluetooth`` module.
-
-Service ``BELTLINE_SERVICE`` (128-bit, ours):
-  - stream  ``...0001`` notify: wire packets (``wire.py``), batched to the negotiated MTU
-  - control ``...0002`` write: commands (``control.py``)
-  - status  ``...0003`` read/notify: ``STATUS_FORMAT`` below, once a second
-Standard services: Battery (0x180F, level 0x2A19, read/notify) and Device Information
-(0x180A: manufacturer 0x2A29, model 0x2A24, firmware revision 0x2A26).
+"""Beltline's GATT table (identifiers in ``protocol.py``) and a small wrapper over
+MicroPython's ``bluetooth`` module.
 
 NimBLE facts this wrapper lives with (DESIGN.md §5): a notification longer than MTU-3 is cut
 silently, so the stream is sized from the MTU this module learns from the exchange it starts
@@ -18,6 +12,8 @@ import struct
 import bluetooth
 from micropython import const
 
+import protocol
+
 _IRQ_CENTRAL_CONNECT = const(1)
 _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_GATTS_WRITE = const(3)
@@ -27,28 +23,20 @@ _FLAG_WRITE = const(0x0008)
 _FLAG_NOTIFY = const(0x0010)
 _ENOMEM = const(12)
 
-BELTLINE_SERVICE = "7a1e0000-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-STREAM_UUID = "7a1e0001-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-CONTROL_UUID = "7a1e0002-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-STATUS_UUID = "7a1e0003-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-# status: protocol version, firmware major/minor, battery %, mode, rate (0.01 Hz),
-# samples dropped in the IMU, notify errors (ENOMEM + stale), logbook records, flags
-# (1 connected, 2 low battery, 4 alert active), and the last time sync: the host's
-# milliseconds and the device tick at that write (so the host can map ticks to its clock)
-STATUS_FORMAT = "<BBBBBHIIIIII"
-PREFERRED_MTU = 247
+STATUS_FORMAT = protocol.STATUS_FORMAT
+PREFERRED_MTU = protocol.PREFERRED_MTU
 
 
 def services():
-    svc = bluetooth.UUID(BELTLINE_SERVICE)
+    U = bluetooth.UUID
+    p = protocol
     return (
-        (svc, ((bluetooth.UUID(STREAM_UUID), _FLAG_NOTIFY),
-               (bluetooth.UUID(CONTROL_UUID), _FLAG_WRITE),
-               (bluetooth.UUID(STATUS_UUID), _FLAG_READ | _FLAG_NOTIFY))),
-        (bluetooth.UUID(0x180F), ((bluetooth.UUID(0x2A19), _FLAG_READ | _FLAG_NOTIFY),)),
-        (bluetooth.UUID(0x180A), ((bluetooth.UUID(0x2A29), _FLAG_READ),
-                                  (bluetooth.UUID(0x2A24), _FLAG_READ),
-                                  (bluetooth.UUID(0x2A26), _FLAG_READ))),
+        (U(p.SERVICE_UUID), ((U(p.STREAM_UUID), _FLAG_NOTIFY),
+                             (U(p.CONTROL_UUID), _FLAG_WRITE),
+                             (U(p.STATUS_UUID), _FLAG_READ | _FLAG_NOTIFY))),
+        (U(p.BATTERY_SERVICE), ((U(p.BATTERY_LEVEL), _FLAG_READ | _FLAG_NOTIFY),)),
+        (U(p.DEVICE_INFO_SERVICE), ((U(p.MANUFACTURER), _FLAG_READ), (U(p.MODEL), _FLAG_READ),
+                                    (U(p.FIRMWARE_REV), _FLAG_READ))),
     )
 
 
@@ -62,7 +50,7 @@ def advertising_payload(name):
     """Flags, the complete local name and our 128-bit service UUID (fits 31 bytes)."""
     out = bytearray(b"\x02\x01\x06")
     out += bytes((len(name) + 1, 0x09)) + name.encode()
-    raw = _uuid_le(BELTLINE_SERVICE)
+    raw = _uuid_le(protocol.SERVICE_UUID)
     out += bytes((len(raw) + 1, 0x07)) + raw
     return out
 

@@ -172,11 +172,14 @@ def test_only_a_paired_host_can_command_the_unit() -> None:
     assert unit.commands == [bytes([control.MODE, 1])]  # only the paired host's got through
 
 
-def test_host_and_firmware_agree_on_the_gatt_identifiers() -> None:
-    from beltline.link import gatt as gattids
-    from conftest import FIRMWARE
+def test_the_host_decodes_the_status_record_the_firmware_packs() -> None:
+    import struct
 
-    text = (FIRMWARE / "gatt.py").read_text()
-    for name in ("SERVICE_UUID", "STREAM_UUID", "CONTROL_UUID", "STATUS_UUID"):
-        fw_name = "BELTLINE_SERVICE" if name == "SERVICE_UUID" else name
-        assert f'{fw_name} = "{getattr(gattids, name)}"' in text, name
+    from beltline.firmware import protocol
+
+    from beltline.link import gatt
+
+    values = (1, 0, 1, 87, 1, 10400, 2, 3, 4, 5, 123456, 789)
+    s = gatt.decode_status(struct.pack(protocol.STATUS_FORMAT, *values))
+    assert (s.battery_pct, s.mode, s.rate_hz, s.sync_host_ms, s.sync_tick) == (
+        87, 1, 104.0, 123456, 789)

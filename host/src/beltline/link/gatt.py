@@ -1,8 +1,54 @@
-"""The belt unit's GATT identifiers on the host side. The unit defines them in
-``firmware/gatt.py`` (MicroPython, not importable here); a test keeps the two equal."""
+"""The belt unit's GATT identifiers and status record on the host side, from the one
+definition in the firmware (``firmware/protocol.py``), with the 16-bit standard ones in full."""
 
-SERVICE_UUID = "7a1e0000-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-STREAM_UUID = "7a1e0001-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-CONTROL_UUID = "7a1e0002-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-STATUS_UUID = "7a1e0003-5b1d-4e6a-9c47-8d2b3f6c0b1a"
-FIRMWARE_REV_UUID = "00002a26-0000-1000-8000-00805f9b34fb"
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from beltline.firmware import protocol as _p
+
+SERVICE_UUID = _p.SERVICE_UUID
+STREAM_UUID = _p.STREAM_UUID
+CONTROL_UUID = _p.CONTROL_UUID
+STATUS_UUID = _p.STATUS_UUID
+
+
+def _std(short: int) -> str:
+    return f"0000{short:04x}-0000-1000-8000-00805f9b34fb"
+
+
+FIRMWARE_REV_UUID = _std(_p.FIRMWARE_REV)
+BATTERY_LEVEL_UUID = _std(_p.BATTERY_LEVEL)
+
+
+@dataclass(frozen=True)
+class Status:
+    """The unit's status record, decoded (field meanings in ``firmware/protocol.py``)."""
+
+    version: int
+    fw_major: int
+    fw_minor: int
+    battery_pct: int
+    mode: int
+    rate_centihz: int
+    imu_overruns: int
+    notify_errors: int
+    logbook_records: int
+    flags: int
+    sync_host_ms: int
+    sync_tick: int
+
+    @property
+    def rate_hz(self) -> float:
+        return self.rate_centihz / 100.0
+
+
+def decode_status(data: bytes) -> Status:
+    """Decode a status read; ``ValueError`` if it is not one."""
+    if len(data) != _p.STATUS_SIZE:
+        raise ValueError(f"status record of {len(data)} bytes, expected {_p.STATUS_SIZE}")
+    return Status(*struct.unpack(_p.STATUS_FORMAT, data))
+
+
+assert tuple(Status.__dataclass_fields__) == _p.STATUS_FIELDS  # one layout, both sides

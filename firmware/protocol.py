@@ -1,0 +1,46 @@
+"""The belt unit's Bluetooth identifiers and its status record: the one definition, used by the
+unit (``gatt.py``) and imported by the host (``beltline.firmware.protocol``).
+
+Service ``SERVICE_UUID`` (128-bit, ours):
+  - stream  ``...0001`` notify: wire packets (``wire.py``), batched to the negotiated MTU
+  - control ``...0002`` write: commands (``control.py``)
+  - status  ``...0003`` read/notify: ``STATUS_FORMAT`` below, once a second
+Standard services: Battery (0x180F, level 0x2A19) and Device Information (0x180A:
+manufacturer 0x2A29, model 0x2A24, firmware revision 0x2A26).
+"""
+
+import struct
+
+SERVICE_UUID = "7a1e0000-5b1d-4e6a-9c47-8d2b3f6c0b1a"
+STREAM_UUID = "7a1e0001-5b1d-4e6a-9c47-8d2b3f6c0b1a"
+CONTROL_UUID = "7a1e0002-5b1d-4e6a-9c47-8d2b3f6c0b1a"
+STATUS_UUID = "7a1e0003-5b1d-4e6a-9c47-8d2b3f6c0b1a"
+BATTERY_SERVICE = 0x180F
+BATTERY_LEVEL = 0x2A19
+DEVICE_INFO_SERVICE = 0x180A
+MANUFACTURER = 0x2A29
+MODEL = 0x2A24
+FIRMWARE_REV = 0x2A26
+PREFERRED_MTU = 247
+
+# status record, little-endian, in this order
+STATUS_FIELDS = (
+    "version",  # wire protocol version
+    "fw_major", "fw_minor",  # firmware version
+    "battery_pct",
+    "mode",  # 0 tracking (silent), 1 training (buzz)
+    "rate_centihz",  # IMU sample rate, 0.01 Hz
+    "imu_overruns",  # samples lost in the IMU's FIFO
+    "notify_errors",  # notifications the stack refused (ENOMEM) or lost (stale link)
+    "logbook_records",
+    "flags",  # 1 connected, 2 low battery, 4 alert active
+    "sync_host_ms",  # the last TIME_SYNC: the host's milliseconds ...
+    "sync_tick",  # ... and the device tick at that write
+)
+STATUS_FORMAT = "<BBBBBHIIIIII"
+STATUS_SIZE = struct.calcsize(STATUS_FORMAT)
+FLAG_CONNECTED = 1
+FLAG_LOW_BATTERY = 2
+FLAG_ALERT = 4
+# replayed logbook packets go out at most this often, so the live stream keeps its share
+REPLAY_GAP_MS = 20
