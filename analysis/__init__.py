@@ -15,7 +15,7 @@ export folder or a raw CSV, then::
 Angles in degrees; obliquity + = right side lower, tilt + = anterior, from the standing neutral.
 """
 
-from beltline.analysis.measures import (
+from .measures import (
     cadence,
     episode_table,
     fatigue_trend,
@@ -27,7 +27,7 @@ from beltline.analysis.measures import (
     walking_clock,
     walking_minutes,
 )
-from beltline.analysis.session import (
+from .session import (
     EPISODE_COLUMNS,
     KIND_WORDS,
     SAMPLE_COLUMNS,

@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from beltline.analysis.session import KIND_WORDS, SWING, Session
+
+from .session import KIND_WORDS, SWING, Session
 
 
 def sample_period(s: Session) -> float:

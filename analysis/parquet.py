@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from beltline.analysis.session import load_store
-
 from beltline.sessions.store import Store
+
+from .session import load_store
 
 
 def export(store: Store, sid: int, out_dir: Path) -> list[Path]:

@@ -15,9 +15,11 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from tqdm import tqdm
 
-from beltline import analysis as an
 from beltline.dashboard import figures
 from beltline.pipeline.episodes import Episode
+
+from . import measures as an
+from .session import EPISODE_COLUMNS, SWING, Session
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def _page(title: str, body: list[str]) -> str:
             + "\n".join(body) + "</body></html>")
 
 
-def drop_distribution(s: an.Session) -> go.Figure:
+def drop_distribution(s: Session) -> go.Figure:
     """Box per stance leg from precomputed quartiles (the page carries 5 numbers per box, not
     every stance)."""
     fig = go.Figure()
@@ -50,7 +52,7 @@ def drop_distribution(s: an.Session) -> go.Figure:
         iqr = q3 - q1
         lo = float(d[d >= q1 - 1.5 * iqr].min())
         hi = float(d[d <= q3 + 1.5 * iqr].max())
-        fig.add_trace(go.Box(name=f"{side} stance ({an.SWING[side]} side drops)",
+        fig.add_trace(go.Box(name=f"{side} stance ({SWING[side]} side drops)",
                              q1=[q1], median=[med], q3=[q3], lowerfence=[lo], upperfence=[hi],
                              marker_color=colour))
         fig.add_hline(y=thr[side], line_dash="dot", line_color=colour,
@@ -60,7 +62,7 @@ def drop_distribution(s: an.Session) -> go.Figure:
     return fig
 
 
-def fatigue_figure(s: an.Session) -> go.Figure:
+def fatigue_figure(s: Session) -> go.Figure:
     fig = go.Figure()
     for side, colour in (("left", "#1565c0"), ("right", "#ad1457")):
         st = s.steps[s.steps["side"] == side].dropna(subset=["drop_deg"])
@@ -83,7 +85,7 @@ def fatigue_figure(s: an.Session) -> go.Figure:
     return fig
 
 
-def cadence_figure(s: an.Session) -> go.Figure:
+def cadence_figure(s: Session) -> go.Figure:
     st = s.steps.dropna(subset=["cadence_spm"])
     c = st["cadence_spm"].rolling(20, min_periods=5, center=True).median()
     step = max(1, len(st) // 3000)
@@ -94,7 +96,7 @@ def cadence_figure(s: an.Session) -> go.Figure:
     return fig
 
 
-def standing_tilt_figure(s: an.Session, threshold_deg: float) -> go.Figure:
+def standing_tilt_figure(s: Session, threshold_deg: float) -> go.Figure:
     tilt = an.standing_tilt(s).to_numpy()
     counts, edges = np.histogram(tilt, bins=60) if len(tilt) else (np.zeros(0), np.zeros(1))
     share = 100.0 * counts / max(len(tilt), 1)
@@ -109,7 +111,7 @@ def standing_tilt_figure(s: an.Session, threshold_deg: float) -> go.Figure:
     return fig
 
 
-def build(s: an.Session, title: str) -> str:
+def build(s: Session, title: str) -> str:
     """The report page for one session."""
     settings = s.meta.get("settings") or {}
     tilt_thr = float(settings.get("anterior_tilt_deg", 5.0)) if isinstance(settings, dict) \
@@ -125,7 +127,7 @@ def build(s: an.Session, title: str) -> str:
     body.append(f"<p>Symmetry index of the mean drop: {si:+.1f}% · cadence "
                 f"{an.cadence(s):.0f} steps/min · walking {an.walking_minutes(s):.1f} min</p>"
                 if si == si else "")
-    eps = [Episode(*r) for r in s.episodes[an.EPISODE_COLUMNS].itertuples(index=False)]
+    eps = [Episode(*r) for r in s.episodes[EPISODE_COLUMNS].itertuples(index=False)]
     body += ["<h2>Episodes</h2>", an.episode_table(s).round(2).to_html(index=False)
              if len(eps) else "<p>none</p>"]
     steps.update()

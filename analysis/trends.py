@@ -6,12 +6,13 @@ import math
 
 import pandas as pd
 import plotly.graph_objects as go
-from beltline.analysis.report import _fig_html, _page
 
-from beltline import analysis as an
+from . import measures as an
+from .report import _fig_html, _page
+from .session import Session
 
 
-def session_row(s: an.Session, started_unix: float, sid: int | None) -> dict[str, object]:
+def session_row(s: Session, started_unix: float, sid: int | None) -> dict[str, object]:
     """The key measures of one session, for trends."""
     walk = an.walking_minutes(s)
     tab = an.stance_table(s)
