@@ -29,7 +29,6 @@ from .measures import (
 )
 from .session import (
     EPISODE_COLUMNS,
-    KIND_WORDS,
     SAMPLE_COLUMNS,
     STEP_COLUMNS,
     SWING,
@@ -40,7 +39,7 @@ from .session import (
 )
 
 __all__ = [
-    "EPISODE_COLUMNS", "KIND_WORDS", "SAMPLE_COLUMNS", "STEP_COLUMNS", "SWING", "Session",
+    "EPISODE_COLUMNS", "SAMPLE_COLUMNS", "STEP_COLUMNS", "SWING", "Session",
     "cadence", "episode_table", "fatigue_trend", "from_result", "load_export", "load_store",
     "sample_period", "stance_table", "standing_tilt", "summary", "symmetry_index",
     "walking_clock", "walking_minutes",

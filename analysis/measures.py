@@ -8,7 +8,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from .session import KIND_WORDS, SWING, Session
+from beltline import words
+
+from .session import SWING, Session
 
 
 def sample_period(s: Session) -> float:
@@ -121,9 +123,7 @@ def summary(s: Session) -> list[str]:
     if len(e):
         parts = []
         for (kind, side), g in e.groupby(["kind", "side"]):
-            where = (f" in {side} stance" if kind == "hip_drop" else
-                     f", {side} side lower" if side else "")
-            parts.append(f"{len(g)} {KIND_WORDS.get(kind, kind)}{where} "
+            parts.append(f"{len(g)} {words.episode(str(kind), str(side))} "
                          f"({float((g['end_s'] - g['start_s']).sum()) / 60:.1f} min)")
         lines.append(f"Sustained episodes: {'; '.join(parts)}.")
     else:

@@ -13,9 +13,7 @@ SAMPLE_COLUMNS = ["t_s", "obliquity_deg", "tilt_deg", "activity"]
 STEP_COLUMNS = ["t_s", "side", "drop_deg", "tilt_deg", "range_deg", "cadence_spm"]
 EPISODE_COLUMNS = ["kind", "side", "start_s", "end_s", "peak_deg", "mean_deg", "activity",
                    "steps"]
-SWING = {"left": "right", "right": "left"}
-KIND_WORDS = {"hip_drop": "hip drop", "anterior_tilt": "anterior tilt",
-              "pelvic_obliquity": "standing pelvic obliquity"}
+SWING = {"left": "right", "right": "left"}  # the swing side of a stance on each leg
 
 
 @dataclass

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 import dash
 from dash import Input, Output, State, dcc, html
 
+from beltline import words
 from beltline.dashboard import figures
 from beltline.dashboard.view import UPDATE_MS, live_update
 from beltline.pipeline.settings import Settings
@@ -167,7 +168,7 @@ def build_app(live: LiveSession | None, store_path: Path | None,
             pad = 0.1 * (e.end_s - e.start_s) + 5.0
             fig.update_xaxes(range=[e.start_s - pad, e.end_s + pad])
         buttons = [html.Button(
-            f"{figures.KIND_WORDS.get(e.kind, e.kind)} {e.side} {e.start_s:.0f}-{e.end_s:.0f} s"
+            f"{words.episode(e.kind, e.side, capital=True)} {e.start_s:.0f}-{e.end_s:.0f} s"
             f", peak {e.peak_deg:.1f}°", id={"type": "zoom", "index": i}, n_clicks=0,
             style={"margin": "2px"}) for i, e in enumerate(data["episodes"])]
         return fig, figures.stride_drops(data["steps"]), buttons or "none"

@@ -11,12 +11,11 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from beltline import words
 from beltline.pipeline.episodes import Episode
 
 GREEN, AMBER, RED, GREY = "#2e7d32", "#f9a825", "#c62828", "#9e9e9e"
 KIND_COLOURS = {"hip_drop": RED, "anterior_tilt": "#6a1b9a", "pelvic_obliquity": "#ef6c00"}
-KIND_WORDS = {"hip_drop": "Hip drop", "anterior_tilt": "Anterior tilt",
-              "pelvic_obliquity": "Pelvic obliquity"}
 _MARGIN = {"l": 40, "r": 20, "t": 30, "b": 30}
 
 
@@ -24,13 +23,6 @@ def level_colour(value_deg: float, threshold_deg: float) -> str:
     """Green under half the wearer's threshold, amber up to it, red beyond."""
     a = abs(value_deg)
     return GREEN if a < threshold_deg / 2 else AMBER if a < threshold_deg else RED
-
-
-def obliquity_words(obliquity_deg: float) -> str:
-    if abs(obliquity_deg) < 0.5:
-        return "level"
-    side = "right" if obliquity_deg > 0 else "left"
-    return f"{side} side {abs(obliquity_deg):.1f}° lower"
 
 
 def ruler(obliquity_deg: float | None, threshold_deg: float) -> go.Figure:
@@ -44,7 +36,7 @@ def ruler(obliquity_deg: float | None, threshold_deg: float) -> go.Figure:
         colour = GREY
         dy = 0.0
     else:
-        title = obliquity_words(obliquity_deg)
+        title = words.obliquity(obliquity_deg)
         colour = level_colour(obliquity_deg, threshold_deg)
         dy = math.sin(math.radians(obliquity_deg))  # + = right (screen right) lower
     fig.add_trace(go.Scatter(x=[-1, 1], y=[dy, -dy], mode="lines+markers+text",
@@ -94,10 +86,10 @@ def timeline(t: Sequence[float], obliquity_deg: Sequence[float], tilt_deg: Seque
     fig.add_trace(go.Scattergl(x=list(t[::step]), y=list(tilt_deg[::step]),
                                name="tilt (+ anterior)", mode="lines"))
     for e in episodes:
-        side = f" ({e.side})" if e.side else ""
         fig.add_vrect(x0=e.start_s, x1=e.end_s, fillcolor=KIND_COLOURS.get(e.kind, GREY),
-                      opacity=0.15, line_width=0, annotation_text=KIND_WORDS.get(
-                          e.kind, e.kind) + side, annotation_position="top left")
+                      opacity=0.15, line_width=0,
+                      annotation_text=words.episode(e.kind, e.side, capital=True),
+                      annotation_position="top left")
     fig.update_layout(margin=_MARGIN, height=320, xaxis={"title": "time (s)"},
                       yaxis={"title": "degrees"}, legend={"orientation": "h", "y": 1.2})
     return fig

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
+from beltline import words
 from beltline.dashboard import figures
 from beltline.pipeline.settings import Settings
 from beltline.sessions.live import LiveSession, snapshot
@@ -53,9 +54,7 @@ def live_update(live: LiveSession | None, cursor: int, cfg: Settings) -> tuple[o
                 f"{mean(drops['left'])}, right stance {mean(drops['right'])}")
     active = s["active"]
     assert isinstance(active, list)
-    words = [f"{figures.KIND_WORDS[k]}" + (f" in {side} stance" if k == "hip_drop" and side
-                                             else f", {side} side lower" if side else "")
-             for k, side in active]
+    said = [words.episode(k, side, capital=True) for k, side in active]
     banner_style = {"display": "none"}
     banner = ""
     conn = s["connection"]
@@ -65,13 +64,13 @@ def live_update(live: LiveSession | None, cursor: int, cfg: Settings) -> tuple[o
     elif s["error"]:
         banner = f"Stopped: {s['error']}"
         banner_style = _banner_style("#455a64")
-    elif words:
-        banner = "⚠ " + "; ".join(words)
+    elif said:
+        banner = "⚠ " + "; ".join(said)
         banner_style = _banner_style(figures.RED)
     eps = s["episodes"]
     assert isinstance(eps, list)
-    items = [html.Li(f"{figures.KIND_WORDS.get(e.kind, e.kind)}"
-                     f"{' (' + e.side + ')' if e.side else ''}: {e.start_s:.0f}–{e.end_s:.0f} s, "
+    items = [html.Li(f"{words.episode(e.kind, e.side, capital=True)}: "
+                     f"{e.start_s:.0f}–{e.end_s:.0f} s, "
                      f"peak {e.peak_deg:.1f}°, mean {e.mean_deg:.1f}°, {e.activity}")
              for e in eps[-50:]] or [html.Li("none yet")]
     bat = s["battery_pct"]
