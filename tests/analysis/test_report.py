@@ -73,7 +73,7 @@ def test_summary_says_what_the_tables_say(fatigue: tuple[Path, an.Session]) -> N
     text = "\n".join(lines)
     assert f"Cadence: {an.cadence(s):.0f} steps per minute." in text
     assert f"{an.symmetry_index(s):+.0f}%" in text
-    assert "1 hip drop in left stance" in text
+    assert "1 hip drop in left-leg stance (right side drops)" in text
     slope = an.fatigue_trend(s, "left")["slope_deg_per_10min"]
     assert f"The drop in left stance grew by {slope:.1f}°" in text
 

@@ -37,7 +37,7 @@ def test_timeline_shades_every_episode() -> None:
     assert len(shapes) == 2
     assert (shapes[0].x0, shapes[0].x1) == (10, 40)
     texts = [a.text for a in fig.layout.annotations]
-    assert texts == ["Hip drop (left)", "Anterior tilt"]
+    assert texts == ["Hip drop in left-leg stance (right side drops)", "Anterior tilt"]
 
 
 def test_stride_drops_by_stance_leg() -> None:
