@@ -78,13 +78,14 @@ def test_live_page_in_a_real_browser(browser: object, server: tuple[Server, Live
     # the person asks for sound, then the hip-drop banner appears while the episode is active
     d.find_element(By.CSS_SELECTOR, "#sound input").click()  # type: ignore[attr-defined]
     banner = d.find_element(By.ID, "banner")  # type: ignore[attr-defined]
-    _wait("the hip-drop banner", lambda: "Hip drop in right-leg stance (left side drops)" in banner.text, 90)
+    said = "Hip drop in right-leg stance (left side drops)"
+    _wait("the hip-drop banner", lambda: said in banner.text, 90)
     _wait("the beep", lambda: d.execute_script(  # type: ignore[attr-defined]
         "return document.getElementById('beep').played.length > 0;"), 10)
     d.save_screenshot(str(ARTIFACTS.joinpath("dashboard.png")))  # type: ignore[attr-defined]
     # and the episode is listed once it has ended
     episodes = d.find_element(By.ID, "episodes")  # type: ignore[attr-defined]
-    _wait("the episode in the list", lambda: "Hip drop in right-leg stance (left side drops)" in episodes.text, 90)
+    _wait("the episode in the list", lambda: said in episodes.text, 90)
     # a second tab works too
     d.switch_to.new_window("tab")  # type: ignore[attr-defined]
     d.get(srv.url)  # type: ignore[attr-defined]

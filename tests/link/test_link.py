@@ -10,8 +10,8 @@ import pytest
 
 from beltline.link.base import LinkState, Notification
 from beltline.link.receiver import Receiver
+from beltline.pipeline import Pipeline
 from beltline.pipeline.output import Output
-from beltline.pipeline.wiring import Pipeline
 from beltline.sim import scenarios
 from beltline.sim.device import Faults
 from beltline.sim.link import VirtualLink

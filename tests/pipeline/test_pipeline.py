@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from beltline.pipeline import Pipeline
 from beltline.pipeline.calibration import CalibrationError
 from beltline.pipeline.evaluation import match_episodes
-from beltline.pipeline.wiring import Pipeline
 from beltline.sessions import analyze, rawcsv
 from beltline.sim import scenarios
 from beltline.sim.wearer import MOUNTS, Segment, Wearer, mount_matrix, simulate

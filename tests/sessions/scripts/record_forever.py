@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from beltline.pipeline.wiring import Pipeline
+from beltline.pipeline import Pipeline
 from beltline.sessions.store import Recorder, Store
 from beltline.sim import scenarios
 from beltline.sim.wearer import simulate

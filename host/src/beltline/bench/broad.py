@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from beltline.errors import DataError
+from beltline.frames import up_from_quat
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,6 @@ class Trial:
     acc: np.ndarray
     up_true: np.ndarray
     score: np.ndarray
-
-
-def up_from_quat(q: np.ndarray) -> np.ndarray:
-    """Earth's up axis expressed in the body frame, for body-to-Earth quaternions (w, x, y, z)."""
-    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    return np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=1)
 
 
 def trial_files(data_dir: Path, trials: list[str] | None = None) -> list[Path]:

@@ -28,9 +28,9 @@ from beltline.bench.broad import (
     inclination_rmse_deg,
     load_trial,
     trial_files,
-    up_from_quat,
 )
 from beltline.firmware import fusion
+from beltline.frames import up_from_quat
 
 log = logging.getLogger(__name__)
 FIRMWARE_DIR = Path(fusion.__file__).resolve().parent

@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from beltline.frames import GRAVITY_MS2 as G
 from beltline.pipeline.evaluation import TOLERANCE_S
 from beltline.pipeline.gait import strikes_without_gyro
 from beltline.sessions import analyze
 from beltline.sessions.readers import load_walker
 
 log = logging.getLogger(__name__)
-G = 9.80665
 
 
 def _cadence(times: list[float]) -> float:
@@ -101,7 +101,7 @@ def gaitpy(data: Path, feats: Path) -> dict[str, object]:
 
 
 def main(walkers_dir: Path, gaitpy_dir: Path | None) -> dict[str, object]:
-    logging.getLogger("beltline.pipeline.wiring").setLevel(logging.WARNING)  # one line per trial
+    logging.getLogger("beltline.pipeline").setLevel(logging.WARNING)  # one line per trial
     result: dict[str, object] = {}
     if walkers_dir.is_dir():
         result["walkers"] = walkers(walkers_dir)

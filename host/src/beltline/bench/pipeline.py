@@ -14,7 +14,7 @@ import tracemalloc
 import numpy as np
 from tqdm import tqdm
 
-from beltline.pipeline.wiring import Pipeline
+from beltline.pipeline import Pipeline
 from beltline.sessions import rawcsv
 from beltline.sim import scenarios, wearer
 

@@ -42,7 +42,7 @@ def long_session(hours: float) -> analysis.Session:
 
 
 def main(hours: float) -> dict[str, object]:
-    logging.getLogger("beltline.pipeline.wiring").setLevel(logging.WARNING)
+    logging.getLogger("beltline.pipeline").setLevel(logging.WARNING)
     s = long_session(hours)
     t0 = time.perf_counter()
     page = report.build(s, f"Beltline: {hours:.0f}-hour session")

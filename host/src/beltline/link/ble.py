@@ -16,11 +16,11 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from beltline.firmware import control, wire
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakError
 
 from beltline.errors import BeltlineError
+from beltline.firmware import control, wire
 from beltline.link.base import DeviceInfo, Link, LinkState, Notification
 from beltline.link.gatt import (
     CONTROL_UUID,

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from beltline.firmware import wire as fw
 
 from beltline.errors import ChecksumError, MalformedPacket, VersionMismatch
+from beltline.firmware import wire as fw
 
 # numpy views of the sample layouts, in physical units after scaling
 _DTYPES = {

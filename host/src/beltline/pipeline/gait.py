@@ -21,15 +21,76 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from beltline.pipeline.signals import RATE_HZ, History
+from beltline.pipeline.signals import IIR, RATE_HZ, History, PeakFinder, butter2
 
-MIN_STEP_S = 0.3
-MAX_STEP_S = 1.3
-RUN_MIN = 3
-SIDE_BEFORE, SIDE_AFTER = 5, 2
-_REFINE_BACK, _REFINE_FWD, _PEAK_BACK = 25, 5, 8
-_CUE = 12  # samples after the strike whose roll rate tells the side
-_LAG = 9  # a candidate peak comes about this many samples after its strike
+
+@dataclass(frozen=True)
+class GaitParams:
+    """Step finding. Times in s, accelerations in m/s²; defaults tuned on the shared lower-back
+    walkers (Voisard et al. 2023) and checked on the virtual wearer.
+
+    - ``min_step_s``/``max_step_s`` (0.3, 1.3): plausible step durations (cadence 46-200/min).
+    - ``run_min_steps`` (3): candidates in a row before they count as walking.
+    - ``side_before_steps``/``side_after_steps`` (5, 2): neighbours whose side cues vote.
+    - ``band_hz`` (0.5-3.0): band of the vertical acceleration that carries one peak per step.
+    - ``strike_drop_ms2`` (1.0) / ``weak_drop_ms2`` (0.3): peak hysteresis of a candidate / of the
+      weaker candidates looked at only for a walk's closing step.
+    - ``refine_back_s``/``refine_fwd_s``/``peak_back_s`` (0.25, 0.05, 0.08): where the strike
+      instant is searched in the forward acceleration around a candidate.
+    - ``side_cue_s`` (0.12): roll rate after the strike that tells the side.
+    - ``candidate_lag_s`` (0.09): a candidate peak comes about this long after its strike.
+    - ``closing_min_s``/``closing_max_s`` (0.35, 1.0): where a walk's closing step may follow.
+    - ``forward_lowpass_hz`` (15): low-pass of the forward acceleration before refining.
+    """
+
+    min_step_s: float = 0.3
+    max_step_s: float = 1.3
+    run_min_steps: int = 3
+    side_before_steps: int = 5
+    side_after_steps: int = 2
+    band_hz: tuple[float, float] = (0.5, 3.0)
+    strike_drop_ms2: float = 1.0
+    weak_drop_ms2: float = 0.3
+    refine_back_s: float = 0.25
+    refine_fwd_s: float = 0.05
+    peak_back_s: float = 0.08
+    side_cue_s: float = 0.12
+    candidate_lag_s: float = 0.09
+    closing_min_s: float = 0.35
+    closing_max_s: float = 1.0
+    forward_lowpass_hz: float = 15.0
+    typical_step_s: float = 0.55  # the last step's length when a run has only one step
+
+    def n(self, seconds: float) -> int:
+        """A duration in grid samples."""
+        return round(seconds * RATE_HZ)
+
+
+GAIT = GaitParams()
+MIN_STEP_S = GAIT.min_step_s
+MAX_STEP_S = GAIT.max_step_s
+
+
+class StepCandidates:
+    """One candidate per step: peaks of the band-passed vertical acceleration (Earth frame), and
+    weaker peaks kept to look for a walk's small closing step (feet coming together)."""
+
+    def __init__(self, params: GaitParams = GAIT) -> None:
+        self.params = params
+        gap = int(params.min_step_s * RATE_HZ)
+        self._band = IIR(butter2("bandpass", params.band_hz))
+        self._peaks = PeakFinder(drop=params.strike_drop_ms2, min_gap=gap)
+        self._weak = PeakFinder(drop=params.weak_drop_ms2, min_gap=gap)
+
+    def update(self, a_v: np.ndarray, k0: int) -> tuple[list[int], list[int]]:
+        """Vertical acceleration (gravity removed) from grid index ``k0``: (candidates, weak)."""
+        band = self._band(a_v)
+        return self._peaks(band, k0), self._weak(band, k0)
+
+    def reset(self) -> None:
+        self._band.reset()
+        self._peaks.reset()
+        self._weak.reset()
 
 
 @dataclass
@@ -57,8 +118,14 @@ class StepTracker:
     ``aap`` (forward acceleration, low-passed), ``wx`` (roll rate), ``roll``, ``pitch`` and
     ``wz`` (turn rate) at least 3 s back."""
 
-    def __init__(self, history: History) -> None:
+    def __init__(self, history: History, params: GaitParams = GAIT) -> None:
         self.h = history
+        self.params = p = params
+        self._refine_back, self._refine_fwd = p.n(p.refine_back_s), p.n(p.refine_fwd_s)
+        self._peak_back, self._cue, self._lag = p.n(p.peak_back_s), p.n(p.side_cue_s), \
+            p.n(p.candidate_lag_s)
+        self._min = p.min_step_s * RATE_HZ
+        self._max = p.max_step_s * RATE_HZ
         self.pending: list[int] = []
         self.run: list[tuple[int, float]] = []  # (strike index, side cue)
         self.emitted = 0  # how many of the run's steps were given out
@@ -77,10 +144,10 @@ class StepTracker:
         self.weak.extend(weak)
         out: list[Step] = []
         end = self.h.end
-        while self.pending and self.pending[0] + _REFINE_FWD + _CUE <= end:
+        while self.pending and self.pending[0] + self._refine_fwd + self._cue <= end:
             out += self._add(self._refine(self.pending.pop(0)))
         # a run that has seen no step for MAX_STEP_S is over
-        if self.run and end - self.run[-1][0] > MAX_STEP_S * RATE_HZ + _REFINE_BACK \
+        if self.run and end - self.run[-1][0] > self._max + self._refine_back \
                 and not self.pending:
             self._closing_step()
             out += self._close()
@@ -92,46 +159,48 @@ class StepTracker:
         """When a walk stops, the feet come together with one small last step, often too weak
         for the normal candidates: take the first weak candidate 0.35-1.0 s after the last
         strike, if the run was a real walk."""
-        if len(self.run) < RUN_MIN:
+        p = self.params
+        if len(self.run) < p.run_min_steps:
             return
         last = self.run[-1][0]
+        lo, hi = int(p.closing_min_s * RATE_HZ), int(p.closing_max_s * RATE_HZ)
         for c in self.weak:
-            if last + int(0.35 * RATE_HZ) <= c - _LAG <= last + int(1.0 * RATE_HZ):
+            if last + lo <= c - self._lag <= last + hi:
                 i, cue = self._refine(c)
-                if i - last >= MIN_STEP_S * RATE_HZ:
+                if i - last >= self._min:
                     self.run.append((i, cue))
                 return
 
     def _refine(self, c: int) -> tuple[int, float]:
-        lo = c - _REFINE_BACK
-        aap = self.h.get("aap", lo - 1, c + _REFINE_FWD)
-        if len(aap) < _REFINE_BACK or np.isnan(aap.sum()):
+        lo = c - self._refine_back
+        aap = self.h.get("aap", lo - 1, c + self._refine_fwd)
+        if len(aap) < self._refine_back or np.isnan(aap.sum()):
             return c, 0.0
         k = int(np.argmin(np.diff(aap)))  # steepest fall: aap[k+1] - aap[k]
-        j0 = max(0, k - _PEAK_BACK)
+        j0 = max(0, k - self._peak_back)
         i = lo - 1 + j0 + int(np.argmax(aap[j0: k + 1]))
-        wx = self.h.get("wx", i, i + _CUE)
+        wx = self.h.get("wx", i, i + self._cue)
         return i, _mean(wx, 0.0)
 
     def _add(self, hs: tuple[int, float]) -> list[Step]:
         out: list[Step] = []
         if self.run:
             gap = hs[0] - self.run[-1][0]
-            if gap < MIN_STEP_S * RATE_HZ:
+            if gap < self._min:
                 return out  # a second peak inside one step: keep the first
-            if gap > MAX_STEP_S * RATE_HZ:
+            if gap > self._max:
                 out += self._close()
         self.run.append(hs)
         n = len(self.run)
-        if n >= RUN_MIN:
-            while self.emitted + SIDE_AFTER < n:
+        if n >= self.params.run_min_steps:
+            while self.emitted + self.params.side_after_steps < n:
                 out.append(self._step(self.emitted))
                 self.emitted += 1
         return out
 
     def _close(self) -> list[Step]:
         out: list[Step] = []
-        if len(self.run) >= RUN_MIN:
+        if len(self.run) >= self.params.run_min_steps:
             while self.emitted < len(self.run):
                 out.append(self._step(self.emitted))
                 self.emitted += 1
@@ -141,7 +210,8 @@ class StepTracker:
 
     def _step(self, j: int) -> Step:
         run = self.run
-        lo, hi = max(0, j - SIDE_BEFORE), min(len(run), j + SIDE_AFTER + 1)
+        p = self.params
+        lo, hi = max(0, j - p.side_before_steps), min(len(run), j + p.side_after_steps + 1)
         score = sum(run[m][1] * (1 if m % 2 == 0 else -1) for m in range(lo, hi))
         even_left = score >= 0
         side = "left" if (j % 2 == 0) == even_left else "right"
@@ -149,7 +219,8 @@ class StepTracker:
         if j + 1 < len(run):
             end = run[j + 1][0]
         else:
-            typical = int(np.median(np.diff([r[0] for r in run]))) if len(run) > 1 else 55
+            typical = int(np.median(np.diff([r[0] for r in run]))) if len(run) > 1 \
+                else p.n(p.typical_step_s)
             end = i + typical
         n = end - i
         stride = self.h.get("roll", i - n, end)  # the stride ending with this stance
@@ -192,7 +263,7 @@ def strikes_without_gyro(t: np.ndarray, acc: np.ndarray) -> list[float]:
     every episode. Returns strike times in ``t``'s clock.
     """
     from beltline.pipeline.calibration import forward_axis
-    from beltline.pipeline.signals import DT, IIR, PeakFinder, butter2
+    from beltline.pipeline.signals import DT
 
     grid = np.arange(t[0], t[-1], DT)
     a = np.stack([np.interp(grid, t, acc[:, i]) for i in range(3)], axis=1)
@@ -200,16 +271,15 @@ def strikes_without_gyro(t: np.ndarray, acc: np.ndarray) -> list[float]:
     g = np.linalg.norm(low, axis=1, keepdims=True)
     up = low / g
     a_v = (a * up).sum(axis=1) - g[:, 0]
-    cands = PeakFinder(drop=1.0, min_gap=int(MIN_STEP_S * RATE_HZ))(
-        IIR(butter2("bandpass", (0.5, 3.0)))(a_v), 0)
+    cands, _ = StepCandidates().update(a_v, 0)
     up0 = up.mean(axis=0)
     up0 /= np.linalg.norm(up0)
     fwd = forward_axis(up0, up, a)
     lin = a - g * up
     h = History(keep=len(grid) + 1)
     zeros = np.zeros(len(grid))
-    h.append(0, aap=IIR(butter2("lowpass", 15.0))(lin @ fwd), wx=zeros, roll=zeros,
-             pitch=zeros, wz=zeros)
+    h.append(0, aap=IIR(butter2("lowpass", GAIT.forward_lowpass_hz))(lin @ fwd), wx=zeros,
+             roll=zeros, pitch=zeros, wz=zeros)
     tracker = StepTracker(h)
     steps = tracker.feed(cands) + tracker.reset()
     return [float(grid[s.i]) for s in steps]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from beltline.pipeline import Pipeline
 from beltline.pipeline.episodes import Episode
 from beltline.pipeline.output import Output
 from beltline.pipeline.resample import Gap
 from beltline.pipeline.settings import Settings
-from beltline.pipeline.wiring import Pipeline
 from beltline.sessions import rawcsv
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,10 @@ import numpy as np
 from beltline.errors import BeltlineError
 from beltline.link.base import Link, LinkState, Notification
 from beltline.link.receiver import Receiver
+from beltline.pipeline import Pipeline
 from beltline.pipeline.episodes import Episode
 from beltline.pipeline.output import Output
 from beltline.pipeline.settings import Settings, as_dict
-from beltline.pipeline.wiring import Pipeline
 from beltline.sessions.store import Recorder, Store
 
 log = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ class LiveSession:
                     st.drops[side].append(step.drop_deg)
                 if np.isfinite(step.cadence_spm):
                     st.cadence_spm = step.cadence_spm
-            st.active = self.pipeline.detectors.active()
+            st.active = self.pipeline.diagnostics().active_episodes
             st.episodes.extend(out.episodes)
 
     def _update_counters(self, rx: Receiver, t_start: float) -> None:

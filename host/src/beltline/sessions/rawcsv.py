@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from beltline.errors import DataError
+from beltline.frames import GRAVITY_MS2 as G
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ("t_s", "ax", "ay", "az", "gx", "gy", "gz")
-G = 9.80665
 ACC_UNITS = {"m/s2": 1.0, "m/s^2": 1.0, "g": G}
 GYRO_UNITS = {"rad/s": 1.0, "deg/s": np.pi / 180.0}
 

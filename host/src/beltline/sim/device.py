@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from beltline.firmware.stream import Stream
 
+from beltline.firmware.stream import Stream
 from beltline.sim.wearer import Recording
 
 

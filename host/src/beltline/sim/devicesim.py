@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from beltline.firmware import fusion
 
 from beltline.errors import BeltlineError
+from beltline.firmware import fusion
 from beltline.link.timeline import Timeline
 from beltline.sim import scenarios, wearer
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import numpy as np
-from beltline.firmware import wire as fw
 
+from beltline.firmware import wire as fw
 from beltline.link.base import DeviceInfo, Link, LinkState, Notification
 from beltline.pipeline.settings import Settings
 from beltline.sessions.live import LiveSession

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from beltline.firmware import control, wire
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
 from bleak.backends.descriptor import BleakGATTDescriptor
@@ -36,6 +35,7 @@ from bumble.hci import Address
 from bumble.host import Host
 from bumble.link import LocalLink
 
+from beltline.firmware import control, wire
 from beltline.link.base import DeviceInfo
 from beltline.link.ble import BleLink
 from beltline.link.gatt import CONTROL_UUID, SERVICE_UUID, STATUS_UUID, STREAM_UUID

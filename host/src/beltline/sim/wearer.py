@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-G = 9.81
+from beltline.frames import GRAVITY_MS2 as G
+
 OVERSAMPLE = 4
 MERGE_S = 10.0  # labels of one condition this close together are one episode
 # extra hip drop (a Trendelenburg sign, ~2 cm) from which walking is labelled an episode
