@@ -34,13 +34,15 @@ from .session import (
     SWING,
     Session,
     from_result,
+    from_rows,
     load_export,
     load_store,
 )
 
 __all__ = [
     "EPISODE_COLUMNS", "SAMPLE_COLUMNS", "STEP_COLUMNS", "SWING", "Session",
-    "cadence", "episode_table", "fatigue_trend", "from_result", "load_export", "load_store",
+    "cadence", "episode_table", "fatigue_trend", "from_result", "from_rows", "load_export",
+    "load_store",
     "sample_period", "stance_table", "standing_tilt", "summary", "symmetry_index",
     "walking_clock", "walking_minutes",
 ]

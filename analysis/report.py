@@ -127,7 +127,7 @@ def build(s: Session, title: str) -> str:
     body.append(f"<p>Symmetry index of the mean drop: {si:+.1f}% · cadence "
                 f"{an.cadence(s):.0f} steps/min · walking {an.walking_minutes(s):.1f} min</p>"
                 if si == si else "")
-    eps = [Episode(*r) for r in s.episodes[EPISODE_COLUMNS].itertuples(index=False)]
+    eps = [Episode(*r) for r in s.episodes[list(EPISODE_COLUMNS)].itertuples(index=False)]
     body += ["<h2>Episodes</h2>", an.episode_table(s).round(2).to_html(index=False)
              if len(eps) else "<p>none</p>"]
     steps.update()

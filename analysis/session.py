@@ -4,15 +4,21 @@ folder or an analysis just run."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-SAMPLE_COLUMNS = ["t_s", "obliquity_deg", "tilt_deg", "activity"]
-STEP_COLUMNS = ["t_s", "side", "drop_deg", "tilt_deg", "range_deg", "cadence_spm"]
-EPISODE_COLUMNS = ["kind", "side", "start_s", "end_s", "peak_deg", "mean_deg", "activity",
-                   "steps"]
+from beltline.records import EPISODE_COLUMNS, SAMPLE_COLUMNS, STEP_COLUMNS, Rows
+
+if TYPE_CHECKING:
+    from beltline.sessions.analyze import Result
+    from beltline.sessions.store import Store
+
+__all__ = ["EPISODE_COLUMNS", "SAMPLE_COLUMNS", "STEP_COLUMNS", "Session", "from_result",
+           "from_rows", "load_export", "load_store"]
+
 SWING = {"left": "right", "right": "left"}  # the swing side of a stance on each leg
 
 
@@ -34,20 +40,26 @@ class Session:
         return {"left": float(ref[0]) + extra, "right": float(ref[1]) + extra}
 
 
-def load_store(store: object, sid: int) -> Session:
+def from_rows(rows: Rows, meta: dict[str, object]) -> Session:
+    """A session from its typed rows (``beltline.records``) and metadata."""
+    sa = rows.samples
+    samples = pd.DataFrame({"t_s": sa.t_s, "obliquity_deg": sa.obliquity_deg,
+                            "tilt_deg": sa.tilt_deg, "activity": sa.activity.astype(str)})
+    steps = pd.DataFrame([astuple(x) for x in rows.steps], columns=STEP_COLUMNS)
+    eps = pd.DataFrame([astuple(x) for x in rows.episodes], columns=EPISODE_COLUMNS)
+    return Session(samples, _numeric(steps), eps, meta)
+
+
+def load_store(store: Store, sid: int) -> Session:
     """A session from an open ``beltline.sessions.store.Store``."""
-    t, o, p, a = store.samples(sid)  # type: ignore[attr-defined]
-    samples = pd.DataFrame({"t_s": t, "obliquity_deg": o, "tilt_deg": p, "activity": a})
-    steps = pd.DataFrame(store.table(sid, "steps"), columns=STEP_COLUMNS)  # type: ignore
-    eps = pd.DataFrame(store.table(sid, "episodes"), columns=EPISODE_COLUMNS)  # type: ignore
-    return Session(samples, _numeric(steps), eps, store.meta(sid))  # type: ignore[attr-defined]
+    return from_rows(store.rows(sid), store.meta(sid))
 
 
 def load_export(folder: str | Path) -> Session:
     """A session from a ``beltline export`` folder (CSV, or Parquet if that is what it has)."""
     d = Path(folder)
 
-    def read(name: str, cols: list[str]) -> pd.DataFrame:
+    def read(name: str, cols: tuple[str, ...]) -> pd.DataFrame:
         pq, csv = d / f"{name}.parquet", d / f"{name}.csv"
         df = pd.read_parquet(pq) if pq.exists() else pd.read_csv(csv, keep_default_na=False,
                                                                   na_values=[""])
@@ -64,22 +76,14 @@ def load_export(folder: str | Path) -> Session:
     return Session(samples, _numeric(read("steps", STEP_COLUMNS)), eps, meta)
 
 
-def from_result(result: object) -> Session:
+def from_result(result: Result) -> Session:
     """A session from ``beltline.sessions.analyze.run`` (a raw recording just analysed)."""
-    out = result.out  # type: ignore[attr-defined]
-    samples = pd.DataFrame({"t_s": out.t, "obliquity_deg": out.obliquity_deg,
-                            "tilt_deg": out.tilt_deg, "activity": out.activity})
-    steps = pd.DataFrame([(t, side, s.drop_deg, s.tilt_deg, s.range_deg, s.cadence_spm)
-                          for t, side, s in out.steps], columns=STEP_COLUMNS)
-    eps = pd.DataFrame([(e.kind, e.side, e.start_s, e.end_s, e.peak_deg, e.mean_deg,
-                         e.activity, e.steps) for e in out.episodes], columns=EPISODE_COLUMNS)
-    p = result.pipeline  # type: ignore[attr-defined]
-    from dataclasses import asdict
-
-    meta = {"calibration": p.calibration.as_dict() if p.calibration else None,
-            "settings": asdict(p.settings),
-            "gaps": [{"start_s": g.start_s, "end_s": g.end_s} for g in out.gaps]}
-    return Session(samples, _numeric(steps), eps, meta)
+    out, p = result.out, result.pipeline
+    meta: dict[str, object] = {
+        "calibration": p.calibration.as_dict() if p.calibration else None,
+        "settings": asdict(p.settings),
+        "gaps": [{"start_s": g.start_s, "end_s": g.end_s} for g in out.gaps]}
+    return from_rows(out.rows(), meta)
 
 
 def _numeric(steps: pd.DataFrame) -> pd.DataFrame:

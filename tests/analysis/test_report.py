@@ -124,9 +124,9 @@ def _fake_session(store: Store, k: int, rng: np.random.Generator) -> int:
     if k % 4 == 0:
         out.episodes.append(Episode("hip_drop", "left", 1.0, 3.0, 9.0, 8.0, "walking", 4))
     rec = Recorder(store, sid)
-    rec.write(out)
+    rec.write(out.rows())
     rec.flush()
-    store.end_session(sid)
+    store.close_session(sid, None)
     return sid
 
 
@@ -146,7 +146,7 @@ def test_parquet_exports_of_many_sessions_query_with_duckdb(tmp_path: Path) -> N
     got = duckdb.sql(q).df()
     assert len(got) == 600
     for sid in (ids[0], ids[137], ids[-1]):
-        st = pd.DataFrame(store.table(sid, "steps"), columns=an.STEP_COLUMNS)
+        st = an.load_store(store, sid).steps
         want = st.groupby("side")["drop_deg"].mean()
         row = got[(got.session_id == sid) & (got.side == "left")]
         assert float(row["mean_drop"].iloc[0]) == pytest.approx(float(want["left"]))

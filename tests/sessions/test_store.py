@@ -58,7 +58,8 @@ def test_a_killed_recorder_loses_at_most_the_last_second(tmp_path: Path) -> None
     assert s.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     info = s.sessions()[0]
     assert info.ended_unix is None  # never closed: the listing says so
-    t, _, _, act = s.samples(info.id)
+    sa = s.samples(info.id)
+    t, act = sa.t_s, sa.activity
     assert t[-1] >= last - 1.0
     assert np.all(np.diff(t) > 0)
     assert set(act) <= {"standing", "walking", "sitting", "other"}
@@ -78,17 +79,22 @@ def test_import_export_round_trip(raw_file: Path, tmp_path: Path) -> None:
     files = sessions.export(s, sid, tmp_path / "exp")
     assert [f.name for f in files] == list(sessions.EXPORT_FILES)
     sid2 = sessions.import_export(s, tmp_path / "exp")
-    assert s.table(sid, "gaps") == s.table(sid2, "gaps")
-    for e1, e2 in zip(s.table(sid, "episodes"), s.table(sid2, "episodes"), strict=True):
-        assert e1[:2] == e2[:2]
-        assert e1[6:] == e2[6:]
-        np.testing.assert_allclose(e1[2:6], e2[2:6], atol=0.006)  # export rounds to 0.01
-    a, b = s.samples(sid), s.samples(sid2)
-    np.testing.assert_allclose(a[0], b[0], atol=1e-4)
-    np.testing.assert_allclose(a[1], b[1], atol=1e-3)
-    assert list(a[3]) == list(b[3])
-    assert len(s.table(sid, "steps")) == len(s.table(sid2, "steps"))
-    kinds = {(r[0], r[1]) for r in s.table(sid, "episodes")}
+    r1, r2 = s.rows(sid), s.rows(sid2)
+    assert r1.gaps == r2.gaps
+    for e1, e2 in zip(r1.episodes, r2.episodes, strict=True):
+        assert (e1.kind, e1.side, e1.activity, e1.steps) == (e2.kind, e2.side, e2.activity,
+                                                              e2.steps)
+        np.testing.assert_allclose([e1.start_s, e1.end_s, e1.peak_deg, e1.mean_deg],
+                                   [e2.start_s, e2.end_s, e2.peak_deg, e2.mean_deg],
+                                   atol=0.006)  # export rounds to 0.01
+    a, b = r1.samples, r2.samples
+    np.testing.assert_allclose(a.t_s, b.t_s, atol=1e-4)
+    np.testing.assert_allclose(a.obliquity_deg, b.obliquity_deg, atol=1e-3)
+    assert list(a.activity) == list(b.activity)
+    assert len(r1.steps) == len(r2.steps)
+    np.testing.assert_allclose([x.drop_deg for x in r1.steps], [x.drop_deg for x in r2.steps],
+                               atol=6e-4)
+    kinds = {(e.kind, e.side) for e in r1.episodes}
     assert kinds == {("pelvic_obliquity", "right"), ("pelvic_obliquity", "left")}
     m1, m2 = s.meta(sid), s.meta(sid2)
     assert m1["calibration"] == m2["calibration"]

@@ -17,7 +17,7 @@ recorder = Recorder(store, sid)
 p = Pipeline()
 for i in range(0, len(rec.t), 25):  # packets of a quarter second
     out = p.push(rec.t[i: i + 25], rec.acc[i: i + 25], rec.gyr[i: i + 25])
-    recorder.write(out)
+    recorder.write(out.rows())
     if len(out.t):
         print(f"{out.t[-1]:.3f}", flush=True)
     time.sleep(0.002)

@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from beltline.pipeline import settings
-    from beltline.sessions import analyze, rawcsv
+    from beltline.sessions import analyze, rawcsv, tables
 
     cfg = settings.load(args.settings, args.set)
     raw = rawcsv.read(args.raw, args.acc_unit, args.gyro_unit)
@@ -67,12 +67,11 @@ def run(args: argparse.Namespace) -> None:
     for g in res.gaps:
         log.warning("gap: no data from %.3f s to %.3f s (%.2f s)", g.start_s, g.end_s,
                     g.seconds)
-    analyze.write_episodes(args.episodes, res.episodes)
+    tables.write_episodes(args.episodes, res.episodes)
     if args.steps:
-        analyze.write_steps(args.steps, res.steps)
+        tables.write_steps(args.steps, res.out.rows().steps, columns=("t_s", "side"))
     if args.samples:
-        analyze.write_samples(args.samples, raw.t, res.obliquity_deg, res.tilt_deg,
-                              res.activity)
+        tables.write_samples(args.samples, res.samples)
     kinds: dict[str, int] = {}
     for e in res.episodes:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1

@@ -18,6 +18,7 @@ from beltline import words
 from beltline.dashboard import figures
 from beltline.dashboard.view import UPDATE_MS, live_update
 from beltline.pipeline.settings import Settings
+from beltline.records import Rows
 from beltline.sessions import exchange as sessions
 from beltline.sessions.live import LiveSession
 from beltline.sessions.store import Store
@@ -161,17 +162,19 @@ def build_app(live: LiveSession | None, store_path: Path | None,
         if sid is None:
             return dash.no_update, dash.no_update, dash.no_update
         data = review_data(store_path, sid)
-        fig = figures.timeline(data["t"], data["obliquity"], data["tilt"], data["episodes"])
+        sa = data.samples
+        fig = figures.timeline(sa.t_s, sa.obliquity_deg, sa.tilt_deg, data.episodes)
         trig = dash.callback_context.triggered_id
         if isinstance(trig, dict) and trig.get("type") == "zoom":
-            e = data["episodes"][trig["index"]]
+            e = data.episodes[trig["index"]]
             pad = 0.1 * (e.end_s - e.start_s) + 5.0
             fig.update_xaxes(range=[e.start_s - pad, e.end_s + pad])
         buttons = [html.Button(
             f"{words.episode(e.kind, e.side, capital=True)} {e.start_s:.0f}-{e.end_s:.0f} s"
             f", peak {e.peak_deg:.1f}°", id={"type": "zoom", "index": i}, n_clicks=0,
-            style={"margin": "2px"}) for i, e in enumerate(data["episodes"])]
-        return fig, figures.stride_drops(data["steps"]), buttons or "none"
+            style={"margin": "2px"}) for i, e in enumerate(data.episodes)]
+        steps = [(x.t_s, x.side, x.drop_deg) for x in data.steps]
+        return fig, figures.stride_drops(steps), buttons or "none"
 
     @app.callback(Output("review-download", "data"), Input("btn-review-export", "n_clicks"),
                   State("pick", "value"), prevent_initial_call=True)
@@ -195,15 +198,9 @@ class _Store:
         self.st.close()
 
 
-def review_data(store_path: Path | None, sid: int) -> dict[str, object]:
-    from beltline.pipeline.episodes import Episode
-
+def review_data(store_path: Path | None, sid: int) -> Rows:
     with _Store(store_path) as st:
-        t, o, p, _ = st.samples(sid)
-        eps = [Episode(*r) for r in st.table(sid, "episodes")]  # type: ignore[arg-type]
-        steps = [(r[0], r[1], r[2] if r[2] is not None else float("nan"))
-                 for r in st.table(sid, "steps")]
-    return {"t": t, "obliquity": o, "tilt": p, "episodes": eps, "steps": steps}
+        return st.rows(sid)
 
 
 def export_zip(store_path: Path | None, sid: int) -> dict[str, object]:

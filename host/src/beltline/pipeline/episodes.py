@@ -14,27 +14,11 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from beltline.pipeline.settings import Settings
+from beltline.records import EpisodeRow as Episode
+
+__all__ = ["KINDS", "Detectors", "Episode"]
 
 KINDS = ("hip_drop", "anterior_tilt", "pelvic_obliquity")
-
-
-@dataclass
-class Episode:
-    """One episode, as written to ``episodes.csv``. ``side``: stance leg (hip_drop), lower
-    side (pelvic_obliquity), empty for anterior_tilt. Angles in degrees."""
-
-    kind: str
-    side: str
-    start_s: float
-    end_s: float
-    peak_deg: float
-    mean_deg: float
-    activity: str
-    steps: int
-
-    def row(self) -> list[object]:
-        return [self.kind, self.side, f"{self.start_s:.3f}", f"{self.end_s:.3f}",
-                f"{self.peak_deg:.2f}", f"{self.mean_deg:.2f}", self.activity, self.steps]
 
 
 @dataclass

@@ -7,6 +7,7 @@ import numpy as np
 from beltline.pipeline.episodes import Episode
 from beltline.pipeline.gait import Step
 from beltline.pipeline.resample import Gap
+from beltline.records import Rows, SampleBlock, StepRow
 
 _SAMPLE_FIELDS = ("t", "obliquity_deg", "tilt_deg", "activity")
 
@@ -59,3 +60,9 @@ class Output:
         self.episodes += other.episodes
         self.gaps += other.gaps
         self.now += other.now
+
+    def rows(self) -> Rows:
+        """What this output made final, as the store and the exports take it."""
+        return Rows(SampleBlock(self.t, self.obliquity_deg, self.tilt_deg, self.activity),
+                    [StepRow(t, side, s.drop_deg, s.tilt_deg, s.range_deg, s.cadence_spm)
+                     for t, side, s in self.steps], list(self.episodes), list(self.gaps))

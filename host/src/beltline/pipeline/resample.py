@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from beltline.errors import DataError
 from beltline.pipeline.signals import DT, RATE_HZ
+from beltline.records import GapRow as Gap
+
+__all__ = ["BRIDGE_MAX_S", "Gap", "Resampler"]
 
 BRIDGE_MAX_S = 0.1  # shorter holes in the input are bridged (and counted), longer are gaps
-
-
-@dataclass
-class Gap:
-    """No data from ``start_s`` to ``end_s`` (the file's clock)."""
-
-    start_s: float
-    end_s: float
-
-    @property
-    def seconds(self) -> float:
-        return self.end_s - self.start_s
 
 
 class Resampler:

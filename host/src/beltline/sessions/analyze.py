@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -14,12 +12,10 @@ from beltline.pipeline.episodes import Episode
 from beltline.pipeline.output import Output
 from beltline.pipeline.resample import Gap
 from beltline.pipeline.settings import Settings
+from beltline.records import SampleBlock
 from beltline.sessions import rawcsv
 
 log = logging.getLogger(__name__)
-
-EPISODE_COLUMNS = ("kind", "side", "start_s", "end_s", "peak_deg", "mean_deg", "activity",
-                   "steps")
 
 
 @dataclass
@@ -44,6 +40,11 @@ class Result:
     @property
     def gaps(self) -> list[Gap]:
         return self.out.gaps
+
+    @property
+    def samples(self) -> SampleBlock:
+        """Per input sample (the file's own instants)."""
+        return SampleBlock(self.raw.t, self.obliquity_deg, self.tilt_deg, self.activity)
 
 
 def run(raw: rawcsv.Raw, settings: Settings | None = None, chunk: int | None = None) -> Result:
@@ -76,28 +77,3 @@ def at_input_times(t: np.ndarray, out: Output) -> tuple[np.ndarray, np.ndarray, 
         v = np.where(adjacent, a[j - 1] * (1 - w) + a[j] * w, a[near])
         return np.where(ok, v, np.nan)
     return lerp(out.obliquity_deg), lerp(out.tilt_deg), np.where(ok, out.activity[near], "")
-
-
-def write_episodes(path: Path, episodes: list[Episode]) -> None:
-    with Path(path).open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(EPISODE_COLUMNS)
-        for e in episodes:
-            w.writerow(e.row())
-
-
-def write_steps(path: Path, steps: list[tuple[float, str]]) -> None:
-    with Path(path).open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["t_s", "side"])
-        for t, side in steps:
-            w.writerow([f"{t:.3f}", side])
-
-
-def write_samples(path: Path, t: np.ndarray, obl: np.ndarray, tilt: np.ndarray,
-                  act: np.ndarray) -> None:
-    with Path(path).open("w", newline="", encoding="utf-8") as f:
-        f.write("t_s,obliquity_deg,tilt_deg,activity\n")
-        for a, b, c, d in zip(np.char.mod("%.4f", t), np.char.mod("%.3f", obl),
-                              np.char.mod("%.3f", tilt), act, strict=True):
-            f.write(f"{a},{b if b != 'nan' else ''},{c if c != 'nan' else ''},{d}\n")

@@ -203,9 +203,7 @@ class LiveSession:
         if rec is not None and self.store is not None:
             rec.flush()
             cal = self.pipeline.calibration
-            if cal is not None:
-                self.store.set_calibration(rec.sid, cal.as_dict())
-            self.store.end_session(rec.sid)
+            self.store.close_session(rec.sid, cal.as_dict() if cal is not None else None)
         with self.state.lock:
             self.state.recording = False
 
@@ -224,7 +222,7 @@ class LiveSession:
 
     def _absorb(self, out: Output, arrived: float | None = None) -> None:
         if self._recorder is not None:
-            self._recorder.write(out)
+            self._recorder.write(out.rows())
         st = self.state
         with st.lock:
             for t, o, p in out.now:

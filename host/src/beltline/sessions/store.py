@@ -13,6 +13,7 @@ file stays readable. Health data stay in this file on the user's machine.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import sys
@@ -21,14 +22,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from beltline.errors import DataError
-
-if TYPE_CHECKING:  # the store does not need the pipeline at run time
-    from beltline.pipeline.output import Output
+from beltline.records import (
+    EPISODE_COLUMNS,
+    STEP_COLUMNS,
+    EpisodeRow,
+    GapRow,
+    Rows,
+    SampleBlock,
+    StepRow,
+)
 
 MIGRATIONS = [
     """
@@ -158,10 +164,6 @@ class Store:
             db.execute("INSERT INTO settings VALUES (?,?)", (sid, json.dumps(settings or {})))
         return sid
 
-    def end_session(self, sid: int) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE sessions SET ended_unix=? WHERE id=?", (time.time(), sid))
-
     def sessions(self) -> list[SessionInfo]:
         rows = self.db.execute("""
             SELECT s.id, s.started_unix, s.ended_unix, s.source, s.name, s.device, s.firmware,
@@ -177,28 +179,42 @@ class Store:
                 return s
         raise DataError(f"no session {sid} in {self.path}; `beltline sessions` lists them")
 
-    def set_calibration(self, sid: int, calibration: dict[str, object]) -> None:
+    def close_session(self, sid: int, calibration: dict[str, object] | None) -> None:
+        """The one way a session ends: its calibration (if any) and its end time, together."""
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO calibration VALUES (?,?)",
-                       (sid, json.dumps(calibration)))
+            if calibration is not None:
+                db.execute("INSERT OR REPLACE INTO calibration VALUES (?,?)",
+                           (sid, json.dumps(calibration)))
+            db.execute("UPDATE sessions SET ended_unix=? WHERE id=?", (time.time(), sid))
 
     # --- reading ----------------------------------------------------------------------------
-    def samples(self, sid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def rows(self, sid: int) -> Rows:
+        """Everything the session holds, in time order."""
+        return Rows(self.samples(sid), self.steps(sid), self.episodes(sid), self.gaps(sid))
+
+    def samples(self, sid: int) -> SampleBlock:
         rows = self.db.execute("SELECT t_s, obliquity_deg, tilt_deg, activity FROM samples "
                                "WHERE session_id=? ORDER BY t_s", (sid,)).fetchall()
         if not rows:
-            return np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, "<U8")
+            return SampleBlock()
         t, o, p, a = zip(*rows, strict=True)
-        return (np.array(t, float), np.array(o, float), np.array(p, float),
-                np.array(a, "<U8"))
+        return SampleBlock(np.array(t, float), np.array(o, float), np.array(p, float),
+                           np.array(a, "<U8"))
 
-    def table(self, sid: int, name: str) -> list[tuple[object, ...]]:
-        cols = {"steps": "t_s, side, drop_deg, tilt_deg, range_deg, cadence_spm",
-                "episodes": "kind, side, start_s, end_s, peak_deg, mean_deg, activity, steps",
-                "gaps": "start_s, end_s"}[name]
-        order = "start_s" if name != "steps" else "t_s"
-        return self.db.execute(f"SELECT {cols} FROM {name} WHERE session_id=? "  # fixed names
-                               f"ORDER BY {order}", (sid,)).fetchall()
+    def steps(self, sid: int) -> list[StepRow]:
+        return [StepRow(t, side, *(_nan(v) for v in rest)) for t, side, *rest in
+                self.db.execute(f"SELECT {', '.join(STEP_COLUMNS)} FROM steps "
+                                "WHERE session_id=? ORDER BY t_s", (sid,))]
+
+    def episodes(self, sid: int) -> list[EpisodeRow]:
+        return [EpisodeRow(k, side, a, b, _nan(pk), _nan(mn), act or "", int(n or 0))
+                for k, side, a, b, pk, mn, act, n in
+                self.db.execute(f"SELECT {', '.join(EPISODE_COLUMNS)} FROM episodes "
+                                "WHERE session_id=? ORDER BY start_s", (sid,))]
+
+    def gaps(self, sid: int) -> list[GapRow]:
+        return [GapRow(a, b) for a, b in self.db.execute(
+            "SELECT start_s, end_s FROM gaps WHERE session_id=? ORDER BY start_s", (sid,))]
 
     def meta(self, sid: int) -> dict[str, object]:
         info = self.session(sid)
@@ -210,7 +226,7 @@ class Store:
                 "device": info.device, "firmware": info.firmware,
                 "calibration": json.loads(cal[0]) if cal else None,
                 "settings": json.loads(st[0]) if st else {},
-                "gaps": [{"start_s": a, "end_s": b} for a, b in self.table(sid, "gaps")],
+                "gaps": [{"start_s": g.start_s, "end_s": g.end_s} for g in self.gaps(sid)],
                 "schema_version": SCHEMA_VERSION}
 
 
@@ -226,29 +242,30 @@ class Recorder:
             "samples": [], "steps": [], "episodes": [], "gaps": []}
         self._first_t: float | None = None
 
-    def write(self, out: Output) -> None:
-        """Queue a ``pipeline.Output``; commits when a second of data has gathered."""
+    def write(self, rows: Rows) -> None:
+        """Queue rows (``pipeline.Output.rows()``); commits when a second of data has gathered,
+        and at once for an episode or a gap."""
         sid = self.sid
-        t = out.t
+        sa = rows.samples
+        t = sa.t_s
         if len(t):
             self._rows["samples"] += list(zip(
-                [sid] * len(t), t.tolist(), _nan_none(out.obliquity_deg),
-                _nan_none(out.tilt_deg), out.activity.tolist(),
-                strict=True))
+                [sid] * len(t), t.tolist(), _nan_none(sa.obliquity_deg),
+                _nan_none(sa.tilt_deg), sa.activity.tolist(), strict=True))
             if self._first_t is None:
                 self._first_t = float(t[0])
-        for ts, side, step in out.steps:
-            self._rows["steps"].append((sid, ts, side, _f(step.drop_deg), _f(step.tilt_deg),
-                                        _f(step.range_deg), _f(step.cadence_spm)))
-        for e in out.episodes:
+        for st in rows.steps:
+            self._rows["steps"].append((sid, st.t_s, st.side, _f(st.drop_deg), _f(st.tilt_deg),
+                                        _f(st.range_deg), _f(st.cadence_spm)))
+        for e in rows.episodes:
             self._rows["episodes"].append((sid, e.kind, e.side, e.start_s, e.end_s,
                                            e.peak_deg, e.mean_deg, e.activity, e.steps))
-        for g in out.gaps:
+        for g in rows.gaps:
             self._rows["gaps"].append((sid, g.start_s, g.end_s))
         if self._first_t is not None and len(t) and float(t[-1]) - self._first_t >= \
                 self.commit_s:
             self.flush()
-        elif out.episodes or out.gaps:
+        elif rows.episodes or rows.gaps:
             self.flush()
 
     def flush(self) -> None:
@@ -270,3 +287,7 @@ def _nan_none(x: np.ndarray) -> list[float | None]:
 
 def _f(v: float) -> float | None:
     return None if v != v else float(v)
+
+
+def _nan(v: object) -> float:
+    return math.nan if v is None else float(v)  # type: ignore[arg-type]

@@ -1,0 +1,96 @@
+"""The rows a session is made of, as the pipeline gives them out and the store, the exports,
+the dashboard and the reports read them: one shape each, from the pipeline to the page.
+
+    SampleBlock  per-sample t_s, obliquity_deg, tilt_deg, activity (arrays)
+    StepRow      a heel strike and the single-leg stance that follows it
+    EpisodeRow   a sustained episode
+    GapRow       a span with no data
+    Rows         all of them, what one pipeline call made final or what a session holds
+
+Units and signs: DESIGN.md §3 (s, degrees; obliquity + = right side lower, tilt + =
+anterior). Column names below are the CSV headers and the store's columns.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SAMPLE_COLUMNS = ("t_s", "obliquity_deg", "tilt_deg", "activity")
+STEP_COLUMNS = ("t_s", "side", "drop_deg", "tilt_deg", "range_deg", "cadence_spm")
+EPISODE_COLUMNS = ("kind", "side", "start_s", "end_s", "peak_deg", "mean_deg", "activity",
+                   "steps")
+GAP_COLUMNS = ("start_s", "end_s")
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """``side`` is the striking foot = the stance leg of the stance that follows; ``drop_deg``
+    the swing side's peak drop in that stance from the neutral (+ = dropped), ``tilt_deg`` its
+    mean tilt, ``range_deg`` the obliquity range over the stride ending with it, ``cadence_spm``
+    steps per minute from its duration (NaN where unknown)."""
+
+    t_s: float
+    side: str
+    drop_deg: float = math.nan
+    tilt_deg: float = math.nan
+    range_deg: float = math.nan
+    cadence_spm: float = math.nan
+
+
+@dataclass(frozen=True)
+class EpisodeRow:
+    """``side``: the stance leg (hip_drop, hip_hike), the lower side (pelvic_obliquity), empty
+    for anterior_tilt. ``peak_deg``/``mean_deg`` of the evidence that showed it, ``activity``
+    the main activity during it, ``steps`` the stances it spans."""
+
+    kind: str
+    side: str
+    start_s: float
+    end_s: float
+    peak_deg: float
+    mean_deg: float
+    activity: str
+    steps: int
+
+    def row(self) -> list[object]:
+        """As written to ``episodes.csv``."""
+        return [self.kind, self.side, f"{self.start_s:.3f}", f"{self.end_s:.3f}",
+                f"{self.peak_deg:.2f}", f"{self.mean_deg:.2f}", self.activity, self.steps]
+
+
+@dataclass(frozen=True)
+class GapRow:
+    """No data from ``start_s`` to ``end_s``."""
+
+    start_s: float
+    end_s: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass
+class SampleBlock:
+    """Per-sample rows as arrays of equal length (activity: strings, "" where unknown)."""
+
+    t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    obliquity_deg: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tilt_deg: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    activity: np.ndarray = field(default_factory=lambda: np.zeros(0, "<U8"))
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+
+@dataclass
+class Rows:
+    """A piece of a session, or a whole one."""
+
+    samples: SampleBlock = field(default_factory=SampleBlock)
+    steps: list[StepRow] = field(default_factory=list)
+    episodes: list[EpisodeRow] = field(default_factory=list)
+    gaps: list[GapRow] = field(default_factory=list)
