@@ -89,7 +89,7 @@ def decode(packet: bytes | bytearray | memoryview) -> Batch:
                         count=body // sample_size)
     values = {}
     saturated = np.zeros(len(raw), dtype=bool)
-    for name in raw.dtype.names:
+    for name in raw.dtype.names or ():
         col = raw[name]
         saturated |= np.abs(col.astype(np.int32)) >= 32767
         values[name] = col.astype(np.float64) * _SCALE[name]

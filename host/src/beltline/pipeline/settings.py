@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from beltline.errors import DataError
 
@@ -97,7 +98,7 @@ def validate(s: Settings) -> Settings:
 def _coerce(name: str, value: object) -> float | int:
     kind = type(getattr(Settings(), name))
     try:
-        return kind(value)  # type: ignore[call-arg]
+        return kind(value)
     except (TypeError, ValueError) as exc:
         raise DataError(f"setting {name} needs a {kind.__name__}, got {value!r}") from exc
 
@@ -108,7 +109,8 @@ def with_overrides(base: Settings, values: dict[str, object]) -> Settings:
     for k in values:
         if k not in known:
             raise DataError(f"unknown setting {k!r}; known: {', '.join(sorted(known))}")
-    return validate(replace(base, **{k: _coerce(k, v) for k, v in values.items()}))
+    new: dict[str, Any] = {k: _coerce(k, v) for k, v in values.items()}
+    return validate(replace(base, **new))
 
 
 def load(path: Path | None = None, overrides: list[str] | None = None) -> Settings:

@@ -146,12 +146,14 @@ class Pipeline:
         """Short holes bridged by interpolation: how many, and how much time they missed."""
         return self.resampler.bridged, self.resampler.bridged_s
 
-    def t_of(self, k: int | np.ndarray) -> np.ndarray | float:
+    def t_of(self, k: np.ndarray) -> np.ndarray:
+        """Grid indices to times in the input's clock (s)."""
         assert self.resampler.t0 is not None
         return self.resampler.t0 + np.asarray(k) * DT
 
     def _t(self, k: int) -> float:
-        return float(self.t_of(k))
+        assert self.resampler.t0 is not None
+        return float(self.resampler.t0 + k * DT)
 
     # --- wiring ---------------------------------------------------------------------------
     def _gap(self, gap: Gap, out: Output) -> None:

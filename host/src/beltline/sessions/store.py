@@ -18,7 +18,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,7 +152,7 @@ class Store:
 
     # --- sessions ---------------------------------------------------------------------------
     def new_session(self, source: str, name: str = "", device: str = "",
-                    firmware: str = "", settings: dict[str, object] | None = None,
+                    firmware: str = "", settings: Mapping[str, object] | None = None,
                     started_unix: float | None = None) -> int:
         with self.transaction() as db:
             cur = db.execute(
@@ -161,7 +161,7 @@ class Store:
                 (started_unix if started_unix is not None else time.time(), source, name,
                  device, firmware))
             sid = int(cur.lastrowid or 0)
-            db.execute("INSERT INTO settings VALUES (?,?)", (sid, json.dumps(settings or {})))
+            db.execute("INSERT INTO settings VALUES (?,?)", (sid, json.dumps(dict(settings or {}))))
         return sid
 
     def sessions(self) -> list[SessionInfo]:
