@@ -17,6 +17,7 @@ def test_the_model_reads_the_firmware_it_models() -> None:
     assert fw.i2c_hz == 400_000
     assert fw.poll_ms == 40.0
     assert fw.mtu == 247
+    assert fw.packet_bytes == 8 + 14 * 16 + 2
     assert fw.per_packet == 14
     assert fw.stride == 1
     assert fw.adv_interval_ms == 100.0  # gatt.py

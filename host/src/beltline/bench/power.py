@@ -51,26 +51,26 @@ TARGET_OFFLINE_DAYS = 5.0
 WEAR_H_PER_DAY = 8.0
 
 # --- CPU speed: the yardstick kernel(1000) on an ESP32-S3 at 160 MHz, in ms ---------------------
-# Anchor A (conservative). MicroPython's perf_bench bm_float (pyperformance's float benchmark;
-# N=100 M=100 -> 250 points) ran in 53.79 ms on a PYBv1.0 (168 MHz Cortex-M4F; dpgeorge,
-# micropython/micropython PR #4858, 2019). The same float-heavy script on MicroPython 1.24-1.25
-# took 8.9 s on an ESP32-S3 at 240 MHz (Unexpected Maker ProS3, PSRAM heap) and 13.0 s on a
-# pyboard v1.1 (scruss.com, "MicroPython benchmarking", 2025). At 160 MHz, time x 240/160
-# (clock-bound code; conservative, as flash and PSRAM waits do not scale with the clock):
-# 53.79 x 8.9 / 13.0 x 1.5 = 55.2 ms. On the unix port, bm_float takes 1.55 x kernel(1000)
-# (measured 1.51-1.56 over 5 runs of 200 alternating passes each, MicroPython 1.29, x86-64).
-# -> kernel(1000) ~ 55.2 / 1.55 = 35.6 ms on the S3 at 160 MHz.
-# Anchor B (optimistic). micropython-fusion (P. Hinch), a Madgwick filter in plain MicroPython:
-# "an update takes under 2 ms on the Pyboard"; S3 at 160 MHz ~ pyboard x 8.9/13.0 x 1.5 = 1.03;
-# a Madgwick update (madgwick.py) = 0.085 x kernel(1000) on the unix port (clean heap, 3 runs
-# 0.084-0.087) -> kernel(1000) < 2.05 / 0.085 = 24.1 ms.
-# Both anchors are bytecode; the firmware's hot path is native code (@micropython.native): the
+# MicroPython's perf_bench bm_float (pyperformance's float benchmark; N=100 M=100 -> 250
+# points) ran in 53.79 ms on a PYBv1.0 (168 MHz Cortex-M4F; dpgeorge, micropython/micropython
+# PR #4858, 2019). The same float-heavy script on MicroPython 1.24-1.25 took 8.9 s on an
+# ESP32-S3 at 240 MHz (Unexpected Maker ProS3) and 13.0 s on a pyboard v1.1 (scruss.com,
+# "MicroPython benchmarking", 2025). Conservative: at 160 MHz, time x 240/160 (as if all
+# clock-bound): 53.79 x 8.9 / 13.0 x 1.5 = 55.2 ms. Optimistic: no faster than at 240 MHz:
+# 36.8 ms. On the unix port, bm_float takes 1.55 x kernel(1000) (min of 200-300 alternating
+# passes, 8 runs: 1.50-1.56; MicroPython 1.29, x86-64) -> kernel(1000) = 35.6 / 23.7 ms.
+# Consistency check: micropython-fusion (P. Hinch), a Madgwick filter in plain MicroPython,
+# "an update takes under 2 ms on the Pyboard"; our plain Madgwick update is 0.036 x kernel(1000)
+# on the unix port (small heap, short passes; 3 runs 0.0359-0.0366) -> 1.3 ms at the
+# conservative end on the S3 at 160 MHz (~ a pyboard: 8.9/13.0 x 1.5 = 1.03): consistent.
+# bm_float is bytecode; the firmware's hot path is native code (@micropython.native): the
 # model assumes its speed-up over bytecode on Xtensa is the unix port's (x86-64).
-S3_KERNEL_MS = {"conservative": 35.6, "optimistic": 24.1}
-SCALING_SOURCE = ("kernel(1000) = 35.6 ms (conservative: perf_bench bm_float on PYBv1.0 [PR "
-                  "#4858] x ESP32-S3/pyboard 8.9/13.0 s [scruss.com 2025] x 240/160 MHz, / 1.55 "
-                  "measured bm_float/kernel) or 24.1 ms (optimistic: micropython-fusion Madgwick "
-                  "< 2 ms on a pyboard, / 0.085 measured Madgwick/kernel)")
+S3_KERNEL_MS = {"conservative": 35.6, "optimistic": 23.7}
+SCALING_SOURCE = ("kernel(1000) = 35.6 ms on the ESP32-S3 at 160 MHz (conservative) or 23.7 ms "
+                  "(optimistic: as fast as at 240 MHz): perf_bench bm_float 53.79 ms on a "
+                  "PYBv1.0 [micropython PR #4858] x ESP32-S3(240 MHz)/pyboard 8.9/13.0 s "
+                  "[scruss.com 2025] x 240/160 MHz, / 1.55 = bm_float/kernel measured on the "
+                  "unix port")
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,7 @@ class FirmwareFacts:
     poll_ms: float
     mtu: int
     per_packet: int
+    packet_bytes: int
     stride: int
     adv_interval_ms: float
     buzz_pulses: int
@@ -199,7 +200,8 @@ def firmware_facts(firmware: Path = FIRMWARE_DIR) -> FirmwareFacts:
             break
     return FirmwareFacts(
         cpu_mhz=cpu_hz / 1e6, i2c_hz=i2c_hz, poll_ms=poll_ms, mtu=mtu,
-        per_packet=st.batcher.per_packet, stride=st.batcher.stride,
+        per_packet=st.batcher.per_packet, packet_bytes=len(st.batcher._buf),
+        stride=st.batcher.stride,
         adv_interval_ms=adv_us / 1000.0, buzz_pulses=pulses, buzz_repeat_s=repeat,
         buzz_on_s=on_ticks * poll_ms / 1000.0, motor_duty=duty / 65535.0,
         logbook_slots=slots)
@@ -215,7 +217,8 @@ def measure(firmware: Path = FIRMWARE_DIR, reps: int = 15) -> dict[str, float]:
     env = dict(os.environ)
     env["MICROPYPATH"] = os.pathsep.join([str(firmware), str(SCRIPTS)])
     try:
-        out = subprocess.run([mpy, "-X", "heapsize=8M", str(COST_SCRIPT), str(reps)],
+        # a heap of the order of the unit's (2 MB; ~0.2 MB internal, 2-8 MB with PSRAM)
+        out = subprocess.run([mpy, "-X", "heapsize=2M", str(COST_SCRIPT), str(reps)],
                              capture_output=True, text=True, env=env, timeout=900,
                              check=True).stdout
     except subprocess.CalledProcessError as exc:
@@ -262,13 +265,14 @@ def scenario(m: dict[str, float], fw: FirmwareFacts, kernel_ms: float, *, connec
     cpu = _cpu(m, fw, kernel_ms, rate, polls, fusion)
     i2c_bus = polls * _txn_s(2, fw.i2c_hz) + 2.0 * rate * _txn_s(7, fw.i2c_hz)
     notify = rate / fw.per_packet / fw.stride if connected else 0.0
-    # air time per second (s/s): connection events, notifications (an LL PDU of up to 251 bytes
-    # with data length extension: preamble 1 + access address 4 + header 2 + payload + CRC 3)
+    # air time per second (s/s): connection events, notifications (one LL PDU of up to 251
+    # payload bytes with data length extension, 1M PHY: preamble 1 + access address 4 + header
+    # 2 + payload + CRC 3, 8 us a byte)
     rx = tx = 0.0
     events = 0.0
     if connected:
         events = 1000.0 / ci_ms
-        payload = min(251, fw.mtu + 4)  # ATT notification (MTU - 3 + 3) + L2CAP header
+        payload = min(251, fw.packet_bytes + 7)  # + ATT (3) and L2CAP (4) headers
         rx += events * _fig("ll_event_rx_ms") / 1000.0
         tx += events * _fig("ll_event_tx_ms") / 1000.0 + notify * (10 + payload) * 8e-6
     elif advertise:
@@ -310,12 +314,13 @@ def scenario(m: dict[str, float], fw: FirmwareFacts, kernel_ms: float, *, connec
 
 
 def model(m: dict[str, float], fw: FirmwareFacts, alerts_per_hour: float = 6.0,
-          ci_ms: tuple[float, float] = (30.0, 50.0)) -> dict[str, Any]:
+          ci_ms: tuple[float, float] = (30.0, 50.0),
+          kernels: dict[str, float] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     lo, hi = ci_ms
     a = alerts_per_hour
     now, slow = fw.poll_ms, 1000.0  # the proposed poll: ~100 samples from the FIFO each time
-    for end, kms in S3_KERNEL_MS.items():
+    for end, kms in (kernels or S3_KERNEL_MS).items():
         out[end] = {
             "stream_ci_lo": scenario(m, fw, kms, connected=True, ci_ms=lo, light_sleep=False,
                                      poll_ms=now, advertise=False, alerts_per_hour=a),
@@ -345,7 +350,9 @@ def _days(hours: float) -> float:
 
 
 def summarize(m: dict[str, float], fw: FirmwareFacts, res: dict[str, Any],
-              ci_ms: tuple[float, float], alerts_per_hour: float) -> dict[str, Any]:
+              ci_ms: tuple[float, float], alerts_per_hour: float,
+              kernels: dict[str, float] | None = None) -> dict[str, Any]:
+    kernels = kernels or S3_KERNEL_MS
     c, o = res["conservative"], res["optimistic"]
     floor = month_floor()
 
@@ -392,12 +399,13 @@ def summarize(m: dict[str, float], fw: FirmwareFacts, res: dict[str, Any],
             "logbook_slots": fw.logbook_slots,
             "motor_pwm_duty": round(fw.motor_duty, 3),
             "battery_mah": BATTERY_MAH, "usable": USABLE,
-            "s3_kernel_ms": S3_KERNEL_MS, "scaling_source": SCALING_SOURCE,
+            "s3_kernel_ms": kernels,
+            "scaling_source": SCALING_SOURCE if kernels is S3_KERNEL_MS else
+            "kernel(1000) measured on the unit (--s3-kernel-ms)",
             "measured_unix": {k: m[k] for k in ("kernel_us", "stream_kernels", "drain_kernels",
                                                 "poll_kernels", "madgwick_kernels",
                                                 "stream_us", "stream_bytes_per_sample")},
-            "s3_ms_per_sample_stream": round(m["stream_kernels"] * S3_KERNEL_MS["conservative"],
-                                             3),
+            "s3_ms_per_sample_stream": round(m["stream_kernels"] * kernels["conservative"], 3),
             "figures": [asdict(f) for f in FIGURES.values()],
         },
     }
@@ -490,11 +498,13 @@ def table(s: dict[str, Any], res: dict[str, Any]) -> str:
 
 
 def main(alerts_per_hour: float = 6.0, ci_ms: tuple[float, float] = (30.0, 50.0),
-         reps: int = 15) -> dict[str, Any]:
+         reps: int = 15, s3_kernel_ms: float | None = None) -> dict[str, Any]:
     fw = firmware_facts()
     m = measure(reps=reps)
-    res = model(m, fw, alerts_per_hour, ci_ms)
-    s = summarize(m, fw, res, ci_ms, alerts_per_hour)
+    kernels = None if s3_kernel_ms is None else {"conservative": s3_kernel_ms,
+                                                  "optimistic": s3_kernel_ms}
+    res = model(m, fw, alerts_per_hour, ci_ms, kernels)
+    s = summarize(m, fw, res, ci_ms, alerts_per_hour, kernels)
     print(table(s, res))
     print(json.dumps(s, separators=(",", ":")))
     return s

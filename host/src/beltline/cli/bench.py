@@ -59,8 +59,9 @@ Output: the tables, then one JSON line with hours_streaming_100hz, days_offline_
 their light-sleep and optimistic variants, the components (mA) of each scenario, the month
 floor (the average current 'lasted a month' implies) and every input.
 
-Example:
+Examples:
   beltline bench power --alerts-per-hour 6 --ci 30,50
+  beltline bench power --s3-kernel-ms 30.2   # the yardstick as measured on a unit
 """
 
 DETECTION = """\
@@ -182,6 +183,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="connection intervals the central may pick, ms (default: 30,50)")
     p.add_argument("--reps", type=number(int, 3, 100), default=15,
                    help="measurement repetitions (default: 15)")
+    p.add_argument("--s3-kernel-ms", type=POSITIVE, default=None, metavar="MS",
+                   help="the yardstick's time measured on a unit (kernel_us / 1000 printed by "
+                   "scripts/power_cost.py run on the board, hardware/BOM.md) instead of the "
+                   "published-benchmark estimate")
 
     p = add(b, "detection", "episode and step detection scores", DETECTION, detection)
     p.add_argument("--sessions", type=number(int, 1), default=42,
@@ -236,7 +241,7 @@ def fusion(a: argparse.Namespace) -> None:
 def power(a: argparse.Namespace) -> None:
     from beltline.bench import power as m
 
-    m.main(a.alerts_per_hour, a.ci, a.reps)
+    m.main(a.alerts_per_hour, a.ci, a.reps, a.s3_kernel_ms)
 
 
 def detection(a: argparse.Namespace) -> None:

@@ -1,6 +1,6 @@
 # What the belt unit's CPU does per second, measured under MicroPython's unix port for the power
 # model (``beltline bench power``). Runs with the firmware folder and this folder on
-# MICROPYPATH. Prints one line of key=value pairs. Each cost is the fastest of 3 passes (the
+# MICROPYPATH. Prints one line of key=value pairs. Each cost is the fastest of 10 passes (the
 # least disturbed by other load on a shared machine) divided by the yardstick's fastest of 3 in
 # the same repetition; the figures are medians of those ratios over the repetitions
 # (*_kernels), also given in microseconds here (*_us = ratio x the median yardstick):
@@ -80,9 +80,9 @@ def motion(n, rate):
     return out
 
 
-def best_of_3(fn, *args):
+def best_of(fn, *args):
     best = 1e18
-    for _ in range(3):
+    for _ in range(10):
         gc.collect()
         t0 = time.ticks_us()
         fn(*args)
@@ -132,11 +132,11 @@ def run_alerts(a, polls):
 
 
 def main():
-    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 9
     # Few live objects, as on the device (allocation slows down as live data fragments the
     # heap): 168 samples (whole 24-sample bias cycles and 14-sample packets), run in laps.
     data = motion(168, RATE)
-    laps = 4
+    laps = 1
     n = laps * len(data)
     m = Madgwick()
     st = stream.Stream(RATE, MTU)
@@ -151,13 +151,13 @@ def main():
     # per repetition: each cost as a ratio to the yardstick timed in the same repetition
     tk, rm, rs, rd, rp = [], [], [], [], []
     for _ in range(reps):
-        k = best_of_3(kernel, 1000)
+        k = best_of(kernel, 1000)
         tk.append(k)
-        rm.append(best_of_3(run_madgwick, m, data, laps) / n / k)
-        rs.append(best_of_3(run_stream, st, data, laps) / n / k)
-        drain = best_of_3(run_drain, imu, bus, polls)
-        rd.append(max(0.0, drain - best_of_3(run_bus, bus, polls, buf, status)) / n / k)
-        rp.append(best_of_3(run_alerts, al, polls) / polls / k)
+        rm.append(best_of(run_madgwick, m, data, laps) / n / k)
+        rs.append(best_of(run_stream, st, data, laps) / n / k)
+        drain = best_of(run_drain, imu, bus, polls)
+        rd.append(max(0.0, drain - best_of(run_bus, bus, polls, buf, status)) / n / k)
+        rp.append(best_of(run_alerts, al, polls) / polls / k)
     packets = run_stream(st, data)
     per_sample = -1.0
     if hasattr(gc, "mem_alloc"):
