@@ -26,9 +26,9 @@ def test_the_model_reads_the_firmware_it_models() -> None:
     assert fw.motor_duty == pytest.approx(0.687, abs=1e-3)
 
 
-_MEASURED = {"kernel_us": 500.0, "stream_kernels": 0.05, "drain_kernels": 0.006,
-             "poll_kernels": 0.004, "madgwick_kernels": 0.085, "stream_us": 25.0,
-             "stream_bytes_per_sample": 5144.0, "block_bytes": 32.0, "rate_hz": 104.0}
+_MEASURED = {"yardstick_us": 7.0, "stream_y": 4.5, "drain_y": 0.4, "poll_y": 0.2,
+             "madgwick_y": 2.0, "stream_us": 31.0, "stream_bytes_per_sample": 5144.0,
+             "block_bytes": 32.0, "rate_hz": 104.0}
 
 
 def test_components_add_up_and_light_sleep_is_what_saves() -> None:

@@ -4,11 +4,11 @@ The model adds up average currents (mA at the cell; the XIAO's regulator is line
 cell delivers what the 3.3-V rail draws):
 
 - **CPU**: how long the loop keeps the ESP32-S3 busy per second. Measured here, under the real
-  ``micropython`` binary, as a multiple of a yardstick (``kernel`` in ``scripts/power_cost.py``)
+  ``micropython`` binary, as a multiple of a yardstick (``scripts/power_cost.py``)
   timed in the same repetitions: ``Stream.sample`` (filter, pelvis angles, batching, CRC), the
   LSM6DSO driver's Python work per sample, the alert rules per poll. The yardstick's time on an
   ESP32-S3 at the clock ``main.py`` sets comes from benchmarks published for boards (see
-  ``S3_KERNEL_MS``); two anchors give a conservative and an optimistic end, and the headline
+  ``S3_YARDSTICK_MS``); two anchors give a conservative and an optimistic end, and the headline
   uses the conservative one. Garbage collection from the measured heap per sample.
 - **I2C**: bus time of the FIFO reads the driver makes (status word per poll, one 7-byte
   transaction per FIFO word, 2 words per sample) at the bus clock ``main.py`` sets.
@@ -50,27 +50,28 @@ TARGET_STREAM_H = 24.0
 TARGET_OFFLINE_DAYS = 5.0
 WEAR_H_PER_DAY = 8.0
 
-# --- CPU speed: the yardstick kernel(1000) on an ESP32-S3 at 160 MHz, in ms ---------------------
+# --- CPU speed: the yardstick (a native-compiled Madgwick update) on an ESP32-S3 at 160 MHz ----
 # MicroPython's perf_bench bm_float (pyperformance's float benchmark; N=100 M=100 -> 250
 # points) ran in 53.79 ms on a PYBv1.0 (168 MHz Cortex-M4F; dpgeorge, micropython/micropython
 # PR #4858, 2019). The same float-heavy script on MicroPython 1.24-1.25 took 8.9 s on an
 # ESP32-S3 at 240 MHz (Unexpected Maker ProS3) and 13.0 s on a pyboard v1.1 (scruss.com,
 # "MicroPython benchmarking", 2025). Conservative: at 160 MHz, time x 240/160 (as if all
 # clock-bound): 53.79 x 8.9 / 13.0 x 1.5 = 55.2 ms. Optimistic: no faster than at 240 MHz:
-# 36.8 ms. On the unix port, bm_float takes 1.55 x kernel(1000) (min of 200-300 alternating
-# passes, 8 runs: 1.50-1.56; MicroPython 1.29, x86-64) -> kernel(1000) = 35.6 / 23.7 ms.
+# 36.8 ms. On the unix port, bm_float takes 83 yardstick updates (fastest of 300 alternating
+# passes, 7 runs: 80.8-85.6; MicroPython 1.29, x86-64, 2-MB heap) -> the yardstick takes
+# 0.665 ms (conservative) or 0.443 ms (optimistic) on the S3 at 160 MHz.
 # Consistency check: micropython-fusion (P. Hinch), a Madgwick filter in plain MicroPython,
-# "an update takes under 2 ms on the Pyboard"; our plain Madgwick update is 0.036 x kernel(1000)
-# on the unix port (small heap, short passes; 3 runs 0.0359-0.0366) -> 1.3 ms at the
-# conservative end on the S3 at 160 MHz (~ a pyboard: 8.9/13.0 x 1.5 = 1.03): consistent.
-# bm_float is bytecode; the firmware's hot path is native code (@micropython.native): the
-# model assumes its speed-up over bytecode on Xtensa is the unix port's (x86-64).
-S3_KERNEL_MS = {"conservative": 35.6, "optimistic": 23.7}
-SCALING_SOURCE = ("kernel(1000) = 35.6 ms on the ESP32-S3 at 160 MHz (conservative) or 23.7 ms "
-                  "(optimistic: as fast as at 240 MHz): perf_bench bm_float 53.79 ms on a "
-                  "PYBv1.0 [micropython PR #4858] x ESP32-S3(240 MHz)/pyboard 8.9/13.0 s "
-                  "[scruss.com 2025] x 240/160 MHz, / 1.55 = bm_float/kernel measured on the "
-                  "unix port")
+# "an update takes under 2 ms on the Pyboard"; our plain (bytecode) Madgwick update takes 1.97
+# yardsticks on the unix port (same runs) -> 1.3 ms at the conservative end on the S3 at 160
+# MHz, about a pyboard's speed (8.9/13.0 x 1.5 = 1.03): consistent.
+# bm_float is bytecode, the yardstick and the firmware's hot path native: the model assumes the
+# native/bytecode speed ratio on Xtensa is the unix port's (x86-64).
+S3_YARDSTICK_MS = {"conservative": 0.665, "optimistic": 0.443}
+SCALING_SOURCE = ("one native Madgwick update (the yardstick) = 0.665 ms on the ESP32-S3 at "
+                  "160 MHz (conservative) or 0.443 ms (optimistic: as fast as at 240 MHz): "
+                  "perf_bench bm_float 53.79 ms on a PYBv1.0 [micropython PR #4858] x "
+                  "ESP32-S3(240 MHz)/pyboard 8.9/13.0 s [scruss.com 2025] x 240/160 MHz, / 83 = "
+                  "bm_float/yardstick measured on the unix port")
 
 
 @dataclass(frozen=True)
@@ -240,13 +241,13 @@ def _txn_s(nbytes: int, hz: float) -> float:
     return (29 + 9 * nbytes) / hz
 
 
-def _cpu(m: dict[str, float], fw: FirmwareFacts, kernel_ms: float, rate: float,
+def _cpu(m: dict[str, float], fw: FirmwareFacts, yard_ms: float, rate: float,
          polls: float, fusion: bool = True) -> dict[str, float]:
     """Busy seconds per second on the S3, by part."""
-    k = kernel_ms / 1000.0  # seconds per yardstick on the S3
-    stream = m["stream_kernels"] * k * rate if fusion else 0.0
-    drain = m["drain_kernels"] * k * rate
-    poll = m["poll_kernels"] * k * polls
+    k = yard_ms / 1000.0  # seconds per yardstick on the S3
+    stream = m["stream_y"] * k * rate if fusion else 0.0
+    drain = m["drain_y"] * k * rate
+    poll = m["poll_y"] * k * polls
     txns = polls + 2.0 * rate
     i2c_cpu = txns * _fig("i2c_cpu_us") * 1e-6
     blocks = m["stream_bytes_per_sample"] / m["block_bytes"] + 12.0  # + driver/app floats
@@ -256,13 +257,13 @@ def _cpu(m: dict[str, float], fw: FirmwareFacts, kernel_ms: float, rate: float,
             "total": stream + drain + poll + i2c_cpu + gc}
 
 
-def scenario(m: dict[str, float], fw: FirmwareFacts, kernel_ms: float, *, connected: bool,
+def scenario(m: dict[str, float], fw: FirmwareFacts, yard_ms: float, *, connected: bool,
              ci_ms: float, light_sleep: bool, poll_ms: float, advertise: bool,
              alerts_per_hour: float, fusion: bool = True) -> dict[str, Any]:
     """Average current (mA) of one way of running, with its components."""
     rate = m["rate_hz"]
     polls = 1000.0 / poll_ms
-    cpu = _cpu(m, fw, kernel_ms, rate, polls, fusion)
+    cpu = _cpu(m, fw, yard_ms, rate, polls, fusion)
     i2c_bus = polls * _txn_s(2, fw.i2c_hz) + 2.0 * rate * _txn_s(7, fw.i2c_hz)
     notify = rate / fw.per_packet / fw.stride if connected else 0.0
     # air time per second (s/s): connection events, notifications (one LL PDU of up to 251
@@ -320,7 +321,7 @@ def model(m: dict[str, float], fw: FirmwareFacts, alerts_per_hour: float = 6.0,
     lo, hi = ci_ms
     a = alerts_per_hour
     now, slow = fw.poll_ms, 1000.0  # the proposed poll: ~100 samples from the FIFO each time
-    for end, kms in (kernels or S3_KERNEL_MS).items():
+    for end, kms in (kernels or S3_YARDSTICK_MS).items():
         out[end] = {
             "stream_ci_lo": scenario(m, fw, kms, connected=True, ci_ms=lo, light_sleep=False,
                                      poll_ms=now, advertise=False, alerts_per_hour=a),
@@ -352,7 +353,7 @@ def _days(hours: float) -> float:
 def summarize(m: dict[str, float], fw: FirmwareFacts, res: dict[str, Any],
               ci_ms: tuple[float, float], alerts_per_hour: float,
               kernels: dict[str, float] | None = None) -> dict[str, Any]:
-    kernels = kernels or S3_KERNEL_MS
+    kernels = kernels or S3_YARDSTICK_MS
     c, o = res["conservative"], res["optimistic"]
     floor = month_floor()
 
@@ -399,13 +400,13 @@ def summarize(m: dict[str, float], fw: FirmwareFacts, res: dict[str, Any],
             "logbook_slots": fw.logbook_slots,
             "motor_pwm_duty": round(fw.motor_duty, 3),
             "battery_mah": BATTERY_MAH, "usable": USABLE,
-            "s3_kernel_ms": kernels,
-            "scaling_source": SCALING_SOURCE if kernels is S3_KERNEL_MS else
-            "kernel(1000) measured on the unit (--s3-kernel-ms)",
-            "measured_unix": {k: m[k] for k in ("kernel_us", "stream_kernels", "drain_kernels",
-                                                "poll_kernels", "madgwick_kernels",
-                                                "stream_us", "stream_bytes_per_sample")},
-            "s3_ms_per_sample_stream": round(m["stream_kernels"] * kernels["conservative"], 3),
+            "s3_yardstick_ms": kernels,
+            "scaling_source": SCALING_SOURCE if kernels is S3_YARDSTICK_MS else
+            "the yardstick measured on the unit (--s3-yardstick-ms)",
+            "measured_unix": {k: m[k] for k in ("yardstick_us", "stream_y", "drain_y", "poll_y",
+                                                "madgwick_y", "stream_us",
+                                                "stream_bytes_per_sample")},
+            "s3_ms_per_sample_stream": round(m["stream_y"] * kernels["conservative"], 3),
             "figures": [asdict(f) for f in FIGURES.values()],
         },
     }
@@ -443,9 +444,9 @@ def table(s: dict[str, Any], res: dict[str, Any]) -> str:
         f"central's choice); advertising every {i['advertising_interval_ms']:.0f} ms (gatt.py)",
         f"  alert buzz {i['buzz_on_s_per_alert']:.2f} s at {i['motor_pwm_duty']:.0%} PWM "
         f"(board.Motor, app.py), {i['alerts_per_hour']:g} alerts/h assumed",
-        f"  measured here: Stream.sample = {i['measured_unix']['stream_kernels']:.4f} x "
+        f"  measured here: Stream.sample = {i['measured_unix']['stream_y']:.3f} x the "
         f"yardstick ({i['measured_unix']['stream_us']:.1f} us), driver "
-        f"{i['measured_unix']['drain_kernels']:.4f}, heap "
+        f"{i['measured_unix']['drain_y']:.3f}, heap "
         f"{i['measured_unix']['stream_bytes_per_sample']:.0f} B/sample (64-bit unix port)",
         f"  scaling: {i['scaling_source']}",
         f"  -> Stream.sample ~{i['s3_ms_per_sample_stream']:.2f} ms on the ESP32-S3 "
@@ -498,11 +499,11 @@ def table(s: dict[str, Any], res: dict[str, Any]) -> str:
 
 
 def main(alerts_per_hour: float = 6.0, ci_ms: tuple[float, float] = (30.0, 50.0),
-         reps: int = 15, s3_kernel_ms: float | None = None) -> dict[str, Any]:
+         reps: int = 15, s3_yardstick_ms: float | None = None) -> dict[str, Any]:
     fw = firmware_facts()
     m = measure(reps=reps)
-    kernels = None if s3_kernel_ms is None else {"conservative": s3_kernel_ms,
-                                                  "optimistic": s3_kernel_ms}
+    kernels = None if s3_yardstick_ms is None else {"conservative": s3_yardstick_ms,
+                                                     "optimistic": s3_yardstick_ms}
     res = model(m, fw, alerts_per_hour, ci_ms, kernels)
     s = summarize(m, fw, res, ci_ms, alerts_per_hour, kernels)
     print(table(s, res))

@@ -46,7 +46,8 @@ Model the belt unit's battery life from what its firmware does: hours per charge
 500 mAh cell.
 
 Built from: the loop's cost measured here under the real `micropython` (Stream.sample, the
-LSM6DSO driver, the alert rules; as multiples of a yardstick timed in the same repetitions),
+LSM6DSO driver, the alert rules; as multiples of a yardstick, a native-compiled Madgwick
+update, timed in the same repetitions),
 scaled to the ESP32-S3 at the clock main.py sets through published board benchmarks (a
 conservative and an optimistic anchor, both printed); the I2C bus time of the driver's FIFO
 reads; radio events from the connection interval (the central's choice) and the notifications
@@ -61,7 +62,7 @@ floor (the average current 'lasted a month' implies) and every input.
 
 Examples:
   beltline bench power --alerts-per-hour 6 --ci 30,50
-  beltline bench power --s3-kernel-ms 30.2   # the yardstick as measured on a unit
+  beltline bench power --s3-yardstick-ms 0.52   # the yardstick as measured on a unit
 """
 
 DETECTION = """\
@@ -182,10 +183,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ci", type=_interval_pair, default=(30.0, 50.0), metavar="MS,MS",
                    help="connection intervals the central may pick, ms (default: 30,50)")
     p.add_argument("--reps", type=number(int, 3, 100), default=15,
-                   help="measurement repetitions (default: 15)")
-    p.add_argument("--s3-kernel-ms", type=POSITIVE, default=None, metavar="MS",
-                   help="the yardstick's time measured on a unit (kernel_us / 1000 printed by "
-                   "scripts/power_cost.py run on the board, hardware/BOM.md) instead of the "
+                   help="measurement repetitions, 10 passes each (default: 15)")
+    p.add_argument("--s3-yardstick-ms", type=POSITIVE, default=None, metavar="MS",
+                   help="the yardstick's time measured on a unit (yardstick_us / 1000 printed "
+                   "by scripts/power_cost.py run on the board, hardware/BOM.md) instead of the "
                    "published-benchmark estimate")
 
     p = add(b, "detection", "episode and step detection scores", DETECTION, detection)
@@ -241,7 +242,7 @@ def fusion(a: argparse.Namespace) -> None:
 def power(a: argparse.Namespace) -> None:
     from beltline.bench import power as m
 
-    m.main(a.alerts_per_hour, a.ci, a.reps, a.s3_kernel_ms)
+    m.main(a.alerts_per_hour, a.ci, a.reps, a.s3_yardstick_ms)
 
 
 def detection(a: argparse.Namespace) -> None:

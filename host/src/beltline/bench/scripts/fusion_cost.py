@@ -88,14 +88,19 @@ def timed(fn, obj, data):
 
 
 def allocated(fn, obj, data):
+    # in 24-sample chunks (the chunk's slices are made before counting), so that a unit's heap
+    # holds each chunk's garbage with the collector off
     if not hasattr(gc, "mem_alloc"):
         return -1
-    gc.collect()
-    gc.disable()
-    m0 = gc.mem_alloc()
-    fn(obj, data)
-    used = gc.mem_alloc() - m0
-    gc.enable()
+    chunks = [data[i:i + 24] for i in range(0, len(data), 24)]
+    used = 0
+    for c in chunks:
+        gc.collect()
+        gc.disable()
+        m0 = gc.mem_alloc()
+        fn(obj, c)
+        used += gc.mem_alloc() - m0
+        gc.enable()
     return used / len(data)
 
 

@@ -1,12 +1,15 @@
 # What the belt unit's CPU does per second, measured under MicroPython's unix port for the power
 # model (``beltline bench power``). Runs with the firmware folder and this folder on
-# MICROPYPATH. Prints one line of key=value pairs. Each cost is the fastest of 10 passes (the
-# least disturbed by other load on a shared machine) divided by the yardstick's fastest of 3 in
-# the same repetition; the figures are medians of those ratios over the repetitions
-# (*_kernels), also given in microseconds here (*_us = ratio x the median yardstick):
-#   kernel_us             kernel(1000) below: the yardstick that turns this machine's times
-#                         into the ESP32-S3's (calibrated against published benchmarks, power.py)
-#   madgwick_us           one plain Madgwick update (madgwick.py), for reference
+# MICROPYPATH. Prints one line of key=value pairs: for each, the fastest of all its passes
+# (taken in turn with the others, 10 at a time, over the repetitions: the least disturbed by
+# other load on a shared machine), in microseconds (*_us) and as a multiple of the yardstick
+# (*_y):
+#   yardstick_us          one Madgwick update (madgwick.py) compiled @micropython.native: the
+#                         yardstick that turns this machine's times into the ESP32-S3's
+#                         (calibrated against published board benchmarks in power.py). Its work
+#                         is like the firmware's (boxed floats, no heap-allocated frame), so
+#                         load on a shared machine slows both alike.
+#   madgwick_us           one plain (bytecode) Madgwick update, for reference
 #   stream_us             one Stream.sample at the LSM6DSO's 104 Hz, MTU 247 (filter, pelvis
 #                         angles, batching, CRC of each finished packet)
 #   drain_us_per_sample   the LSM6DSO driver's Python work per sample (drain() of 4-sample
@@ -56,18 +59,15 @@ class FakeBus:
         pass
 
 
-def kernel(n):
-    # Beltline's yardstick: float arithmetic in a small bytecode function (no heap-allocated
-    # frame, so its time does not depend on the heap's state). power.py relates its time here
-    # to the ESP32-S3's through benchmarks published for boards.
-    x = 0.5
-    y = 0.25
-    s = 0.0
-    for _ in range(n):
-        x = x * 0.999 + y
-        y = y * 0.5 + 0.125
-        s += x * y
-    return s
+def native_madgwick():
+    # the same Madgwick source with its update compiled to native code
+    import madgwick
+
+    with open(madgwick.__file__) as f:
+        src = f.read().replace("    def update(", "    @micropython.native\n    def update(")
+    g = {"__name__": "madgwick_native"}
+    exec(src, g)
+    return g["Madgwick"]()
 
 
 def motion(n, rate):
@@ -90,11 +90,6 @@ def best_of(fn, *args):
         if t < best:
             best = t
     return best
-
-
-def median(v):
-    v = sorted(v)
-    return v[len(v) // 2]
 
 
 def run_madgwick(m, data, laps=1):
@@ -132,13 +127,14 @@ def run_alerts(a, polls):
 
 
 def main():
-    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 9
+    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 15
     # Few live objects, as on the device (allocation slows down as live data fragments the
     # heap): 168 samples (whole 24-sample bias cycles and 14-sample packets), run in laps.
     data = motion(168, RATE)
     laps = 1
     n = laps * len(data)
     m = Madgwick()
+    y = native_madgwick()
     st = stream.Stream(RATE, MTU)
     bus = FakeBus()
     imu = lsm6dso.LSM6DSO(bus)
@@ -147,35 +143,39 @@ def main():
     buf = bytearray(7)
     status = bytearray(2)
     run_madgwick(m, data, 3)  # past the filter's start-up (tau = 3 s)
+    run_madgwick(y, data, 3)
     run_stream(st, data, 3)
-    # per repetition: each cost as a ratio to the yardstick timed in the same repetition
-    tk, rm, rs, rd, rp = [], [], [], [], []
+    # the fastest pass of each over all repetitions (taken in turn, 10 passes at a time): the
+    # closest this shared machine gets to an undisturbed run of each, for the same conditions
+    tk = tm = ts = td = tp = 1e18
     for _ in range(reps):
-        k = best_of(kernel, 1000)
-        tk.append(k)
-        rm.append(best_of(run_madgwick, m, data, laps) / n / k)
-        rs.append(best_of(run_stream, st, data, laps) / n / k)
+        tk = min(tk, best_of(run_madgwick, y, data, laps) / n)
+        tm = min(tm, best_of(run_madgwick, m, data, laps) / n)
+        ts = min(ts, best_of(run_stream, st, data, laps) / n)
         drain = best_of(run_drain, imu, bus, polls)
-        rd.append(max(0.0, drain - best_of(run_bus, bus, polls, buf, status)) / n / k)
-        rp.append(best_of(run_alerts, al, polls) / polls / k)
+        td = min(td, max(0.0, drain - best_of(run_bus, bus, polls, buf, status)) / n)
+        tp = min(tp, best_of(run_alerts, al, polls) / polls)
     packets = run_stream(st, data)
     per_sample = -1.0
     if hasattr(gc, "mem_alloc"):
-        gc.collect()
-        gc.disable()
-        a0 = gc.mem_alloc()
-        run_stream(st, data)
-        per_sample = (gc.mem_alloc() - a0) / len(data)
-        gc.enable()
+        # in 24-sample chunks (sliced before counting), so that a unit's heap holds the garbage
+        chunks = [data[i:i + 24] for i in range(0, len(data), 24)]
+        used = 0
+        for i in range(0, len(data), 24):
+            gc.collect()
+            gc.disable()
+            a0 = gc.mem_alloc()
+            run_stream(st, chunks[i // 24])
+            used += gc.mem_alloc() - a0
+            gc.enable()
+        per_sample = used / len(data)
     block = 4 * (8 if sys.maxsize > 2**32 else 4)
-    k = median(tk)
-    print("kernel_us=%.2f madgwick_kernels=%.6f stream_kernels=%.6f drain_kernels=%.6f "
-          "poll_kernels=%.6f madgwick_us=%.3f stream_us=%.3f drain_us_per_sample=%.3f "
+    print("yardstick_us=%.3f madgwick_y=%.5f stream_y=%.5f drain_y=%.5f "
+          "poll_y=%.5f madgwick_us=%.3f stream_us=%.3f drain_us_per_sample=%.3f "
           "poll_us=%.3f stream_bytes_per_sample=%.2f block_bytes=%d packets_per_sample=%.5f "
           "rate_hz=%.1f per_poll=%d"
-          % (k, median(rm), median(rs), median(rd), median(rp), median(rm) * k, median(rs) * k,
-             median(rd) * k, median(rp) * k, per_sample, block, packets / len(data), RATE,
-             PER_POLL))
+          % (tk, tm / tk, ts / tk, td / tk, tp / tk, tm, ts, td, tp, per_sample, block,
+             packets / len(data), RATE, PER_POLL))
 
 
 main()
