@@ -84,3 +84,21 @@ def test_device_sample_loop_runs_the_same_under_micropython(micropython: str) ->
     last = wire.decode(bytes.fromhex(mpy[-1]))
     assert last.stride == 2
     assert last.tick == (len(mpy) - 1) * 3 * 2
+
+
+def test_nan_and_infinite_values_go_out_as_saturated_not_as_an_exception() -> None:
+    b = fw.Batcher(247, max_samples=3)
+    nan, inf = float("nan"), float("inf")
+    assert b.add_full(0, nan, -inf, inf, 0.0, 9.81, nan, 0.0, 0.0) is None
+    assert b.add_full(1, 1.0, 2.0, 0.1, 0.2, 9.81, 0.01, 0.02, 0.03) is None
+    pkt = bytes(b.add_full(2, 1.0, 2.0, 0.1, 0.2, 9.81, 0.01, 0.02, 0.03))
+    batch = wire.decode(pkt)
+    assert batch.values["roll"][0] == 32767 * fw.ANGLE_LSB
+    assert batch.values["pitch"][0] == -32767 * fw.ANGLE_LSB
+    assert batch.values["ax"][0] == 32767 * fw.ACC_LSB
+    assert batch.saturated.tolist() == [True, False, False]
+
+
+def test_crc16_refuses_to_read_past_the_buffer() -> None:
+    with pytest.raises(ValueError, match="crc16"):
+        fw.crc16(b"abc", 4)

