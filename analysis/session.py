@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from beltline.errors import DataError
+
 SAMPLE_COLUMNS = ["t_s", "obliquity_deg", "tilt_deg", "activity"]
 STEP_COLUMNS = ["t_s", "side", "drop_deg", "tilt_deg", "range_deg", "cadence_spm"]
 EPISODE_COLUMNS = ["kind", "side", "start_s", "end_s", "peak_deg", "mean_deg", "activity",
@@ -53,10 +55,18 @@ def load_export(folder: str | Path) -> Session:
                                                                   na_values=[""])
         missing = [c for c in cols if c not in df.columns]
         if missing:
-            raise ValueError(f"{d / name}: missing column(s) {', '.join(missing)}")
+            raise DataError(f"{d / name}: missing column(s) {', '.join(missing)}")
         return df
 
-    meta = json.loads((d / "session.json").read_text(encoding="utf-8"))
+    absent = [n for n in ("session.json", "samples", "steps", "episodes")
+              if not ((d / n).exists() or (d / f"{n}.csv").exists()
+                      or (d / f"{n}.parquet").exists())]
+    if absent:
+        raise DataError(f"{d} is not a Beltline export: missing {', '.join(absent)}")
+    try:
+        meta = json.loads((d / "session.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{d / 'session.json'} is not readable JSON: {exc}") from None
     samples = read("samples", SAMPLE_COLUMNS)
     samples["activity"] = samples["activity"].fillna("").astype(str)
     eps = read("episodes", EPISODE_COLUMNS)

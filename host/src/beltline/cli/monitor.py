@@ -6,7 +6,14 @@ import argparse
 import logging
 from pathlib import Path
 
-from beltline.cli.common import POSITIVE, add, number, settings_options, store_option
+from beltline.cli.common import (
+    POSITIVE,
+    SEED,
+    add,
+    number,
+    settings_options,
+    store_option,
+)
 from beltline.errors import BeltlineError
 
 log = logging.getLogger("beltline")
@@ -56,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "episode kind)")
     p.add_argument("--minutes", type=POSITIVE, default=10.0,
                    help="length of the virtual session after calibration (default: 10)")
-    p.add_argument("--seed", type=int, default=0, help="virtual wearer seed (default: 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="virtual wearer seed (default: 0)")
     p.add_argument("--mount", choices=sorted(MOUNTS), default="back",
                    help="where the virtual unit is clipped (default: back)")
     p.add_argument("--speed", type=POSITIVE, default=1.0,
@@ -87,6 +94,7 @@ def monitor(args: argparse.Namespace) -> None:
 
     server.check_host(args.host, args.allow_network)
     cfg = settings.load(args.settings, args.set)
+    server.check_port(args.host, args.port)  # a busy port is said before the session starts
     if not args.virtual:
         raise BeltlineError(
             "the Bluetooth link to a real belt unit is not part of this version yet; run "
@@ -100,7 +108,7 @@ def monitor(args: argparse.Namespace) -> None:
     store: Path | None = args.store
     live = virtual_session(args.scenario, args.minutes, args.seed, args.mount, args.speed,
                            store, cfg, faults, args.over_ble)
-    server.serve(live, store, cfg, args.host, args.port, not args.no_browser)
+    server.serve(live, store, cfg, args.host, args.port, not args.no_browser, args.allow_network)
 
 
 def scan(args: argparse.Namespace) -> None:

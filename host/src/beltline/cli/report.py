@@ -8,6 +8,26 @@ from pathlib import Path
 from beltline.cli.common import add, input_options, out_file, store_option
 from beltline.errors import BeltlineError
 
+
+def report_source(text: str) -> str:
+    """A session id (>= 1), an export folder (with its session.json) or a raw CSV file."""
+    p = Path(text)
+    if text.isdigit():
+        if int(text) < 1:
+            raise argparse.ArgumentTypeError(f"session ids start at 1, got {text}")
+        return text
+    if p.is_dir():
+        if not (p / "session.json").is_file():
+            raise argparse.ArgumentTypeError(
+                f"{p} is a folder but not a Beltline export (no session.json in it); give a "
+                "session id, an export folder or a raw CSV")
+        return text
+    if not p.exists():
+        raise argparse.ArgumentTypeError(
+            f"{p} not found; give a session id (see `beltline sessions`), an export folder or "
+            "a raw CSV")
+    return text
+
 REPORT_MANUAL = """\
 Write one session as a single HTML file that opens offline: a plain-language summary first
 ("In 38 min of walking your pelvis dropped more than 6.5° on the left side in 41% of
@@ -35,7 +55,7 @@ Example:
 def register(sub: argparse._SubParsersAction) -> None:
     p = add(sub, "report", "one session as a self-contained HTML report", REPORT_MANUAL,
             report)
-    p.add_argument("source", metavar="SESSION|EXPORT_DIR|RAW.csv",
+    p.add_argument("source", type=report_source, metavar="SESSION|EXPORT_DIR|RAW.csv",
                    help="a session id in the store, an export folder or a raw CSV")
     p.add_argument("--out", type=out_file, required=True, metavar="report.html")
     store_option(p)
@@ -66,7 +86,10 @@ def trends(args: argparse.Namespace) -> None:
     page, weekly = tr.trends(pd.DataFrame(rows))
     rep.write(args.out, page)
     if args.csv:
-        weekly.to_csv(args.csv, index=False)
+        from beltline import privacy
+
+        with privacy.open_private(args.csv, "w", newline="", encoding="utf-8") as f:
+            weekly.to_csv(f, index=False)
         logging.getLogger("beltline").info("wrote %s", args.csv)
 
 

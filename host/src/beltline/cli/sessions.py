@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
-from pathlib import Path
 
-from beltline.cli.common import add, input_options, out_dir, store_option
+from beltline.cli.common import SESSION_ID, add, in_path, input_options, out_dir, store_option
 
 log = logging.getLogger("beltline")
 
@@ -51,14 +50,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     store_option(p)
     p = add(sub, "export", "write a session as CSV files and session.json", EXPORT_MANUAL,
             export)
-    p.add_argument("session", type=int, metavar="SESSION", help="session id (see sessions)")
+    p.add_argument("session", type=SESSION_ID, metavar="SESSION", help="session id (see sessions)")
     p.add_argument("--out", type=out_dir, required=True, metavar="DIR", help="output folder")
     store_option(p)
     p.add_argument("--parquet", action="store_true",
                    help="write samples/steps/episodes as Parquet (for DuckDB over many)")
     p = add(sub, "import", "read an export folder or a raw CSV as a session", IMPORT_MANUAL,
             import_)
-    p.add_argument("path", type=Path, metavar="PATH", help="export folder or raw CSV file")
+    p.add_argument("path", type=in_path, metavar="PATH", help="export folder or raw CSV file")
     store_option(p)
     input_options(p)
 

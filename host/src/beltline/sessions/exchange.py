@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from beltline import privacy
 from beltline.errors import DataError
 from beltline.pipeline.episodes import Episode
 from beltline.pipeline.output import Output
@@ -43,8 +44,9 @@ def export(store: Store, sid: int, out_dir: Path) -> list[Path]:
     """Write the session's ``samples.csv``, ``steps.csv``, ``episodes.csv`` and
     ``session.json`` (device, firmware, calibration, settings, gaps) into ``out_dir``
     (``beltline.analysis.parquet`` writes the same tables as Parquet)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = privacy.private_dir(out_dir)  # health data: 0700 folder, 0600 files
+    for name in EXPORT_FILES:
+        privacy.private_file(out_dir / name)  # the writers below keep the mode
     meta = store.meta(sid)
     t, o, p, a = store.samples(sid)
     analyze.write_samples(out_dir / "samples.csv", t, o, p, a)
@@ -55,7 +57,7 @@ def export(store: Store, sid: int, out_dir: Path) -> list[Path]:
             w.writerow([f"{ts:.3f}", side, *(_fmt(v) for v in values)])
     eps = [Episode(*r) for r in store.table(sid, "episodes")]  # type: ignore[arg-type]
     analyze.write_episodes(out_dir / "episodes.csv", eps)
-    (out_dir / "session.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    privacy.write_text(out_dir / "session.json", json.dumps(meta, indent=2))
     return [out_dir / n for n in EXPORT_FILES]
 
 

@@ -31,6 +31,34 @@ log = logging.getLogger(__name__)
 DISPLAY_HZ = 25  # angles kept for the screen (the pipeline itself runs at 100 Hz)
 WINDOW_S = 30.0
 STRIDES = 12  # per-side drop over this many recent strides
+QUIET_NEEDED_S = 10.0  # the protocol's quiet standing (README: calibration protocol)
+
+
+@dataclass(frozen=True)
+class CalibrationProgress:
+    """Where the calibration stands, for the page's guidance: ``state`` "stand" (stand still:
+    ``quiet_s`` seconds of quiet standing so far, of ``quiet_needed_s``), "walk" (walk
+    normally: ``steps`` counted of ``steps_needed``) or "done"."""
+
+    state: str
+    quiet_s: float = 0.0
+    quiet_needed_s: float = QUIET_NEEDED_S
+    steps: int = 0
+    steps_needed: int = 0
+    done_s: float | None = None  # when done: the end of the calibration walk (device s)
+
+
+@dataclass(frozen=True)
+class OpenEpisode:
+    """An episode the detectors hold open: its first and last evidence showing the condition
+    (``start_s``, ``last_hit_s``), its latest evidence of any kind (``last_s``) and its peak."""
+
+    kind: str
+    side: str
+    start_s: float
+    last_hit_s: float
+    last_s: float
+    peak_deg: float
 
 
 @dataclass
@@ -54,6 +82,13 @@ class LiveState:
     drops: dict[str, deque[float]] = field(default_factory=lambda: {
         "left": deque(maxlen=STRIDES), "right": deque(maxlen=STRIDES)})
     active: list[tuple[str, str]] = field(default_factory=list)
+    open_episodes: list[OpenEpisode] = field(default_factory=list)
+    calibration: CalibrationProgress | None = None
+    # the wearer's own swing-side drop per stance leg (calibration walk), once measured
+    references: dict[str, float] = field(default_factory=dict)
+    last_stance: dict[str, tuple[float, float]] = field(default_factory=dict)  # t_s, drop
+    stance_t: float = float("nan")  # the latest stance's strike (device seconds)
+    held_obliquity: float | None = None  # the last second's mean (display samples)
     episodes: deque[Episode] = field(default_factory=lambda: deque(maxlen=200))
     packets: int = 0
     missing_samples: int = 0
@@ -88,6 +123,7 @@ class LiveSession:
         self._last_display_t = -1.0
         self._battery = device_battery
         self._asked = 0
+        self._progress_n = -(10**9)
         self.done = threading.Event()
 
     # --- control (any thread) ---------------------------------------------------------------
@@ -241,14 +277,24 @@ class LiveSession:
             st.calibrated = self.pipeline.calibration is not None
             if len(out.activity):
                 st.activity = str(out.activity[-1])
-            for _, side, step in out.steps:
+            for t_s, side, step in out.steps:
                 st.stance = side
+                st.stance_t = t_s
                 if np.isfinite(step.drop_deg):
                     st.drops[side].append(step.drop_deg)
+                    st.last_stance[side] = (t_s, step.drop_deg)
                 if np.isfinite(step.cadence_spm):
                     st.cadence_spm = step.cadence_spm
             st.active = self.pipeline.detectors.active()
             st.episodes.extend(out.episodes)
+            if out.now:
+                recent = [p[2] for p in list(st.points)[-DISPLAY_HZ:]]
+                st.held_obliquity = sum(recent) / len(recent) if recent else None
+            # a quarter of a second of input between looks: the guidance moves in seconds
+            if self.pipeline.samples_in - self._progress_n >= 25:
+                self._progress_n = self.pipeline.samples_in
+                st.calibration, st.references = calibration_progress(self.pipeline)
+                st.open_episodes = open_episodes(self.pipeline)
 
     def _update_counters(self, rx: Receiver, t_start: float) -> None:
         s = rx.timeline.stats
@@ -280,4 +326,58 @@ def snapshot(state: LiveState, after_seq: int) -> dict[str, object]:
             "duplicates": state.duplicates, "rejected": state.rejected, "gaps": state.gaps,
             "recording": state.recording, "session_id": state.session_id,
             "error": state.error, "seq": state.seq,
+            "open_episodes": list(state.open_episodes), "calibration": state.calibration,
+            "references": dict(state.references), "last_stance": dict(state.last_stance),
+            "stance_t": state.stance_t, "held_obliquity": state.held_obliquity,
+            "data_t": state.data_t,
         }
+
+
+def calibration_progress(p: Pipeline) -> tuple[CalibrationProgress, dict[str, float]]:
+    """The calibration's progress and the wearer's reference drop per stance leg, read from
+    the pipeline's calibration buffers. THE one adapter: when ``Pipeline.diagnostics()`` lands
+    it replaces the body of this function, nothing else. Bounded cost: only the last 15
+    buffered seconds and the last 60 step candidates are looked at."""
+    from beltline.pipeline import wiring as w
+
+    cal = p.calibration
+    if cal is not None:
+        refs = ({"left": cal.walk_drop_deg[0], "right": cal.walk_drop_deg[1]}
+                if p._refs_set else {})
+        t0 = p.resampler.t0 or 0.0
+        return CalibrationProgress("done", done_s=t0 + cal.walk[1]), refs
+    rate = int(w.RATE_HZ)
+    runs = w._runs(p._cands[-60:])
+    last_k = p._last_k() if p._buf else 0
+    if runs and last_k - runs[-1][-1] <= w.MAX_STEP_S * rate:
+        return CalibrationProgress("walk", steps=len(runs[-1]),
+                                   steps_needed=w.WALK_MAX_STEPS), {}
+    quiet = 0
+    done_s = last_k // rate  # the second still being filled does not count yet
+    for sec in reversed(p._qacc):
+        if sec >= done_s:
+            continue
+        if quiet >= 15 or sec != done_s - 1 - quiet:
+            break
+        a = np.vstack(p._qacc[sec])
+        if len(a) < 0.9 * rate or not (a[:, 4].mean() < w.QUIET_GYRO_RADS
+                                       and a[:, 3].std() < w.QUIET_ACC_STD):
+            break
+        quiet += 1
+    return CalibrationProgress("stand", quiet_s=float(quiet)), {}
+
+
+def open_episodes(p: Pipeline) -> list[OpenEpisode]:
+    """The episodes the detectors hold open now, with their evidence times (the page shows an
+    episode as ongoing only while its evidence is current)."""
+    out = []
+    for (kind, side), track in p.detectors.tracks.items():
+        units = track.open_units
+        if not units:
+            continue
+        hits = [u for u in units if u.hit]
+        last = track.recent[-1] if track.recent else units[-1]
+        out.append(OpenEpisode(kind, side, units[0].start_s,
+                               hits[-1].end_s if hits else units[0].end_s, last.end_s,
+                               max((u.value for u in hits), default=float("nan"))))
+    return out
