@@ -142,8 +142,8 @@ class DashClient:
         raise KeyError(input_id)
 
     def call(self, dep: dict[str, Any], inputs: dict[str, Any], state: dict[str, Any],
-             changed: list[str], token: str | None | bool = True,
-             origin: str | None | bool = True) -> tuple[int, Any, dict[str, str], float]:
+             changed: list[str], token: str | bool | None = True,
+             origin: str | bool | None = True) -> tuple[int, Any, dict[str, str], float]:
         """POST one callback like the renderer; returns status, the answer (JSON, or the
         body's text when refused), response headers and the round trip in ms."""
         payload = {
@@ -194,7 +194,7 @@ def measure(minutes: float, speed: float, env: dict[str, str] | None = None,
     PYTHONPATH pointing at another version of Beltline measures that one)."""
     with tempfile.TemporaryDirectory() as d:
         port = free_port()
-        errlog = open(Path(d) / "server.log", "w")  # noqa: SIM115 (closed below)
+        errlog = open(Path(d) / "server.log", "w")
         cmd = [sys.executable, "-m", "beltline.cli", "monitor", "--virtual", "--scenario",
                "mixed", "--minutes", str(minutes), "--speed", str(speed), "--seed", "3",
                "--no-browser", "--port", str(port), "--store", str(Path(d) / "b.db")]

@@ -29,13 +29,20 @@ def report_source(text: str) -> str:
     return text
 
 REPORT_MANUAL = """\
-Write one session as a single HTML file that opens offline: a plain-language summary first
-("In 38 min of walking your pelvis dropped more than 6.5° on the left side in 41% of
-right-leg steps, mostly after minute 20"), the per-stance-leg table, the episodes, obliquity
-and tilt over time with episodes shaded, the drop per stance by leg, a fatigue trend (drop
-against minutes of walking, with its slope and standard error), cadence and the standing tilt
-distribution. SOURCE is a session id in the store, a folder written by `beltline export`, or
-a raw CSV (analysed first, as `beltline analyze` does).
+Write one session as a single HTML file that opens offline, readable by you only (0600).
+
+First a plain-language summary ("In 38.2 min of walking, standing on the right leg your
+pelvis dropped on the left side by more than 6.5° in 41.0% of stances, mostly after walking
+minute 20."; a healthy walk is told it stayed within the normal range), then the session's
+measures (every number of the summary, labelled), the table per stance leg, the episodes,
+obliquity and tilt over time with episodes shaded, the drop per stance as one box per leg,
+the drop over the walk (one-minute means; a gradual trend is a Theil-Sen slope with its 95 %
+interval, a sudden change is called a step, steady is steady), cadence and the standing tilt
+distribution. The left/right difference of the drop is given with its interval and not judged:
+no published normal band for it is known for one belt sensor.
+
+SOURCE is a session id in the store, a folder written by `beltline export`, or a raw CSV
+(analysed first, as `beltline analyze` does).
 
 Examples:
   beltline report 3 --out walk-3.html
@@ -43,9 +50,10 @@ Examples:
 """
 
 TRENDS_MANUAL = """\
-The key measures of every session in the store (drop in each stance, episodes per walking
-hour, standing tilt, symmetry, cadence), per session and per week, as a Plotly HTML page; with
---csv also the weekly table.
+The key measures of every session in the store (the mean drop in each stance leg, their
+left/right difference, episodes per walking hour, standing tilt, cadence), per session (at its
+start time: two sessions of one day are two points) and per week, as a Plotly HTML page; with
+--csv also the weekly table, with readable headers and values rounded to 0.01.
 
 Example:
   beltline trends --out trends.html --csv trends.csv

@@ -20,11 +20,13 @@ Example:
 """
 
 EXPORT_MANUAL = """\
-Write one session into a folder: samples.csv (t_s,obliquity_deg,tilt_deg,activity),
+Write one session into a folder (created readable by you only: 0700, files 0600):
+samples.csv (t_s,obliquity_deg,tilt_deg,activity),
 steps.csv (t_s,side,drop_deg,tilt_deg,range_deg,cadence_spm: heel strike, striking foot,
 swing side's peak drop in the stance that follows, mean tilt, obliquity range over the stride,
 cadence), episodes.csv (kind,side,start_s,end_s,peak_deg,
-mean_deg,activity,steps) and session.json (device, firmware, calibration, settings, gaps).
+mean_deg,activity,steps; "hip_drop,right" = a hip drop in right-leg stance, the left side
+drops) and session.json (device, firmware, calibration, settings, gaps).
 
 With --parquet the three tables are Parquet files instead (every row carrying the session
 id and start time), for querying many sessions with DuckDB (README).

@@ -8,6 +8,7 @@ threads only ever read ``LiveState`` under its lock. Everything the dashboard sh
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 import time
@@ -288,7 +289,7 @@ class LiveSession:
             st.active = self.pipeline.detectors.active()
             st.episodes.extend(out.episodes)
             if out.now:
-                recent = [p[2] for p in list(st.points)[-DISPLAY_HZ:]]
+                recent = [p[2] for p in itertools.islice(reversed(st.points), DISPLAY_HZ)]
                 st.held_obliquity = sum(recent) / len(recent) if recent else None
             # a quarter of a second of input between looks: the guidance moves in seconds
             if self.pipeline.samples_in - self._progress_n >= 25:
@@ -312,8 +313,11 @@ class LiveSession:
 def snapshot(state: LiveState, after_seq: int) -> dict[str, object]:
     """A copy of what a tab needs: display points newer than ``after_seq`` and the rest."""
     with state.lock:
-        pts = [p for p in state.points if p[0] > after_seq]
-        lat = [a for a in state.arrival if a[0] > after_seq]
+        # newest first, up to the tab's last point: the cost is the new points, not the window
+        pts = list(itertools.takewhile(lambda p: p[0] > after_seq, reversed(state.points)))
+        pts.reverse()
+        lat = list(itertools.takewhile(lambda a: a[0] > after_seq, reversed(state.arrival)))
+        lat.reverse()
         return {
             "points": pts, "arrival": lat[-1][1] if lat else None,
             "connection": state.connection, "device": state.device,
