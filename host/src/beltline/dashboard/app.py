@@ -180,7 +180,8 @@ def build_app(live: LiveSession | None, store_path: Path | None,
         with _Store(store_path) as st:
             rows = list(reversed(st.sessions()))
         options = [{"label": f"#{s.id} {_when(s.started_unix)} {s.source} "
-                             f"{s.seconds / 60:.1f} min, {s.episodes} episodes", "value": s.id}
+                             f"{s.seconds / 60:.1f} min, {s.episodes} episode"
+                             f"{'' if s.episodes == 1 else 's'}", "value": s.id}
                    for s in rows]
         # /review?session=3 opens that session directly (a link a physiotherapist can keep);
         # without one the page opens on the latest session

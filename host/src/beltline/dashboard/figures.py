@@ -45,7 +45,8 @@ def ruler(obliquity_deg: float | None, threshold_deg: float) -> go.Figure:
                              text=["L", "R"], textposition=["middle left", "middle right"],
                              marker={"size": 14, "color": colour},
                              line={"color": colour, "width": 10}, hoverinfo="skip"))
-    fig.update_layout(title={"text": f"Obliquity: {title}", "x": 0.5}, showlegend=False,
+    fig.update_layout(title={"text": f"Obliquity: {title}", "x": 0.5, "font": {"size": 20}},
+                      showlegend=False,
                       margin=_MARGIN, height=220, plot_bgcolor="white",
                       xaxis={"visible": False, "range": [-1.5, 1.5]},
                       yaxis={"visible": False, "range": [-0.45, 0.45]})
@@ -64,29 +65,26 @@ def ruler_patch(obliquity_deg: float, colour: str, title: str) -> Patch:
     return p
 
 
-_BAR_X = [f"{words.standing_on(side)}:<br>{words.swing_drops(side)}" for side in words.SIDES]
+def _bar_x(thresholds: Sequence[float]) -> list[str]:
+    return [f"{words.standing_on(side)}:<br>{words.swing_drops(side)}<br>"
+            f"(threshold {thr:.1f}°)" for side, thr in zip(words.SIDES, thresholds, strict=True)]
 
 
 def _bar_text(drops: Sequence[float | None]) -> list[str]:
     return ["–" if d is None else f"{d:.1f}°" if d >= 0 else f"rises {-d:.1f}°" for d in drops]
 
 
-def _threshold_marks(thresholds: Sequence[float]) -> tuple[list[dict[str, object]],
-                                                          list[dict[str, object]]]:
-    """Per bar: the normal band (below the threshold, light green) and the threshold line with
-    its value, drawn over that bar only so the two labels never overlap."""
+def _threshold_marks(thresholds: Sequence[float]) -> list[dict[str, object]]:
+    """Per bar: the normal band (below the threshold, light green) and the threshold line,
+    drawn over that bar only (the value is in the bar's label, so no text overlaps)."""
     shapes: list[dict[str, object]] = []
-    notes: list[dict[str, object]] = []
     for i, thr in enumerate(thresholds):
         shapes.append({"type": "rect", "xref": "x", "yref": "y", "x0": i - 0.45, "x1": i + 0.45,
                        "y0": 0, "y1": thr, "fillcolor": "#e8f5e9", "line": {"width": 0},
                        "layer": "below"})
         shapes.append({"type": "line", "xref": "x", "yref": "y", "x0": i - 0.45, "x1": i + 0.45,
                        "y0": thr, "y1": thr, "line": {"color": RED, "width": 2, "dash": "dash"}})
-        notes.append({"xref": "x", "yref": "y", "x": i + 0.45, "y": thr, "xanchor": "right",
-                      "yanchor": "bottom", "showarrow": False, "font": {"size": 11},
-                      "text": f"threshold {thr:.1f}°"})
-    return shapes, notes
+    return shapes
 
 
 def stance_bars(drops: Sequence[float | None], colours: Sequence[str],
@@ -94,28 +92,28 @@ def stance_bars(drops: Sequence[float | None], colours: Sequence[str],
     """Both legs' latest single-leg stance side by side: the swing side's peak drop (bar),
     the wearer's normal band (green, below the threshold) and threshold (dashed), left leg
     first."""
-    shapes, notes = _threshold_marks(thresholds)
-    fig = go.Figure(go.Bar(x=_BAR_X, y=[d or 0.0 for d in drops], marker={"color": list(colours)},
+    fig = go.Figure(go.Bar(x=_bar_x(thresholds), y=[d or 0.0 for d in drops],
+                           marker={"color": list(colours)},
                            text=_bar_text(drops), textposition="outside", cliponaxis=False,
                            textfont={"size": 18},
                            hoverinfo="skip", width=0.6))
-    fig.update_layout(title={"text": "Latest stance on each leg", "x": 0.5}, height=240,
-                      margin={**_MARGIN, "t": 40}, plot_bgcolor="white", showlegend=False,
-                      yaxis={"title": "swing-side drop (°)", "range": [-3, 16],
-                             "zeroline": True},
-                      shapes=shapes, annotations=notes, uniformtext={"minsize": 11})
+    fig.update_layout(title={"text": "Latest stance on each leg (green band: your normal range)",
+                             "x": 0.5, "font": {"size": 14}}, height=250,
+                      margin={**_MARGIN, "t": 40, "b": 60}, plot_bgcolor="white",
+                      showlegend=False, yaxis={"title": "swing-side drop (°)",
+                                               "range": [-3, 16], "zeroline": True},
+                      shapes=_threshold_marks(thresholds))
     return fig
 
 
 def stance_bars_patch(drops: Sequence[float | None], colours: Sequence[str],
                       thresholds: Sequence[float]) -> Patch:
-    shapes, notes = _threshold_marks(thresholds)
     p = Patch()
+    p["data"][0]["x"] = _bar_x(thresholds)
     p["data"][0]["y"] = [d or 0.0 for d in drops]
     p["data"][0]["marker"]["color"] = list(colours)
     p["data"][0]["text"] = _bar_text(drops)
-    p["layout"]["shapes"] = shapes
-    p["layout"]["annotations"] = notes
+    p["layout"]["shapes"] = _threshold_marks(thresholds)
     return p
 
 
