@@ -169,7 +169,7 @@ def test_the_token_header_name_is_what_the_page_sends(server: tuple[Server, Live
                                                       ) -> None:
     srv, _ = server
     c = DashClient(srv.url).load()
-    status, body = c.get("/")
+    _status, body = c.get("/")
     assert f'"{TOKEN_HEADER}"'.encode() in body
 
 
