@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 _STYLE = """body{font-family:sans-serif;max-width:1100px;margin:auto;padding:0 12px}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-.summary{font-size:1.15em;background:#f5f5f5;padding:8px 14px;border-radius:4px}"""
+.summary{font-size:1.15em;background:#f5f5f5;padding:8px 14px;border-radius:4px}
+.measures td:first-child{text-align:left}"""
 
 
 def _fig_html(fig: go.Figure) -> str:

@@ -45,9 +45,9 @@ def ruler(obliquity_deg: float | None, threshold_deg: float) -> go.Figure:
                              text=["L", "R"], textposition=["middle left", "middle right"],
                              marker={"size": 14, "color": colour},
                              line={"color": colour, "width": 10}, hoverinfo="skip"))
-    fig.update_layout(title={"text": f"Obliquity: {title}", "x": 0.5, "font": {"size": 20}},
-                      showlegend=False,
-                      margin=_MARGIN, height=220, plot_bgcolor="white",
+    fig.update_layout(title={"text": _two_lines(f"Obliquity: {title}"), "x": 0.5,
+                             "font": {"size": 20}}, showlegend=False,
+                      margin={**_MARGIN, "t": 64}, height=240, plot_bgcolor="white",
                       xaxis={"visible": False, "range": [-1.5, 1.5]},
                       yaxis={"visible": False, "range": [-0.45, 0.45]})
     return fig
@@ -61,8 +61,13 @@ def ruler_patch(obliquity_deg: float, colour: str, title: str) -> Patch:
     p["data"][1]["y"] = [dy, -dy]
     p["data"][1]["line"]["color"] = colour
     p["data"][1]["marker"]["color"] = colour
-    p["layout"]["title"]["text"] = title
+    p["layout"]["title"]["text"] = _two_lines(title)
     return p
+
+
+def _two_lines(title: str) -> str:
+    """ "Standing on the right leg: left side drops 9.6°" on two lines, so it fits."""
+    return title.replace(": ", ":<br>", 1)
 
 
 def _bar_x(thresholds: Sequence[float]) -> list[str]:
@@ -94,8 +99,8 @@ def stance_bars(drops: Sequence[float | None], colours: Sequence[str],
     first."""
     fig = go.Figure(go.Bar(x=_bar_x(thresholds), y=[d or 0.0 for d in drops],
                            marker={"color": list(colours)},
-                           text=_bar_text(drops), textposition="outside", cliponaxis=False,
-                           textfont={"size": 18},
+                           text=_bar_text(drops), textposition="auto", cliponaxis=False,
+                           textfont={"size": 18}, insidetextanchor="end",
                            hoverinfo="skip", width=0.6))
     fig.update_layout(title={"text": "Latest stance on each leg (green band: your normal range)",
                              "x": 0.5, "font": {"size": 14}}, height=250,

@@ -91,7 +91,8 @@ def stances(s: dict[str, object], cfg: Settings) -> list[Stance]:
     return out
 
 
-def ruler_view(s: dict[str, object], cfg: Settings) -> tuple[float, str, str]:
+def ruler_view(s: dict[str, object], cfg: Settings, legs: list[Stance] | None = None
+               ) -> tuple[float, str, str]:
     """The ruler's angle (obliquity to draw, + = right side lower), colour and title."""
     cal = s["calibration"]
     if not s["calibrated"]:
@@ -100,7 +101,7 @@ def ruler_view(s: dict[str, object], cfg: Settings) -> tuple[float, str, str]:
     held = _num(s["held_obliquity"])
     if act == "walking":
         side = str(s["stance"])
-        st = {x.side: x for x in stances(s, cfg)}.get(side)
+        st = {x.side: x for x in (legs or stances(s, cfg))}.get(side)
         if st is None or st.drop_deg is None:
             return 0.0, figures.GREY, "Walking: waiting for the first stance"
         # standing on the left leg the right side drops: right side lower = + obliquity
@@ -237,8 +238,8 @@ def live_update(live: LiveSession | None, cursor: object, cfg: Settings) -> tupl
         extend = ({"x": [xs, xs], "y": [[round(p[2], 2) for p in pts],
                                        [round(p[3], 2) for p in pts]]}, [0, 1], MAX_POINTS)
         seq = pts[-1][0]
-    angle, colour, title = ruler_view(s, cfg)
     legs = stances(s, cfg)
+    angle, colour, title = ruler_view(s, cfg, legs)
     tilt = _num(pts[-1][3]) if pts else None
     text, shown = guide(s)
     btext, bcolour = banner(s)
