@@ -226,7 +226,6 @@ def _run(pid: int, client: DashClient, total_s: float, window_s: float, minutes:
     wall = {True: 0.0, False: 0.0}
     rtt: list[float] = []
     app_ms: list[float] = []
-    cpu_ms: list[float] = []
     sizes: list[int] = []
     n = 0
     t_start = time.perf_counter()
@@ -250,8 +249,6 @@ def _run(pid: int, client: DashClient, total_s: float, window_s: float, minutes:
             tm = _timing(headers.get("server-timing"))
             if "app" in tm:
                 app_ms.append(tm["app"])
-            if "cpu" in tm:
-                cpu_ms.append(tm["cpu"])
             cur = got.get("response", {}).get("cursor", {}).get("data", None)
             if cur is not None:
                 state["cursor.data"] = cur
@@ -276,7 +273,6 @@ def _run(pid: int, client: DashClient, total_s: float, window_s: float, minutes:
         if updates else None,
         "update_ms_p50": round(statistics.median(app_ms), 3) if app_ms else None,
         "update_ms_p99": round(_pct(app_ms, 0.99), 3) if app_ms else None,
-        "update_cpu_ms_p50": round(statistics.median(cpu_ms), 3) if cpu_ms else None,
         "update_rtt_ms_p50": round(statistics.median(rtt), 2) if rtt else None,
         "update_rtt_ms_p99": round(_pct(rtt, 0.99), 2) if rtt else None,
         "bytes_per_update": round(statistics.mean(sizes)) if sizes else None,

@@ -73,8 +73,9 @@ so both are measured over the same walk.
 Output: a table, then one JSON line with server_cpu_share (server CPU seconds per wall second
 with one tab; target 0.03), server_cpu_share_no_tab (the virtual unit, pipeline and recorder
 alone), page_cpu_share (the difference), update_ms_p50/p99 (one update's time in the server,
-from its Server-Timing header; target 2 ms), update_cpu_ms_p50, update_rtt_ms_p50/p99 (the
-client's round trip), bytes_per_update and server_rss_mb. Linux only (/proc).
+from its Server-Timing header; target 2 ms), page_cpu_ms_per_update (the server's CPU per
+update: the difference over the polled windows), update_rtt_ms_p50/p99 (the client's round
+trip), bytes_per_update and server_rss_mb. Linux only (/proc).
 
 Example:
   beltline bench dashboard --speed 1 --minutes 1

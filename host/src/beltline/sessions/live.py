@@ -291,8 +291,9 @@ class LiveSession:
             if out.now:
                 recent = [p[2] for p in itertools.islice(reversed(st.points), DISPLAY_HZ)]
                 st.held_obliquity = sum(recent) / len(recent) if recent else None
-            # a quarter of a second of input between looks: the guidance moves in seconds
-            if self.pipeline.samples_in - self._progress_n >= 25:
+            # a quarter of a second of input between looks (the guidance moves in seconds),
+            # and at once when an episode closed (never listed both open and closed)
+            if self.pipeline.samples_in - self._progress_n >= 25 or out.episodes:
                 self._progress_n = self.pipeline.samples_in
                 st.calibration, st.references = calibration_progress(self.pipeline)
                 st.open_episodes = open_episodes(self.pipeline)
