@@ -29,18 +29,30 @@ TREND_MIN_DEG_PER_10MIN = 0.5
 
 
 def sample_period(s: Session) -> float:
-    t = s.samples["t_s"].to_numpy()
-    return float(np.median(np.diff(t))) if len(t) > 1 else 0.01
+    if "period" not in s.cache:
+        t = s.samples["t_s"].to_numpy()
+        s.cache["period"] = float(np.median(np.diff(t))) if len(t) > 1 else 0.01
+    return float(s.cache["period"])  # type: ignore[arg-type]
+
+
+def _walking(s: Session) -> np.ndarray:
+    if "walking" not in s.cache:
+        s.cache["walking"] = (s.samples["activity"] == "walking").to_numpy(bool)
+    w = s.cache["walking"]
+    assert isinstance(w, np.ndarray)
+    return w
 
 
 def walking_minutes(s: Session) -> float:
-    return float((s.samples["activity"] == "walking").sum()) * sample_period(s) / 60.0
+    return float(_walking(s).sum()) * sample_period(s) / 60.0
 
 
 def walking_clock(s: Session, t: np.ndarray | pd.Series) -> np.ndarray:
     """Minutes of walking done by each time ``t`` (the clock fatigue is read against)."""
-    walk = (s.samples["activity"] == "walking").to_numpy(float)
-    cum = np.cumsum(walk) * sample_period(s) / 60.0
+    if "clock" not in s.cache:
+        s.cache["clock"] = np.cumsum(_walking(s), dtype=float) * (sample_period(s) / 60.0)
+    cum = s.cache["clock"]
+    assert isinstance(cum, np.ndarray)
     return np.interp(np.asarray(t, float), s.samples["t_s"].to_numpy(float), cum)
 
 
@@ -158,6 +170,15 @@ def fatigue_trend(s: Session, side: str) -> dict[str, object]:
     Always: ``slope_deg_per_10min`` with ``slope_low``/``slope_high`` (Theil–Sen), ``n``
     (stances), ``minutes`` (one-minute means); for a step: ``change_minute``, ``before_deg``,
     ``after_deg``."""
+    key = f"fatigue_{side}"
+    if key in s.cache:
+        return dict(s.cache[key])  # type: ignore[call-overload]
+    res = _fatigue_trend(s, side)
+    s.cache[key] = dict(res)
+    return res
+
+
+def _fatigue_trend(s: Session, side: str) -> dict[str, object]:
     m = drop_by_minute(s, side)
     n_st = int(s.steps.loc[s.steps["side"] == side, "drop_deg"].notna().sum())
     res: dict[str, object] = {"model": "too short", "n": n_st, "minutes": len(m),
@@ -200,7 +221,12 @@ def fatigue_trend(s: Session, side: str) -> dict[str, object]:
 
 def standing_tilt(s: Session) -> pd.Series:
     """Tilt samples while standing (degrees from the neutral)."""
-    return s.samples.loc[s.samples["activity"] == "standing", "tilt_deg"].dropna()
+    if "standing_tilt" not in s.cache:
+        s.cache["standing_tilt"] = s.samples.loc[s.samples["activity"] == "standing",
+                                                 "tilt_deg"].dropna()
+    tilt = s.cache["standing_tilt"]
+    assert isinstance(tilt, pd.Series)
+    return tilt
 
 
 def episode_table(s: Session) -> pd.DataFrame:
@@ -289,20 +315,21 @@ def session_measures(s: Session) -> list[Measure]:
     return out
 
 
-def measures_table(s: Session) -> pd.DataFrame:
-    return pd.DataFrame([(m.label, m.text) for m in session_measures(s)],
+def measures_table(s: Session, rows: list[Measure] | None = None) -> pd.DataFrame:
+    return pd.DataFrame([(m.label, m.text) for m in (rows if rows is not None
+                                                       else session_measures(s))],
                         columns=["measure", "value"])
 
 
-def summary(s: Session) -> list[str]:
+def summary(s: Session, rows: list[Measure] | None = None) -> list[str]:
     """The report's first lines in plain language; every number is a ``session_measures``
-    row."""
-    m = {x.key: x.text for x in session_measures(s)}
+    row (``rows``: those measures, if already computed)."""
+    m = {x.key: x.text for x in (rows if rows is not None else session_measures(s))}
     lines: list[str] = []
     walk = m["walking_min"]
-    rows = stance_table(s).to_dict("index")
+    tab = stance_table(s).to_dict("index")
     beyond = [side for side in ("left", "right")
-              if rows[side]["stances"] and rows[side]["above (%)"] >= REPORT_ABOVE_PCT]
+              if tab[side]["stances"] and tab[side]["above (%)"] >= REPORT_ABOVE_PCT]
     for side in beyond:
         when = ""
         if f"{side}_above_q1" in m:
@@ -316,7 +343,7 @@ def summary(s: Session) -> list[str]:
     has_drop_episode = len(s.episodes) and (s.episodes["kind"] == "hip_drop").any()
     shares = (f"the swing side dropped more than the threshold in {m['left_above']}% of "
               f"left-leg and {m['right_above']}% of right-leg stances")
-    stances = rows["left"]["stances"] + rows["right"]["stances"]
+    stances = tab["left"]["stances"] + tab["right"]["stances"]
     if not beyond and stances and not has_drop_episode:
         lines.append(f"In {walk} min of walking your pelvis stayed within your normal range, "
                      f"with no sign of a hip drop: {shares}.")

@@ -138,11 +138,12 @@ def build(s: Session, title: str) -> str:
         else 5.0
     steps = tqdm(total=6, desc="report", unit="part", disable=len(s.samples) < 1_000_000)
     body = [f"<h1>{html.escape(title)}</h1>", "<div class='summary'>"]
-    body += [f"<p>{html.escape(line)}</p>" for line in an.summary(s)]
+    rows = an.session_measures(s)
+    body += [f"<p>{html.escape(line)}</p>" for line in an.summary(s, rows)]
     body.append("</div>")
     steps.update()
     body += ["<h2>Session measures (every number of the summary)</h2>",
-             an.measures_table(s).to_html(index=False, classes="measures"),
+             an.measures_table(s, rows).to_html(index=False, classes="measures"),
              "<h2>Per stance leg</h2>", an.stance_table_for_people(s).to_html()]
     eps = [Episode(*r) for r in s.episodes[EPISODE_COLUMNS].itertuples(index=False)]
     body += ["<h2>Episodes</h2>", an.episode_table(s).to_html(index=False)

@@ -24,6 +24,8 @@ class Session:
     steps: pd.DataFrame
     episodes: pd.DataFrame
     meta: dict[str, object] = field(default_factory=dict)
+    # derived per-sample arrays computed once (a week is tens of millions of samples)
+    cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def thresholds(self) -> dict[str, float]:
