@@ -292,3 +292,12 @@ def test_settings_from_the_session_are_used(fatigue: tuple[Path, an.Session]) ->
     strict = an.Session(s.samples, s.steps, s.episodes,
                         {**s.meta, "settings": {**Settings().__dict__, "hip_drop_deg": 20.0}})
     assert an.stance_table(strict).loc["left", "above (%)"] == 0.0
+
+
+def test_analysis_outputs_are_private(fatigue: tuple[Path, an.Session], tmp_path: Path) -> None:
+    raw_path, _ = fatigue
+    outs = [tmp_path / n for n in ("ep.csv", "st.csv", "sa.csv")]
+    assert main(["analyze", str(raw_path), "--episodes", str(outs[0]), "--steps",
+                 str(outs[1]), "--samples", str(outs[2])]) == 0
+    assert all((p.stat().st_mode & 0o777) == 0o600 for p in outs)
+    assert "hip_drop,left" in outs[0].read_text()

@@ -49,9 +49,14 @@ rec();
 
 def _wait(what: str, check: Callable[[], object], timeout: float = 90.0) -> object:
     """Wait for a state; the timeout only bounds a test that would otherwise hang."""
+    from selenium.common.exceptions import WebDriverException
+
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        got = check()
+        try:
+            got = check()
+        except WebDriverException:  # not rendered yet, or re-rendered under our feet
+            got = None
         if got:
             return got
         time.sleep(0.1)
@@ -102,14 +107,16 @@ def test_live_page_in_a_real_browser(chrome: object, live_server: tuple[Server, 
     assert "Stand still" in str(guide)
     d.execute_script(_RECORD)  # type: ignore[attr-defined]
     # the person asks for sound first (a browser plays sound only after a click)
-    box = d.find_element(By.CSS_SELECTOR, "#sound input")  # type: ignore[attr-defined]
-    box.click()
-    _wait("the sound box ticked", box.is_selected)
+    d.find_element(By.CSS_SELECTOR, "#sound input").click()  # type: ignore[attr-defined]
+    _wait("the sound box ticked", lambda: d.find_element(  # type: ignore[attr-defined]
+        By.CSS_SELECTOR, "#sound input").is_selected())
     live.start()
     first = float(_wait("the traces to start", lambda: _points(d)))  # type: ignore[arg-type]
     _wait("the traces to advance", lambda: _points(d) > first + 2.0)
-    banner = d.find_element(By.ID, "banner")  # type: ignore[attr-defined]
-    _wait("the hip-drop banner", lambda: DROP in banner.text)
+    def text(cid: str) -> str:
+        return str(d.find_element(By.ID, cid).text)  # type: ignore[attr-defined]
+
+    _wait("the hip-drop banner", lambda: DROP in text("banner"))
     _wait("the beep", lambda: d.execute_script(  # type: ignore[attr-defined]
         "return document.getElementById('beep').played.length > 0;"), 20)
     # while it lasts, the weak leg's bar is red and the other leg's normal steps are green
@@ -117,14 +124,12 @@ def test_live_page_in_a_real_browser(chrome: object, live_server: tuple[Server, 
     assert _bar_colours(d)[0] in (figures.GREEN, figures.AMBER)
     d.save_screenshot(str(ARTIFACTS / "dashboard.png"))  # type: ignore[attr-defined]
     # the episode is listed as ongoing, then, once it has ended, with its times
-    episodes = d.find_element(By.ID, "episodes")  # type: ignore[attr-defined]
-    _wait("the episode listed", lambda: DROP in episodes.text)
-    _wait("the episode ended", lambda: f"{DROP}: " in episodes.text
-          and "ongoing" not in episodes.text and "peak" in episodes.text, 120)
-    _wait("the banner to close", lambda: DROP not in banner.text)
+    _wait("the episode listed", lambda: DROP in text("episodes"))
+    _wait("the episode ended", lambda: f"{DROP}: " in text("episodes")
+          and "ongoing" not in text("episodes") and "peak" in text("episodes"), 120)
+    _wait("the banner to close", lambda: DROP not in text("banner"))
     # standing: no stale cadence or stance
-    gait = d.find_element(By.ID, "gait")  # type: ignore[attr-defined]
-    _wait("standing", lambda: gait.text == "Standing", 120)
+    _wait("standing", lambda: text("gait") == "Standing", 120)
     seen = d.execute_script("return window.seen;")  # type: ignore[attr-defined]
     guides = " | ".join(seen["guide"])
     assert "Stand still" in guides

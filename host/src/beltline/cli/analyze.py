@@ -69,6 +69,11 @@ def run(args: argparse.Namespace) -> None:
     for g in res.gaps:
         log.warning("gap: no data from %.3f s to %.3f s (%.2f s)", g.start_s, g.end_s,
                     g.seconds)
+    from beltline import privacy
+
+    for out in (args.episodes, args.steps, args.samples):
+        if out is not None:
+            privacy.private_file(out)  # health data: 0600 (the writers keep the mode)
     analyze.write_episodes(args.episodes, res.episodes)
     if args.steps:
         analyze.write_steps(args.steps, res.steps)
