@@ -9,21 +9,28 @@ export folder or a raw CSV, then::
     from beltline.analysis import load_export, stance_table, fatigue_trend, summary
     s = load_export("walk-3/")
     stance_table(s)            # per stance leg: stances, mean drop, share above threshold
-    fatigue_trend(s, "left")   # drop against walking time: slope per 10 min and its SE
+    fatigue_trend(s, "left")   # the drop over the walk: steady, a trend or a step
+    measures_table(s)          # every number the summary says, labelled
     print("\\n".join(summary(s)))
 
 Angles in degrees; obliquity + = right side lower, tilt + = anterior, from the standing neutral.
 """
 
 from .measures import (
+    asymmetry,
     cadence,
+    drop_by_minute,
     episode_table,
     fatigue_trend,
+    measures_table,
     sample_period,
+    session_measures,
     stance_table,
+    stance_table_for_people,
     standing_tilt,
     summary,
     symmetry_index,
+    theil_sen,
     walking_clock,
     walking_minutes,
 )
@@ -40,9 +47,29 @@ from .session import (
 )
 
 __all__ = [
-    "EPISODE_COLUMNS", "SAMPLE_COLUMNS", "STEP_COLUMNS", "SWING", "Session",
-    "cadence", "episode_table", "fatigue_trend", "from_result", "from_rows", "load_export",
+    "EPISODE_COLUMNS",
+    "SAMPLE_COLUMNS",
+    "STEP_COLUMNS",
+    "SWING",
+    "Session",
+    "asymmetry",
+    "cadence",
+    "drop_by_minute",
+    "episode_table",
+    "fatigue_trend",
+    "from_result",
+    "from_rows",
+    "load_export",
     "load_store",
-    "sample_period", "stance_table", "standing_tilt", "summary", "symmetry_index",
-    "walking_clock", "walking_minutes",
+    "measures_table",
+    "sample_period",
+    "session_measures",
+    "stance_table",
+    "stance_table_for_people",
+    "standing_tilt",
+    "summary",
+    "symmetry_index",
+    "theil_sen",
+    "walking_clock",
+    "walking_minutes",
 ]

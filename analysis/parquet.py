@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from beltline import privacy
 from beltline.sessions.store import Store
 
 from .session import load_store
@@ -15,16 +16,16 @@ def export(store: Store, sid: int, out_dir: Path) -> list[Path]:
     session id and start time, so a folder of exports is queried as one table: README, DuckDB)
     and ``session.json``."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    privacy.private_dir(out_dir)
     meta = store.meta(sid)
     s = load_store(store, sid)
     paths = []
     for name, df in (("samples", s.samples), ("steps", s.steps), ("episodes", s.episodes)):
         df = df.copy()
-        df.insert(0, "started_unix", meta["started_unix"])
+        df.insert(0, "started_unix", float(meta["started_unix"]))  # type: ignore[arg-type]
         df.insert(0, "session_id", sid)
         path = out_dir / f"{name}.parquet"
-        df.to_parquet(path, index=False)
+        df.to_parquet(privacy.private_file(path), index=False)
         paths.append(path)
-    (out_dir / "session.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    privacy.write_text(out_dir / "session.json", json.dumps(meta, indent=2))
     return [*paths, out_dir / "session.json"]

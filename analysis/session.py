@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from beltline.errors import DataError
 from beltline.records import EPISODE_COLUMNS, SAMPLE_COLUMNS, STEP_COLUMNS, Rows
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ class Session:
     steps: pd.DataFrame
     episodes: pd.DataFrame
     meta: dict[str, object] = field(default_factory=dict)
+    # derived per-sample arrays computed once (a week is tens of millions of samples)
+    cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -65,10 +68,18 @@ def load_export(folder: str | Path) -> Session:
                                                                   na_values=[""])
         missing = [c for c in cols if c not in df.columns]
         if missing:
-            raise ValueError(f"{d / name}: missing column(s) {', '.join(missing)}")
+            raise DataError(f"{d / name}: missing column(s) {', '.join(missing)}")
         return df
 
-    meta = json.loads((d / "session.json").read_text(encoding="utf-8"))
+    absent = [n for n in ("session.json", "samples", "steps", "episodes")
+              if not ((d / n).exists() or (d / f"{n}.csv").exists()
+                      or (d / f"{n}.parquet").exists())]
+    if absent:
+        raise DataError(f"{d} is not a Beltline export: missing {', '.join(absent)}")
+    try:
+        meta = json.loads((d / "session.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{d / 'session.json'} is not readable JSON: {exc}") from None
     samples = read("samples", SAMPLE_COLUMNS)
     samples["activity"] = samples["activity"].fillna("").astype(str)
     eps = read("episodes", EPISODE_COLUMNS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from beltline.dashboard.view import live_update
+from beltline.dashboard.view import OUTPUTS, live_update
 from beltline.pipeline.settings import Settings
 from beltline.sessions.live import LiveSession
 from beltline.sessions.store import Store
@@ -25,7 +25,7 @@ def test_a_lost_link_shows_a_banner_and_the_recording_keeps_the_gap(tmp_path: Pa
     def spy(s: object) -> None:
         orig(s)  # type: ignore[arg-type]
         if s.state == "lost":  # type: ignore[attr-defined]
-            seen.append(str(live_update(live, 0, Settings())[5]))
+            seen.append(str(live_update(live, None, Settings())[OUTPUTS.index("banner")]))
 
     live._on_state = spy  # type: ignore[method-assign]
     live.start()
@@ -44,8 +44,8 @@ def test_a_lost_link_shows_a_banner_and_the_recording_keeps_the_gap(tmp_path: Pa
 
 
 def test_review_only_page_data_without_a_live_session() -> None:
-    out = live_update(None, 0, Settings())
-    assert "review only" in str(out[8])
+    out = live_update(None, None, Settings())
+    assert "review only" in str(out[OUTPUTS.index("status")])
 
 
 def test_monitor_says_what_to_do_without_hardware_and_stays_local(

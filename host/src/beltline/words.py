@@ -61,3 +61,45 @@ def tilt(tilt_deg: float, level_deg: float = 0.5) -> str:
         return "at your neutral"
     way = "anterior (top of the pelvis forward)" if tilt_deg > 0 else "posterior"
     return f"{abs(tilt_deg):.1f}° {way}"
+
+
+def standing_on(side: str) -> str:
+    """The stance leg as a person says it: "standing on the right leg"."""
+    return f"standing on the {side} leg"
+
+
+def stance_label(side: str) -> str:
+    """A stance leg with the side whose drop it is measured by: "right-leg stance (left side
+    drops)" — for legends, table rows and column headers."""
+    return f"{stance(side)} ({other(side)} side drops)"
+
+
+def swing_drops(side: str) -> str:
+    """What a stance on ``side`` is judged by: "left side drops" for a right-leg stance."""
+    return f"{other(side)} side drops"
+
+
+def stance_drop(side: str, drop_deg: float, capital: bool = False) -> str:
+    """One single-leg stance's peak swing-side drop: "standing on the right leg: left side
+    drops 9.6°" (a negative drop is the swing side raised: "... left side rises 1.2°")."""
+    verb = "drops" if drop_deg >= 0 else "rises"
+    text = f"{standing_on(side)}: {other(side)} side {verb} {abs(drop_deg):.1f}°"
+    return text[:1].upper() + text[1:] if capital else text
+
+
+_ACTIVITIES = {"walking": "walking", "standing": "standing",
+               "sitting": "sitting (does not count)",
+               "other": "bending or moving (does not count)"}
+
+
+def activity(name: str) -> str:
+    """An activity as the page says it; sitting and bending never count as episodes."""
+    return _ACTIVITIES.get(name, name or "–")
+
+
+def clock(seconds: float) -> str:
+    """A time in the session as minutes:seconds ("2:05"), hours when longer ("1:02:05")."""
+    s = max(0, round(seconds))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 
 from beltline import __version__
@@ -58,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BeltlineError as exc:
         log.error("%s", exc)
+        return 1
+    except OSError as exc:  # a disk that filled up, a folder that vanished mid-way
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        log.error("%s%s", exc.strerror or exc, where)
+        return 1
+    except sqlite3.Error as exc:
+        log.error("the session store cannot be used: %s", exc)
         return 1
     except KeyboardInterrupt:
         log.error("interrupted")

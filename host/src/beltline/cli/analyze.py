@@ -20,8 +20,10 @@ forward and left, so the sensor may sit anywhere on the belt, either way up).
 
 Outputs (times in the file's own clock):
   --episodes EP.csv  kind,side,start_s,end_s,peak_deg,mean_deg,activity,steps
-                     kind hip_drop (side = stance leg), anterior_tilt, pelvic_obliquity
-                     (side = the lower side)
+                     kind hip_drop: side = the stance leg, so "hip_drop,right" is a hip
+                     drop in right-leg stance (the left side drops: the right hip's
+                     abductors do not hold the pelvis); pelvic_obliquity: side = the lower
+                     side; anterior_tilt: no side
   --steps ST.csv     t_s,side   heel strikes, side = the foot that strikes
   --samples SA.csv   t_s,obliquity_deg,tilt_deg,activity   per input sample; obliquity + =
                      right side lower, tilt + = anterior, relative to the standing neutral;
@@ -67,6 +69,11 @@ def run(args: argparse.Namespace) -> None:
     for g in res.gaps:
         log.warning("gap: no data from %.3f s to %.3f s (%.2f s)", g.start_s, g.end_s,
                     g.seconds)
+    from beltline import privacy
+
+    for out in (args.episodes, args.steps, args.samples):
+        if out is not None:
+            privacy.private_file(out)  # health data: 0600 (the writers keep the mode)
     tables.write_episodes(args.episodes, res.episodes)
     if args.steps:
         tables.write_steps(args.steps, res.out.rows().steps, columns=("t_s", "side"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,29 +51,95 @@ def number(kind: type, lo: float | None = None, hi: float | None = None,
 
 
 POSITIVE = number(float, 0.0, lo_open=True)
+SEED = number(int, 0)  # numpy's generators take seeds >= 0
+SESSION_ID = number(int, 1)
+
+
+def _why(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+def _can_create_in(folder: Path) -> str | None:
+    """Why no file can be created in ``folder`` (None: it can). Tried for real: permissions,
+    read-only mounts and pseudo file systems all answer (``os.access`` is True for root)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".beltline-probe-", dir=folder)
+    except OSError as exc:
+        return _why(exc)
+    os.close(fd)
+    os.unlink(probe)
+    return None
 
 
 def out_file(text: str) -> Path:
-    """An output file: its folder must exist and be writable, and it must not be a folder."""
+    """An output file: its folder must exist and take a new file, it must not be a folder,
+    and an existing file must be writable. Checked before any work starts."""
     p = Path(text)
     if p.is_dir():
         raise argparse.ArgumentTypeError(f"{p} is a folder; give a file name in it")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise argparse.ArgumentTypeError(f"folder {parent} does not exist; create it first")
-    if not os.access(parent, os.W_OK):
-        raise argparse.ArgumentTypeError(f"cannot write in {parent} (permission denied)")
+    if p.exists():
+        try:
+            with open(p, "ab"):
+                pass
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"cannot write {p}: {_why(exc)}") from None
+        return p
+    why = _can_create_in(parent)
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"cannot write in {parent}: {why}")
     return p
 
 
 def out_dir(text: str) -> Path:
-    """An output folder: created if missing (its parent must exist); never an existing file."""
+    """An output folder: created if missing (its parent must exist); never an existing file;
+    it (or its parent) must take new files."""
     p = Path(text)
     if p.exists() and not p.is_dir():
         raise argparse.ArgumentTypeError(f"{p} is a file, not a folder")
     parent = p.parent if str(p.parent) else Path(".")
     if not p.exists() and not parent.is_dir():
         raise argparse.ArgumentTypeError(f"folder {parent} does not exist; create it first")
+    target = p if p.exists() else parent
+    why = _can_create_in(target)
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"cannot write in {target}: {why}")
+    return p
+
+
+def store_file(text: str) -> Path:
+    """The session store (an SQLite file): not a folder; it or the folders to be made for it
+    must be writable."""
+    p = Path(text).expanduser()
+    if p.is_dir():
+        raise argparse.ArgumentTypeError(f"{p} is a folder; the store is a file, e.g. "
+                                         f"{p / 'beltline.db'}")
+    if p.exists():
+        try:
+            with open(p, "ab"):
+                pass
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"cannot write the store {p}: {_why(exc)}") \
+                from None
+        return p
+    q = p.parent
+    while not q.exists() and q.parent != q:
+        q = q.parent
+    if not q.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot make the store {p}: {q} is a file")
+    why = _can_create_in(q)
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"cannot make the store {p} in {q}: {why}")
+    return p
+
+
+def in_path(text: str) -> Path:
+    """An input that must exist (a file or a folder)."""
+    p = Path(text)
+    if not p.exists():
+        raise argparse.ArgumentTypeError(f"{p} not found")
     return p
 
 
@@ -103,4 +170,4 @@ def input_options(p: argparse.ArgumentParser) -> None:
 
 
 def store_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", type=Path, metavar="FILE", help=STORE_HELP)
+    p.add_argument("--store", type=store_file, metavar="FILE", help=STORE_HELP)

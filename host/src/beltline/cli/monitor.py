@@ -6,7 +6,14 @@ import argparse
 import logging
 from pathlib import Path
 
-from beltline.cli.common import POSITIVE, add, number, settings_options, store_option
+from beltline.cli.common import (
+    POSITIVE,
+    SEED,
+    add,
+    number,
+    settings_options,
+    store_option,
+)
 from beltline.errors import BeltlineError
 
 log = logging.getLogger("beltline")
@@ -15,22 +22,34 @@ MANUAL = """\
 Watch your pelvis live: the ruler through your belt loops on screen, while you walk.
 
 Starts a live session, records it to the session store and serves a dashboard on
-http://127.0.0.1:8050/ (it opens your browser unless --no-browser). The page shows the ruler
-(a belt line at your current obliquity, green/amber/red against your threshold), a tilt
-gauge, the last 30 s of obliquity and tilt, activity, cadence, stance side, the swing-side drop
-per side over the last strides, a banner while an episode is active, the session's episodes,
-the connection, battery and packet counters, and buttons to calibrate, start/stop recording
-and export the session as CSV. The Review page shows past sessions.
+http://127.0.0.1:8050/ (it opens your browser unless --no-browser; on a machine without a
+browser it says which address to open). The page shows:
+  - while calibrating, the step you are in: stand still (a countdown), then walk normally
+    (steps counted), then "calibration done";
+  - walking: the ruler tilted to each single-leg stance's peak drop of the swing side, held
+    until the next stance, and both legs' latest stances side by side ("standing on the right
+    leg: left side drops 9.6°"), green below your threshold (your own calibration-walk drop
+    plus 2.5°), amber above it, red while a hip drop in that stance is ongoing;
+  - standing: the obliquity held over the last second against the standing threshold;
+    sitting and bending are grey: they never count;
+  - a tilt gauge, the last 30 s of obliquity and tilt, cadence and stance while walking, a
+    banner while an episode is ongoing (a hip drop is named by the stance leg and the side
+    that drops: "hip drop in right-leg stance (left side drops)"), the session's episodes,
+    the connection and counters, and buttons to calibrate, start/stop recording and export
+    the session as CSV. The Review page shows past sessions (it opens on the latest).
 
 --virtual runs the built-in virtual wearer through the virtual belt unit (the firmware's own
 code), so no hardware is needed. Without --virtual it would connect to a belt unit over
 Bluetooth; that link is not part of this version yet.
 
-The page is served on this machine only; --host with --allow-network serves it to others.
+Only this machine can use the page: it answers only to a loopback address (a web page on
+another domain that resolves to this machine is refused), and every action and download
+needs the same-origin page with this launch's secret token. --host with --allow-network
+serves it to other machines. A port already in use is an error: choose another with --port.
 
 Examples:
   beltline monitor --virtual
-  beltline monitor --virtual --scenario anterior_tilt --speed 5 --no-browser
+  beltline monitor --virtual --scenario anterior_tilt --speed 5 --no-browser --port 8051
 """
 
 SCAN_MANUAL = """\
@@ -56,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "episode kind)")
     p.add_argument("--minutes", type=POSITIVE, default=10.0,
                    help="length of the virtual session after calibration (default: 10)")
-    p.add_argument("--seed", type=int, default=0, help="virtual wearer seed (default: 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="virtual wearer seed (default: 0)")
     p.add_argument("--mount", choices=sorted(MOUNTS), default="back",
                    help="where the virtual unit is clipped (default: back)")
     p.add_argument("--speed", type=POSITIVE, default=1.0,
@@ -87,6 +106,7 @@ def monitor(args: argparse.Namespace) -> None:
 
     server.check_host(args.host, args.allow_network)
     cfg = settings.load(args.settings, args.set)
+    server.check_port(args.host, args.port)  # a busy port is said before the session starts
     if not args.virtual:
         raise BeltlineError(
             "the Bluetooth link to a real belt unit is not part of this version yet; run "
@@ -100,7 +120,7 @@ def monitor(args: argparse.Namespace) -> None:
     store: Path | None = args.store
     live = virtual_session(args.scenario, args.minutes, args.seed, args.mount, args.speed,
                            store, cfg, faults, args.over_ble)
-    server.serve(live, store, cfg, args.host, args.port, not args.no_browser)
+    server.serve(live, store, cfg, args.host, args.port, not args.no_browser, args.allow_network)
 
 
 def scan(args: argparse.Namespace) -> None:

@@ -8,14 +8,41 @@ from pathlib import Path
 from beltline.cli.common import add, input_options, out_file, store_option
 from beltline.errors import BeltlineError
 
+
+def report_source(text: str) -> str:
+    """A session id (>= 1), an export folder (with its session.json) or a raw CSV file."""
+    p = Path(text)
+    if text.isdigit():
+        if int(text) < 1:
+            raise argparse.ArgumentTypeError(f"session ids start at 1, got {text}")
+        return text
+    if p.is_dir():
+        if not (p / "session.json").is_file():
+            raise argparse.ArgumentTypeError(
+                f"{p} is a folder but not a Beltline export (no session.json in it); give a "
+                "session id, an export folder or a raw CSV")
+        return text
+    if not p.exists():
+        raise argparse.ArgumentTypeError(
+            f"{p} not found; give a session id (see `beltline sessions`), an export folder or "
+            "a raw CSV")
+    return text
+
 REPORT_MANUAL = """\
-Write one session as a single HTML file that opens offline: a plain-language summary first
-("In 38 min of walking your pelvis dropped more than 6.5° on the left side in 41% of
-right-leg steps, mostly after minute 20"), the per-stance-leg table, the episodes, obliquity
-and tilt over time with episodes shaded, the drop per stance by leg, a fatigue trend (drop
-against minutes of walking, with its slope and standard error), cadence and the standing tilt
-distribution. SOURCE is a session id in the store, a folder written by `beltline export`, or
-a raw CSV (analysed first, as `beltline analyze` does).
+Write one session as a single HTML file that opens offline, readable by you only (0600).
+
+First a plain-language summary ("In 38.2 min of walking, standing on the right leg your
+pelvis dropped on the left side by more than 6.5° in 41.0% of stances, mostly after walking
+minute 20."; a healthy walk is told it stayed within the normal range), then the session's
+measures (every number of the summary, labelled), the table per stance leg, the episodes,
+obliquity and tilt over time with episodes shaded, the drop per stance as one box per leg,
+the drop over the walk (one-minute means; a gradual trend is a Theil-Sen slope with its 95 %
+interval, a sudden change is called a step, steady is steady), cadence and the standing tilt
+distribution. The left/right difference of the drop is given with its interval and not judged:
+no published normal band for it is known for one belt sensor.
+
+SOURCE is a session id in the store, a folder written by `beltline export`, or a raw CSV
+(analysed first, as `beltline analyze` does).
 
 Examples:
   beltline report 3 --out walk-3.html
@@ -23,9 +50,10 @@ Examples:
 """
 
 TRENDS_MANUAL = """\
-The key measures of every session in the store (drop in each stance, episodes per walking
-hour, standing tilt, symmetry, cadence), per session and per week, as a Plotly HTML page; with
---csv also the weekly table.
+The key measures of every session in the store (the mean drop in each stance leg, their
+left/right difference, episodes per walking hour, standing tilt, cadence), per session (at its
+start time: two sessions of one day are two points) and per week, as a Plotly HTML page; with
+--csv also the weekly table, with readable headers and values rounded to 0.01.
 
 Example:
   beltline trends --out trends.html --csv trends.csv
@@ -35,7 +63,7 @@ Example:
 def register(sub: argparse._SubParsersAction) -> None:
     p = add(sub, "report", "one session as a self-contained HTML report", REPORT_MANUAL,
             report)
-    p.add_argument("source", metavar="SESSION|EXPORT_DIR|RAW.csv",
+    p.add_argument("source", type=report_source, metavar="SESSION|EXPORT_DIR|RAW.csv",
                    help="a session id in the store, an export folder or a raw CSV")
     p.add_argument("--out", type=out_file, required=True, metavar="report.html")
     store_option(p)
@@ -66,7 +94,10 @@ def trends(args: argparse.Namespace) -> None:
     page, weekly = tr.trends(pd.DataFrame(rows))
     rep.write(args.out, page)
     if args.csv:
-        weekly.to_csv(args.csv, index=False)
+        from beltline import privacy
+
+        with privacy.open_private(args.csv, "w", newline="", encoding="utf-8") as f:
+            weekly.to_csv(f, index=False)
         logging.getLogger("beltline").info("wrote %s", args.csv)
 
 

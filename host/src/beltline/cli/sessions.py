@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
-from pathlib import Path
 
-from beltline.cli.common import add, input_options, out_dir, store_option
+from beltline.cli.common import SESSION_ID, add, in_path, input_options, out_dir, store_option
 
 log = logging.getLogger("beltline")
 
@@ -21,11 +20,13 @@ Example:
 """
 
 EXPORT_MANUAL = """\
-Write one session into a folder: samples.csv (t_s,obliquity_deg,tilt_deg,activity),
+Write one session into a folder (created readable by you only: 0700, files 0600):
+samples.csv (t_s,obliquity_deg,tilt_deg,activity),
 steps.csv (t_s,side,drop_deg,tilt_deg,range_deg,cadence_spm: heel strike, striking foot,
 swing side's peak drop in the stance that follows, mean tilt, obliquity range over the stride,
 cadence), episodes.csv (kind,side,start_s,end_s,peak_deg,
-mean_deg,activity,steps) and session.json (device, firmware, calibration, settings, gaps).
+mean_deg,activity,steps; "hip_drop,right" = a hip drop in right-leg stance, the left side
+drops) and session.json (device, firmware, calibration, settings, gaps).
 
 With --parquet the three tables are Parquet files instead (every row carrying the session
 id and start time), for querying many sessions with DuckDB (README).
@@ -51,14 +52,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     store_option(p)
     p = add(sub, "export", "write a session as CSV files and session.json", EXPORT_MANUAL,
             export)
-    p.add_argument("session", type=int, metavar="SESSION", help="session id (see sessions)")
+    p.add_argument("session", type=SESSION_ID, metavar="SESSION", help="session id (see sessions)")
     p.add_argument("--out", type=out_dir, required=True, metavar="DIR", help="output folder")
     store_option(p)
     p.add_argument("--parquet", action="store_true",
                    help="write samples/steps/episodes as Parquet (for DuckDB over many)")
     p = add(sub, "import", "read an export folder or a raw CSV as a session", IMPORT_MANUAL,
             import_)
-    p.add_argument("path", type=Path, metavar="PATH", help="export folder or raw CSV file")
+    p.add_argument("path", type=in_path, metavar="PATH", help="export folder or raw CSV file")
     store_option(p)
     input_options(p)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from beltline.cli.common import POSITIVE, add, number, out_dir
+from beltline.cli.common import POSITIVE, SEED, add, number, out_dir
 
 MANUAL = """\
 Generate a virtual wearer's recording: physically consistent IMU data for a belt unit, with
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="what the wearer does (default: healthy_walk)")
     p.add_argument("--minutes", type=POSITIVE, default=5.0, metavar="M",
                    help="length of the scenario's main part, minutes (default: 5)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed (default: 0)")
     p.add_argument("--mount", choices=sorted(MOUNTS), default="back",
                    help="where the unit is clipped on the belt (default: back)")
     p.add_argument("--rate", type=number(float, 10.0, 1000.0), default=100.0, metavar="HZ",

@@ -16,7 +16,7 @@ from dash import Input, Output, State, dcc, html
 
 from beltline import words
 from beltline.dashboard import figures
-from beltline.dashboard.view import UPDATE_MS, live_update
+from beltline.dashboard.view import DEFAULT_REFERENCE_DEG, UPDATE_MS, live_update
 from beltline.pipeline.settings import Settings
 from beltline.records import Rows
 from beltline.sessions import exchange as sessions
@@ -28,17 +28,22 @@ def _button(id_: str, text: str) -> html.Button:
     return html.Button(text, id=id_, n_clicks=0, style={"marginRight": "8px", "padding": "6px"})
 
 
-def _live_page() -> html.Div:
+def _live_page(cfg: Settings) -> html.Div:
+    thr = DEFAULT_REFERENCE_DEG + cfg.hip_drop_deg
     return html.Div(id="live-page", children=[
         html.Div(id="banner", role="alert", children="", style={"display": "none"}),
+        html.Div(id="guide", role="status", children="", style={"display": "none"}),
         html.Div(style={"display": "flex", "flexWrap": "wrap"}, children=[
-            html.Div(dcc.Graph(id="ruler", config={"displayModeBar": False}),
-                     style={"flex": "1 1 380px"}),
-            html.Div(dcc.Graph(id="gauge", config={"displayModeBar": False}),
-                     style={"flex": "1 1 300px"}),
+            html.Div(dcc.Graph(id="ruler", figure=figures.ruler(None, cfg.obliquity_deg),
+                               config={"displayModeBar": False}), style={"flex": "1 1 340px"}),
+            html.Div(dcc.Graph(id="stances", figure=figures.stance_bars(
+                [None, None], [figures.GREY] * 2, [thr, thr]), config={"displayModeBar": False}),
+                style={"flex": "1 1 380px"}),
+            html.Div(dcc.Graph(id="gauge", figure=figures.tilt_gauge(
+                None, cfg.anterior_tilt_deg), config={"displayModeBar": False}),
+                style={"flex": "1 1 260px"}),
         ]),
-        dcc.Graph(id="traces", figure=figures.live_traces(),
-                  config={"displayModeBar": False}),
+        dcc.Graph(id="traces", figure=figures.live_traces(), config={"displayModeBar": False}),
         html.Div(id="gait", style={"fontSize": "18px", "margin": "6px 0"}),
         html.Div(children=[
             _button("btn-cal", "Calibrate"), _button("btn-rec", "Stop recording"),
@@ -53,7 +58,7 @@ def _live_page() -> html.Div:
         html.H3("Episodes this session"),
         html.Ul(id="episodes"),
         dcc.Interval(id="tick", interval=UPDATE_MS),
-        dcc.Store(id="cursor", data=0),
+        dcc.Store(id="cursor", data={"seq": 0, "h": {}}),
     ])
 
 
@@ -70,11 +75,38 @@ def _review_page() -> html.Div:
     ])
 
 
+# Sent with every request the page makes to its own server (callbacks, downloads): the
+# per-launch secret this page was served with. A page of another site cannot read it, so it
+# cannot drive the dashboard even when its request reaches this machine (``guard``).
+_TOKEN_SCRIPT = """<script>(function () {
+  const token = %s, header = %s, fetch0 = window.fetch.bind(window);
+  window.fetch = function (url, opts) {
+    const u = new URL(url instanceof Request ? url.url : url, window.location.href);
+    if (u.origin === window.location.origin) {
+      opts = Object.assign({}, opts || {});
+      const h = new Headers(opts.headers || {});
+      h.set(header, token);
+      opts.headers = h;
+    }
+    return fetch0(url, opts);
+  };
+})();</script>"""
+
+
 def build_app(live: LiveSession | None, store_path: Path | None,
-              settings: Settings | None = None) -> dash.Dash:
-    """The dashboard for ``live`` (None: review only), reading sessions from ``store_path``."""
+              settings: Settings | None = None, token: str | None = None) -> dash.Dash:
+    """The dashboard for ``live`` (None: review only), reading sessions from ``store_path``.
+    ``token``: the per-launch secret the page sends with each request (see ``guard``)."""
+    import json
+
+    from beltline.dashboard.guard import TOKEN_HEADER
+
     cfg = settings or Settings()
-    app = dash.Dash(__name__, title="Beltline", update_title=None)
+    app = dash.Dash(__name__, title="Beltline", update_title="", enable_mcp=False,
+                    websocket_callbacks=False)
+    if token is not None:
+        script = _TOKEN_SCRIPT % (json.dumps(token), json.dumps(TOKEN_HEADER))
+        app.index_string = app.index_string.replace("{%config%}", script + "{%config%}")
     app.layout = html.Div(style={"fontFamily": "sans-serif", "maxWidth": "1100px",
                                  "margin": "auto"}, children=[
         dcc.Location(id="url"),
@@ -83,24 +115,27 @@ def build_app(live: LiveSession | None, store_path: Path | None,
             dcc.Link("Live", href="/"), dcc.Link("Review", href="/review"),
         ]),
         html.Div(id="status", style={"color": "#555"}),
-        _live_page(),
+        _live_page(cfg),
         _review_page(),
     ])
 
     @app.callback(Output("live-page", "style"), Output("review-page", "style"),
-                  Input("url", "pathname"))
-    def route(path: str | None) -> tuple[dict[str, str], dict[str, str]]:
+                  Output("tick", "disabled"), Input("url", "pathname"))
+    def route(path: str | None) -> tuple[dict[str, str], dict[str, str], bool]:
+        # the review page does not poll: its interval stops (no cost for an idle review tab)
         review = (path or "/").rstrip("/").endswith("review")
-        return ({"display": "none"} if review else {}), ({} if review else {"display": "none"})
+        return ({"display": "none"} if review else {}), \
+            ({} if review else {"display": "none"}), review or live is None
 
     @app.callback(
         Output("traces", "extendData"), Output("cursor", "data"), Output("ruler", "figure"),
-        Output("gauge", "figure"), Output("gait", "children"), Output("banner", "children"),
+        Output("stances", "figure"), Output("gauge", "figure"), Output("guide", "children"),
+        Output("guide", "style"), Output("gait", "children"), Output("banner", "children"),
         Output("banner", "style"), Output("episodes", "children"), Output("status", "children"),
         Output("btn-rec", "children"),
         Input("tick", "n_intervals"), State("cursor", "data"))
-    def update(_n: int | None, cursor: int | None) -> tuple[object, ...]:
-        return live_update(live, cursor or 0, cfg)
+    def update(_n: int | None, cursor: object) -> tuple[object, ...]:
+        return live_update(live, cursor, cfg)
 
     # the beep plays in the browser (an audio element), only once the person has ticked the
     # box: browsers refuse sound that no click allowed
@@ -140,18 +175,22 @@ def build_app(live: LiveSession | None, store_path: Path | None,
 
     @app.callback(Output("pick", "options"), Output("pick", "value"),
                   Input("url", "pathname"), Input("url", "search"))
-    def session_options(_path: str | None, search: str | None) -> tuple[object, object]:
+    def session_options(path: str | None, search: str | None) -> tuple[object, object]:
+        if not (path or "/").rstrip("/").endswith("review"):
+            return dash.no_update, dash.no_update  # the live page has no session list
         with _Store(store_path) as st:
             rows = list(reversed(st.sessions()))
         options = [{"label": f"#{s.id} {_when(s.started_unix)} {s.source} "
-                             f"{s.seconds / 60:.1f} min, {s.episodes} episodes", "value": s.id}
+                             f"{s.seconds / 60:.1f} min, {s.episodes} episode"
+                             f"{'' if s.episodes == 1 else 's'}", "value": s.id}
                    for s in rows]
-        # /review?session=3 opens that session directly (a link a physiotherapist can keep)
+        # /review?session=3 opens that session directly (a link a physiotherapist can keep);
+        # without one the page opens on the latest session
         q = parse_qs((search or "").lstrip("?"))
         try:
             value: object = int(q["session"][0])
         except (KeyError, ValueError):
-            value = dash.no_update
+            value = rows[0].id if rows else None
         return options, value
 
     @app.callback(Output("review-timeline", "figure"), Output("review-strides", "figure"),
@@ -163,18 +202,26 @@ def build_app(live: LiveSession | None, store_path: Path | None,
             return dash.no_update, dash.no_update, dash.no_update
         data = review_data(store_path, sid)
         sa = data.samples
-        fig = figures.timeline(sa.t_s, sa.obliquity_deg, sa.tilt_deg, data.episodes)
+        eps = data.episodes
+        fig = figures.timeline(sa.t_s, sa.obliquity_deg, sa.tilt_deg, eps)
+        strides = figures.stride_drops([(x.t_s, x.side, x.drop_deg) for x in data.steps])
         trig = dash.callback_context.triggered_id
         if isinstance(trig, dict) and trig.get("type") == "zoom":
-            e = data.episodes[trig["index"]]
+            e = eps[trig["index"]]
             pad = 0.1 * (e.end_s - e.start_s) + 5.0
-            fig.update_xaxes(range=[e.start_s - pad, e.end_s + pad])
+            for f in (fig, strides):
+                f.update_xaxes(range=[e.start_s - pad, e.end_s + pad])
         buttons = [html.Button(
-            f"{words.episode(e.kind, e.side, capital=True)} {e.start_s:.0f}-{e.end_s:.0f} s"
-            f", peak {e.peak_deg:.1f}°", id={"type": "zoom", "index": i}, n_clicks=0,
-            style={"margin": "2px"}) for i, e in enumerate(data.episodes)]
-        steps = [(x.t_s, x.side, x.drop_deg) for x in data.steps]
-        return fig, figures.stride_drops(steps), buttons or "none"
+            f"{words.episode(e.kind, e.side, capital=True)} {words.clock(e.start_s)}–"
+            f"{words.clock(e.end_s)}, peak {e.peak_deg:.1f}°", id={"type": "zoom", "index": i},
+            n_clicks=0, style={"margin": "2px"}) for i, e in enumerate(eps)]
+        return fig, strides, buttons or "none"
+
+    @app.callback(Output("review-strides", "figure", allow_duplicate=True),
+                  Input("review-timeline", "relayoutData"), prevent_initial_call=True)
+    def follow_zoom(relayout: dict[str, object] | None) -> object:
+        """The stride plot shows the time span the timeline shows (zoom, pan, reset)."""
+        return zoom_patch(relayout)
 
     @app.callback(Output("review-download", "data"), Input("btn-review-export", "n_clicks"),
                   State("pick", "value"), prevent_initial_call=True)
@@ -196,6 +243,21 @@ class _Store:
 
     def __exit__(self, *exc: object) -> None:
         self.st.close()
+
+
+def zoom_patch(relayout: dict[str, object] | None) -> object:
+    """The x-range edit matching a Plotly ``relayoutData`` event (or no update)."""
+    r = relayout or {}
+    p = dash.Patch()
+    if "xaxis.range[0]" in r and "xaxis.range[1]" in r:
+        p["layout"]["xaxis"]["range"] = [r["xaxis.range[0]"], r["xaxis.range[1]"]]
+    elif isinstance(r.get("xaxis.range"), list):
+        p["layout"]["xaxis"]["range"] = r["xaxis.range"]
+    elif r.get("xaxis.autorange"):
+        p["layout"]["xaxis"]["autorange"] = True
+    else:
+        return dash.no_update
+    return p
 
 
 def review_data(store_path: Path | None, sid: int) -> Rows:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import plotly.graph_objects as go
+from dash import Patch
 
 from beltline import words
 from beltline.pipeline.episodes import Episode
@@ -43,11 +45,90 @@ def ruler(obliquity_deg: float | None, threshold_deg: float) -> go.Figure:
                              text=["L", "R"], textposition=["middle left", "middle right"],
                              marker={"size": 14, "color": colour},
                              line={"color": colour, "width": 10}, hoverinfo="skip"))
-    fig.update_layout(title={"text": f"Obliquity: {title}", "x": 0.5}, showlegend=False,
-                      margin=_MARGIN, height=220, plot_bgcolor="white",
+    fig.update_layout(title={"text": _two_lines(f"Obliquity: {title}"), "x": 0.5,
+                             "font": {"size": 20}}, showlegend=False,
+                      margin={**_MARGIN, "t": 64}, height=240, plot_bgcolor="white",
                       xaxis={"visible": False, "range": [-1.5, 1.5]},
                       yaxis={"visible": False, "range": [-0.45, 0.45]})
     return fig
+
+
+def ruler_patch(obliquity_deg: float, colour: str, title: str) -> Patch:
+    """The ruler's edit for one update: the belt line's ends, its colour and the title (the
+    figure itself is built once, by ``ruler``)."""
+    dy = math.sin(math.radians(obliquity_deg))
+    p = Patch()
+    p["data"][1]["y"] = [dy, -dy]
+    p["data"][1]["line"]["color"] = colour
+    p["data"][1]["marker"]["color"] = colour
+    p["layout"]["title"]["text"] = _two_lines(title)
+    return p
+
+
+def _two_lines(title: str) -> str:
+    """ "Standing on the right leg: left side drops 9.6°" on two lines, so it fits."""
+    return title.replace(": ", ":<br>", 1)
+
+
+def _bar_x(thresholds: Sequence[float]) -> list[str]:
+    return [f"{words.standing_on(side)}:<br>{words.swing_drops(side)}<br>"
+            f"(threshold {thr:.1f}°)" for side, thr in zip(words.SIDES, thresholds, strict=True)]
+
+
+def _bar_text(drops: Sequence[float | None]) -> list[str]:
+    return ["–" if d is None else f"{d:.1f}°" if d >= 0 else f"rises {-d:.1f}°" for d in drops]
+
+
+def _threshold_marks(thresholds: Sequence[float]) -> list[dict[str, object]]:
+    """Per bar: the normal band (below the threshold, light green) and the threshold line,
+    drawn over that bar only (the value is in the bar's label, so no text overlaps)."""
+    shapes: list[dict[str, object]] = []
+    for i, thr in enumerate(thresholds):
+        shapes.append({"type": "rect", "xref": "x", "yref": "y", "x0": i - 0.45, "x1": i + 0.45,
+                       "y0": 0, "y1": thr, "fillcolor": "#e8f5e9", "line": {"width": 0},
+                       "layer": "below"})
+        shapes.append({"type": "line", "xref": "x", "yref": "y", "x0": i - 0.45, "x1": i + 0.45,
+                       "y0": thr, "y1": thr, "line": {"color": RED, "width": 2, "dash": "dash"}})
+    return shapes
+
+
+def stance_bars(drops: Sequence[float | None], colours: Sequence[str],
+                thresholds: Sequence[float]) -> go.Figure:
+    """Both legs' latest single-leg stance side by side: the swing side's peak drop (bar),
+    the wearer's normal band (green, below the threshold) and threshold (dashed), left leg
+    first."""
+    fig = go.Figure(go.Bar(x=_bar_x(thresholds), y=[d or 0.0 for d in drops],
+                           marker={"color": list(colours)},
+                           text=_bar_text(drops), textposition="auto", cliponaxis=False,
+                           textfont={"size": 18}, insidetextanchor="end",
+                           hoverinfo="skip", width=0.6))
+    fig.update_layout(title={"text": "Latest stance on each leg (green band: your normal range)",
+                             "x": 0.5, "font": {"size": 14}}, height=250,
+                      margin={**_MARGIN, "t": 40, "b": 60}, plot_bgcolor="white",
+                      showlegend=False, yaxis={"title": "swing-side drop (°)",
+                                               "range": [-3, 16], "zeroline": True},
+                      shapes=_threshold_marks(thresholds))
+    return fig
+
+
+def stance_bars_patch(drops: Sequence[float | None], colours: Sequence[str],
+                      thresholds: Sequence[float]) -> Patch:
+    p = Patch()
+    p["data"][0]["x"] = _bar_x(thresholds)
+    p["data"][0]["y"] = [d or 0.0 for d in drops]
+    p["data"][0]["marker"]["color"] = list(colours)
+    p["data"][0]["text"] = _bar_text(drops)
+    p["layout"]["shapes"] = _threshold_marks(thresholds)
+    return p
+
+
+def tilt_gauge_patch(tilt_deg: float | None, threshold_deg: float) -> Patch:
+    v = 0.0 if tilt_deg is None else tilt_deg
+    p = Patch()
+    p["data"][0]["value"] = round(v, 1)
+    p["data"][0]["gauge"]["bar"]["color"] = GREY if tilt_deg is None else \
+        level_colour(v, threshold_deg)
+    return p
 
 
 def tilt_gauge(tilt_deg: float | None, threshold_deg: float) -> go.Figure:
@@ -68,30 +149,48 @@ def tilt_gauge(tilt_deg: float | None, threshold_deg: float) -> go.Figure:
 def live_traces(window_s: float = 30.0) -> go.Figure:
     """Empty rolling traces of obliquity and tilt; the page extends them (``extendData``)."""
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[], y=[], name="obliquity (+ right lower)", mode="lines"))
-    fig.add_trace(go.Scatter(x=[], y=[], name="tilt (+ anterior)", mode="lines"))
+    fig.add_trace(go.Scatter(x=[], y=[], name="obliquity (up = right side lower)",
+                             mode="lines"))
+    fig.add_trace(go.Scatter(x=[], y=[], name="tilt (up = anterior)", mode="lines"))
     fig.update_layout(margin=_MARGIN, height=260, uirevision="live",
                       xaxis={"title": "time (s)"}, yaxis={"title": "degrees"},
                       legend={"orientation": "h", "y": 1.15})
     return fig
 
 
-def timeline(t: Sequence[float], obliquity_deg: Sequence[float], tilt_deg: Sequence[float],
-             episodes: Sequence[Episode], max_points: int = 20_000) -> go.Figure:
-    """A session: obliquity and tilt over time, each episode shaded and named."""
+MAX_LABELS = 40  # episodes named on the plot; beyond, a hover mark names each one
+
+
+def timeline(t: Sequence[float] | np.ndarray, obliquity_deg: Sequence[float] | np.ndarray,
+             tilt_deg: Sequence[float] | np.ndarray, episodes: Sequence[Episode],
+             max_points: int = 20_000) -> go.Figure:
+    """A session: obliquity and tilt over time, each episode shaded and named. The shading is
+    one ``layout.shapes`` list set once (not a shape added per episode, which re-checks every
+    earlier one: quadratic in episodes), so a week's hundreds of episodes cost little."""
     step = max(1, len(t) // max_points)
     fig = go.Figure()
     fig.add_trace(go.Scattergl(x=list(t[::step]), y=list(obliquity_deg[::step]),
-                               name="obliquity (+ right lower)", mode="lines"))
+                               name="obliquity (up = right side lower)", mode="lines"))
     fig.add_trace(go.Scattergl(x=list(t[::step]), y=list(tilt_deg[::step]),
-                               name="tilt (+ anterior)", mode="lines"))
-    for e in episodes:
-        fig.add_vrect(x0=e.start_s, x1=e.end_s, fillcolor=KIND_COLOURS.get(e.kind, GREY),
-                      opacity=0.15, line_width=0,
-                      annotation_text=words.episode(e.kind, e.side, capital=True),
-                      annotation_position="top left")
+                               name="tilt (up = anterior)", mode="lines"))
+    shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": e.start_s, "x1": e.end_s,
+               "y0": 0, "y1": 1, "fillcolor": KIND_COLOURS.get(e.kind, GREY),
+               "opacity": 0.15, "line": {"width": 0}, "layer": "below"} for e in episodes]
+    names = [words.episode(e.kind, e.side, capital=True) for e in episodes]
+    notes = []
+    if len(episodes) <= MAX_LABELS:
+        notes = [{"xref": "x", "yref": "paper", "x": e.start_s, "y": 1, "xanchor": "left",
+                  "yanchor": "top", "showarrow": False, "text": n, "font": {"size": 10},
+                  "textangle": 0} for e, n in zip(episodes, names, strict=True)]
+    else:
+        fig.add_trace(go.Scatter(
+            x=[0.5 * (e.start_s + e.end_s) for e in episodes], y=[0.0] * len(episodes),
+            mode="markers", name="episodes (hover)", hovertext=names, hoverinfo="text",
+            marker={"symbol": "line-ns", "size": 14, "line": {"width": 2},
+                    "color": [KIND_COLOURS.get(e.kind, GREY) for e in episodes]}))
     fig.update_layout(margin=_MARGIN, height=320, xaxis={"title": "time (s)"},
-                      yaxis={"title": "degrees"}, legend={"orientation": "h", "y": 1.2})
+                      yaxis={"title": "degrees"}, legend={"orientation": "h", "y": 1.2},
+                      shapes=shapes, annotations=notes)
     return fig
 
 
@@ -101,7 +200,7 @@ def stride_drops(steps: Sequence[tuple[float, str, float]]) -> go.Figure:
     for side, colour in (("left", "#1565c0"), ("right", "#ad1457")):
         pts = [(t, d) for t, s, d in steps if s == side and d == d]
         fig.add_trace(go.Scattergl(x=[p[0] for p in pts], y=[p[1] for p in pts],
-                                   mode="markers", name=f"{side} stance",
+                                   mode="markers", name=words.stance_label(side),
                                    marker={"size": 4, "color": colour}))
     fig.update_layout(margin=_MARGIN, height=260, xaxis={"title": "time (s)"},
                       yaxis={"title": "swing-side drop (°)"},

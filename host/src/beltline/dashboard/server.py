@@ -2,31 +2,81 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
+import os
+import secrets
+import socket
+import sys
 import threading
 import webbrowser
 from pathlib import Path
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from beltline.dashboard.app import build_app
-from beltline.errors import UsageError
+from beltline.dashboard.guard import Guard
+from beltline.errors import BeltlineError, UsageError
 from beltline.pipeline.settings import Settings
 from beltline.sessions.live import LiveSession
 
 log = logging.getLogger(__name__)
 
 
+class _Handler(WSGIRequestHandler):
+    # keep-alive: a tab polling ten times a second reuses one connection (and one server
+    # thread) instead of opening a connection per update
+    protocol_version = "HTTP/1.1"
+
+
+def _port_error(exc: OSError, host: str, port: int) -> BeltlineError:
+    if exc.errno == errno.EADDRINUSE:
+        return BeltlineError(
+            f"port {port} on {host} is already in use (another program, or another "
+            f"`beltline monitor`): choose another one with --port, e.g. --port {port + 1}")
+    if exc.errno == errno.EACCES:
+        return BeltlineError(f"port {port} needs administrator rights here: choose a port "
+                             "above 1023 with --port")
+    if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc,
+                                                                         socket.gaierror):
+        return BeltlineError(f"cannot serve on --host {host}: this machine has no such "
+                             "address")
+    return BeltlineError(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail early (before a session starts) if ``port`` cannot be served on ``host``."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise _port_error(exc, host, port) from None
+
+
 class Server:
-    """The dashboard's web server in a thread of its own (``url``, ``stop()``)."""
+    """The dashboard's web server in a thread of its own (``url``, ``token``, ``stop()``).
+    Every launch has its own secret token, embedded in the page it serves (``guard``)."""
 
     def __init__(self, live: LiveSession | None, store_path: Path | None, settings: Settings,
-                 host: str = "127.0.0.1", port: int = 8050) -> None:
-        app = build_app(live, store_path, settings)
+                 host: str = "127.0.0.1", port: int = 8050, allow_network: bool = False
+                 ) -> None:
+        self.token = secrets.token_urlsafe(32)
+        app = build_app(live, store_path, settings, token=self.token)
+        app.server.wsgi_app = Guard(app.server.wsgi_app, self.token, host, allow_network)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
-        self.http = make_server(host, port, app.server, threaded=True)
-        self.url = f"http://{host}:{self.http.server_port}/"
+        try:
+            self.http = make_server(host, port, app.server, threaded=True,
+                                    request_handler=_Handler)
+        except OSError as exc:
+            raise _port_error(exc, host, port) from None
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        self.url = f"http://{shown}:{self.http.server_port}/"
         self.thread = threading.Thread(target=self.http.serve_forever, name="beltline-web",
                                        daemon=True)
 
@@ -36,6 +86,7 @@ class Server:
 
     def stop(self) -> None:
         self.http.shutdown()
+        self.http.server_close()
         self.thread.join(5)
 
 
@@ -46,17 +97,38 @@ def check_host(host: str, allow_network: bool) -> None:
         loopback = host == "localhost"
     if not loopback and not allow_network:
         raise UsageError(f"--host {host} would let other machines on the network see your "
-                            "health data; add --allow-network if that is what you want")
+                         "health data; add --allow-network if that is what you want")
+
+
+def has_display() -> bool:
+    """Whether a browser window can open here: always on Windows and macOS; on Linux and the
+    BSDs only with a graphical session (or a $BROWSER the user chose)."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return any(os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"))
+
+
+def open_browser(url: str) -> bool:
+    """Open ``url`` in the user's browser; False when there is none to open (a headless
+    machine: a text browser would take over the terminal, so none is tried)."""
+    if not has_display():
+        return False
+    try:
+        return bool(webbrowser.open(url))
+    except webbrowser.Error:
+        return False
 
 
 def serve(live: LiveSession, store_path: Path | None, settings: Settings, host: str,
-          port: int, open_browser: bool) -> None:
+          port: int, open_page: bool, allow_network: bool = False) -> None:
     """Run until Ctrl-C: the live session, the recording and the web page."""
-    server = Server(live, store_path, settings, host, port).start()
+    server = Server(live, store_path, settings, host, port, allow_network).start()
     live.start()
     print(f"Beltline dashboard: {server.url}  (Ctrl-C to stop)", flush=True)
-    if open_browser:
-        webbrowser.open(server.url)
+    if open_page and not open_browser(server.url):
+        print(f"No browser could be opened on this machine: open {server.url} in a browser "
+              "on it" + ("." if allow_network else " (the page answers only to this machine)."),
+              flush=True)
     try:
         while not live.done.wait(0.5):
             pass

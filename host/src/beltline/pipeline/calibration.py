@@ -104,6 +104,9 @@ class CalibrationParams:
     - ``walk_min_steps`` / ``walk_max_steps`` (10, 40): steps in a row that find forward (the
       first ``walk_max_steps`` of the first long enough walk are used).
     - ``buffer_max_s`` (1800): how long a live session waits for its calibration.
+    - ``guide_stand_s`` (10): how long the guidance asks a person to stand still (the
+      protocol's 10 s: more quiet seconds make a steadier neutral than the minimum).
+    - ``progress_window_s`` (15): the guidance looks at this much of the buffer (bounded cost).
     """
 
     quiet_gyro_rads: float = 0.15
@@ -112,19 +115,22 @@ class CalibrationParams:
     walk_min_steps: int = 10
     walk_max_steps: int = 40
     buffer_max_s: float = 1800.0
+    guide_stand_s: float = 10.0
+    progress_window_s: float = 15.0
 
 
 @dataclass(frozen=True)
 class CalibrationProgress:
     """Where the calibration stands, for a person to read: ``state`` "stand" (keep still:
     ``quiet_s`` of ``quiet_needed_s``), "walk" (walk normally: ``steps`` of ``steps_needed``)
-    or "done"."""
+    or "done" (``done_s``: the end of the calibration walk, in the input's clock)."""
 
     state: str
-    quiet_s: float
-    quiet_needed_s: float
-    steps: int
-    steps_needed: int
+    quiet_s: float = 0.0
+    quiet_needed_s: float = 10.0
+    steps: int = 0
+    steps_needed: int = 0
+    done_s: float | None = None
 
 
 class Calibrator:
@@ -172,21 +178,30 @@ class Calibrator:
         return out
 
     def progress(self) -> CalibrationProgress:
-        """For the person being calibrated (cheap: looks at the last seconds only)."""
-        p = self.params
-        runs = _runs(self._cands, self.gait)
-        steps = len(runs[-1]) if runs and self._buf and \
-            self._last_k() - runs[-1][-1] <= self.gait.max_step_s * RATE_HZ else 0
-        quiet = self._quiet_seconds()
-        run = 0
-        if quiet:
-            s = max(quiet)
-            while s in quiet:
-                run += 1
-                s -= 1
-        state = "walk" if run >= p.stand_min_s or steps else "stand"
-        return CalibrationProgress(state, float(run), float(p.stand_min_s), steps,
-                                   p.walk_min_steps)
+        """For the person being calibrated. Bounded cost: only the last ``progress_window_s``
+        of the buffer and its last step candidates are looked at."""
+        p, g = self.params, self.gait
+        if not self._buf:
+            return CalibrationProgress("stand", 0.0, p.guide_stand_s, 0, p.walk_min_steps)
+        last_k = self._last_k()
+        runs = _runs(self._cands[-2 * p.walk_max_steps:], g)
+        if runs and last_k - runs[-1][-1] <= g.max_step_s * RATE_HZ and \
+                len(runs[-1]) >= g.run_min_steps:
+            return CalibrationProgress("walk", 0.0, p.guide_stand_s, len(runs[-1]),
+                                       p.walk_min_steps)
+        quiet = 0
+        done = last_k // int(RATE_HZ)  # the second still being filled does not count yet
+        while quiet < p.progress_window_s and self._quiet(done - 1 - quiet):
+            quiet += 1
+        return CalibrationProgress("stand", float(quiet), p.guide_stand_s, 0, p.walk_min_steps)
+
+    def _quiet(self, sec: int) -> bool:
+        parts = self._qacc.get(sec)
+        if not parts:
+            return False
+        a = np.vstack(parts)
+        return bool(len(a) >= 0.9 * RATE_HZ and a[:, 4].mean() < self.params.quiet_gyro_rads
+                    and a[:, 3].std() < self.params.quiet_acc_std_ms2)
 
     def find(self, final: bool) -> Calibration | None:
         """The calibration, once the data allow it (``final``: from whatever there is)."""

@@ -16,9 +16,22 @@ from dataclasses import dataclass, field
 from beltline.pipeline.settings import Settings
 from beltline.records import EpisodeRow as Episode
 
-__all__ = ["KINDS", "Detectors", "Episode"]
+__all__ = ["KINDS", "Detectors", "Episode", "OpenEpisode"]
 
 KINDS = ("hip_drop", "anterior_tilt", "pelvic_obliquity")
+
+
+@dataclass(frozen=True)
+class OpenEpisode:
+    """An episode held open now: its first and last evidence showing the condition
+    (``start_s``, ``last_hit_s``), its latest evidence of any kind (``last_s``) and its peak."""
+
+    kind: str
+    side: str
+    start_s: float
+    last_hit_s: float
+    last_s: float
+    peak_deg: float
 
 
 @dataclass
@@ -132,6 +145,21 @@ class Detectors:
                 e = self.tracks[("pelvic_obliquity", side)].feed(
                     Unit(start_s, end, v, v >= s.obliquity_deg, activity))
                 out += [e] if e else []
+        return out
+
+    def open_episodes(self) -> list[OpenEpisode]:
+        """The episodes open now, with their evidence times (a page shows one as ongoing only
+        while its evidence is current)."""
+        out = []
+        for (kind, side), track in self.tracks.items():
+            units = track.open_units
+            if not units:
+                continue
+            hits = [u for u in units if u.hit]
+            last = track.recent[-1] if track.recent else units[-1]
+            out.append(OpenEpisode(kind, side, units[0].start_s,
+                                   hits[-1].end_s if hits else units[0].end_s, last.end_s,
+                                   max((u.value for u in hits), default=float("nan"))))
         return out
 
     def active(self) -> list[tuple[str, str]]:

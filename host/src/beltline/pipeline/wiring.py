@@ -30,7 +30,7 @@ from beltline.pipeline.calibration import (
     Calibrator,
     PelvisSignals,
 )
-from beltline.pipeline.episodes import Detectors
+from beltline.pipeline.episodes import Detectors, OpenEpisode
 from beltline.pipeline.evidence import Evidence, EvidenceParams, PostureSeconds
 from beltline.pipeline.gait import GAIT, GaitParams, Step, StepCandidates, StepTracker
 from beltline.pipeline.output import Output
@@ -69,6 +69,7 @@ class Diagnostics:
     bridged: tuple[int, float]  # short holes bridged: how many, seconds in all
     attitude_restarts: int
     active_episodes: list[tuple[str, str]]  # (kind, side) open now
+    open_episodes: list[OpenEpisode]  # the same with their evidence times
 
 
 class Pipeline:
@@ -134,12 +135,15 @@ class Pipeline:
 
     def diagnostics(self) -> Diagnostics:
         cal = self.calibration
-        progress = self.calibrator.progress() if cal is None else CalibrationProgress(
-            "done", 0.0, 0.0, 0, 0)
+        if cal is None:
+            progress = self.calibrator.progress()
+        else:
+            progress = CalibrationProgress("done", done_s=self._t(self.calibrator.walk_span[1]))
         return Diagnostics(
             self.samples_in, cal is not None, progress, self.evidence.refs_set,
             cal.walk_drop_deg if cal is not None and self.evidence.refs_set else None,
-            len(self.gaps), self.bridged, self.attitude.restarts, self.detectors.active())
+            len(self.gaps), self.bridged, self.attitude.restarts, self.detectors.active(),
+            self.detectors.open_episodes())
 
     @property
     def bridged(self) -> tuple[int, float]:

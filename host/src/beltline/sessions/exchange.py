@@ -10,6 +10,7 @@ import json
 import logging
 from pathlib import Path
 
+from beltline import privacy
 from beltline.errors import DataError
 from beltline.pipeline.settings import Settings, as_dict
 from beltline.records import GapRow, Rows
@@ -48,14 +49,15 @@ def export(store: Store, sid: int, out_dir: Path) -> list[Path]:
     """Write the session's ``samples.csv``, ``steps.csv``, ``episodes.csv`` and
     ``session.json`` (device, firmware, calibration, settings, gaps) into ``out_dir``
     (``beltline.analysis.parquet`` writes the same tables as Parquet)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = privacy.private_dir(out_dir)  # health data: 0700 folder, 0600 files
+    for name in EXPORT_FILES:
+        privacy.private_file(out_dir / name)  # the writers below keep the mode
     meta = store.meta(sid)
     rows = store.rows(sid)
     tables.write_samples(out_dir / "samples.csv", rows.samples)
     tables.write_steps(out_dir / "steps.csv", rows.steps)
     tables.write_episodes(out_dir / "episodes.csv", rows.episodes)
-    (out_dir / "session.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    privacy.write_text(out_dir / "session.json", json.dumps(meta, indent=2))
     return [out_dir / n for n in EXPORT_FILES]
 
 

@@ -8,6 +8,7 @@ threads only ever read ``LiveState`` under its lock. Everything the dashboard sh
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 import time
@@ -21,7 +22,8 @@ from beltline.errors import BeltlineError
 from beltline.link.base import Link, LinkState, Notification
 from beltline.link.receiver import Receiver
 from beltline.pipeline import Pipeline
-from beltline.pipeline.episodes import Episode
+from beltline.pipeline.calibration import CalibrationProgress
+from beltline.pipeline.episodes import Episode, OpenEpisode
 from beltline.pipeline.output import Output
 from beltline.pipeline.settings import Settings, as_dict
 from beltline.sessions.store import Recorder, Store
@@ -31,8 +33,6 @@ log = logging.getLogger(__name__)
 DISPLAY_HZ = 25  # angles kept for the screen (the pipeline itself runs at 100 Hz)
 WINDOW_S = 30.0
 STRIDES = 12  # per-side drop over this many recent strides
-
-
 @dataclass
 class LiveState:
     """What the dashboard reads. ``seq`` numbers every display sample, so each browser tab asks
@@ -54,6 +54,13 @@ class LiveState:
     drops: dict[str, deque[float]] = field(default_factory=lambda: {
         "left": deque(maxlen=STRIDES), "right": deque(maxlen=STRIDES)})
     active: list[tuple[str, str]] = field(default_factory=list)
+    open_episodes: list[OpenEpisode] = field(default_factory=list)
+    calibration: CalibrationProgress | None = None
+    # the wearer's own swing-side drop per stance leg (calibration walk), once measured
+    references: dict[str, float] = field(default_factory=dict)
+    last_stance: dict[str, tuple[float, float]] = field(default_factory=dict)  # t_s, drop
+    stance_t: float = float("nan")  # the latest stance's strike (device seconds)
+    held_obliquity: float | None = None  # the last second's mean (display samples)
     episodes: deque[Episode] = field(default_factory=lambda: deque(maxlen=200))
     packets: int = 0
     missing_samples: int = 0
@@ -88,6 +95,7 @@ class LiveSession:
         self._last_display_t = -1.0
         self._battery = device_battery
         self._asked = 0
+        self._progress_n = -(10**9)
         self.done = threading.Event()
 
     # --- control (any thread) ---------------------------------------------------------------
@@ -239,14 +247,25 @@ class LiveSession:
             st.calibrated = self.pipeline.calibration is not None
             if len(out.activity):
                 st.activity = str(out.activity[-1])
-            for _, side, step in out.steps:
+            for t_s, side, step in out.steps:
                 st.stance = side
+                st.stance_t = t_s
                 if np.isfinite(step.drop_deg):
                     st.drops[side].append(step.drop_deg)
+                    st.last_stance[side] = (t_s, step.drop_deg)
                 if np.isfinite(step.cadence_spm):
                     st.cadence_spm = step.cadence_spm
             st.active = self.pipeline.diagnostics().active_episodes
             st.episodes.extend(out.episodes)
+            if out.now:
+                recent = [p[2] for p in itertools.islice(reversed(st.points), DISPLAY_HZ)]
+                st.held_obliquity = sum(recent) / len(recent) if recent else None
+            # a quarter of a second of input between looks (the guidance moves in seconds),
+            # and at once when an episode closed (never listed both open and closed)
+            if self.pipeline.samples_in - self._progress_n >= 25 or out.episodes:
+                self._progress_n = self.pipeline.samples_in
+                st.calibration, st.references = calibration_progress(self.pipeline)
+                st.open_episodes = self.pipeline.detectors.open_episodes()
 
     def _update_counters(self, rx: Receiver, t_start: float) -> None:
         s = rx.timeline.stats
@@ -264,8 +283,11 @@ class LiveSession:
 def snapshot(state: LiveState, after_seq: int) -> dict[str, object]:
     """A copy of what a tab needs: display points newer than ``after_seq`` and the rest."""
     with state.lock:
-        pts = [p for p in state.points if p[0] > after_seq]
-        lat = [a for a in state.arrival if a[0] > after_seq]
+        # newest first, up to the tab's last point: the cost is the new points, not the window
+        pts = list(itertools.takewhile(lambda p: p[0] > after_seq, reversed(state.points)))
+        pts.reverse()
+        lat = list(itertools.takewhile(lambda a: a[0] > after_seq, reversed(state.arrival)))
+        lat.reverse()
         return {
             "points": pts, "arrival": lat[-1][1] if lat else None,
             "connection": state.connection, "device": state.device,
@@ -278,4 +300,16 @@ def snapshot(state: LiveState, after_seq: int) -> dict[str, object]:
             "duplicates": state.duplicates, "rejected": state.rejected, "gaps": state.gaps,
             "recording": state.recording, "session_id": state.session_id,
             "error": state.error, "seq": state.seq,
+            "open_episodes": list(state.open_episodes), "calibration": state.calibration,
+            "references": dict(state.references), "last_stance": dict(state.last_stance),
+            "stance_t": state.stance_t, "held_obliquity": state.held_obliquity,
+            "data_t": state.data_t,
         }
+
+
+def calibration_progress(p: Pipeline) -> tuple[CalibrationProgress, dict[str, float]]:
+    """The calibration's progress and the wearer's reference drop per stance leg."""
+    d = p.diagnostics()
+    refs = {"left": d.walk_drop_deg[0], "right": d.walk_drop_deg[1]} if d.walk_drop_deg \
+        else {}
+    return d.calibration, refs
