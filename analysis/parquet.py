@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+<<<<<<< HEAD
 from beltline import privacy
+=======
+from beltline.errors import BeltlineError
+>>>>>>> work-pkg
 from beltline.sessions.store import Store
 
 from .session import load_store
@@ -15,6 +19,7 @@ def export(store: Store, sid: int, out_dir: Path) -> list[Path]:
     """``samples.parquet``, ``steps.parquet`` and ``episodes.parquet`` (every row carrying the
     session id and start time, so a folder of exports is queried as one table: README, DuckDB)
     and ``session.json``."""
+    require_pyarrow()
     out_dir = Path(out_dir)
     privacy.private_dir(out_dir)
     meta = store.meta(sid)
@@ -29,3 +34,12 @@ def export(store: Store, sid: int, out_dir: Path) -> list[Path]:
         paths.append(path)
     privacy.write_text(out_dir / "session.json", json.dumps(meta, indent=2))
     return [*paths, out_dir / "session.json"]
+
+
+def require_pyarrow() -> None:
+    """Say how to get pyarrow (an extra: only Parquet needs it) instead of pandas' ImportError."""
+    try:
+        import pyarrow  # noqa: F401  (pandas' Parquet engine)
+    except ImportError:
+        raise BeltlineError(
+            "Parquet export needs pyarrow: pip install 'beltline[parquet]'") from None

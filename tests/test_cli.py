@@ -79,3 +79,15 @@ def test_bench_sim_ends_with_json() -> None:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["realtime_packets"] > 0
     assert 0 < result["realtime_total_core_share"] < 1
+
+
+def test_version_from_the_command_and_python_m() -> None:
+    from beltline import __version__
+
+    # the console script pip installs beside this interpreter (the project's venv)
+    script = Path(sys.executable).with_name("beltline")
+    assert script.exists(), f"{script} missing: pip install -e ."
+    for cmd in ([str(script), "--version"], [sys.executable, "-m", "beltline", "--version"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == f"beltline {__version__}\n", cmd

@@ -5,8 +5,10 @@ float32, bounded allocations)."""
 from __future__ import annotations
 
 import math
+import operator
 import re
 import sys
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -166,14 +168,48 @@ def test_settings_are_validated() -> None:
         fusion.Attitude(100.0, bias_rate_hz=0.0)
 
 
+class _F32(float):
+    """A float rounded to single precision after every operation, as the ESP32 computes
+    (MicroPython's floats there are 32-bit, literals included). Made here rather than with
+    ``np.float32`` scalars, whose result type depends on NumPy's promotion rules: before NumPy 2
+    (NEP 50) ``np.float32(x) * 0.5`` is a float64, and the test would compute in double."""
+
+    def __new__(cls, x: float = 0.0) -> _F32:
+        return super().__new__(cls, float(np.float32(x)))
+
+    def _op(self, other: object, op: Callable[[float, float], float], reflected: bool = False):
+        if not isinstance(other, int | float):
+            return NotImplemented
+        a, b = float(self), float(_F32(other))
+        return _F32(op(b, a) if reflected else op(a, b))
+
+    def __add__(self, o): return self._op(o, operator.add)
+    def __radd__(self, o): return self._op(o, operator.add, True)
+    def __sub__(self, o): return self._op(o, operator.sub)
+    def __rsub__(self, o): return self._op(o, operator.sub, True)
+    def __mul__(self, o): return self._op(o, operator.mul)
+    def __rmul__(self, o): return self._op(o, operator.mul, True)
+    def __truediv__(self, o): return self._op(o, operator.truediv)
+    def __rtruediv__(self, o): return self._op(o, operator.truediv, True)
+    def __pow__(self, o): return self._op(o, operator.pow)
+    def __rpow__(self, o): return self._op(o, operator.pow, True)
+    def __neg__(self): return _F32(-float(self))
+    def __pos__(self): return self
+    def __abs__(self): return _F32(abs(float(self)))
+
+
 class _F32Math:
-    """math, but every result rounded to float32: the ESP32's single-precision floats."""
+    """math, but every float result rounded to single precision."""
 
     pi = math.pi
 
     def __getattr__(self, name: str):
         f = getattr(math, name)
-        return lambda *a: np.float32(f(*(float(x) for x in a)))
+
+        def rounded(*a: float) -> object:
+            r = f(*(float(x) for x in a))
+            return _F32(r) if isinstance(r, float) else r
+        return rounded
 
 
 def _angle_between_deg(u: tuple[float, ...], v: tuple[float, ...]) -> float:
@@ -183,6 +219,9 @@ def _angle_between_deg(u: tuple[float, ...], v: tuple[float, ...]) -> float:
 
 
 def test_single_precision_changes_nothing_measurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert isinstance(_F32(1.0) * 0.1, _F32)
+    assert isinstance(0.1 * _F32(1.0), _F32)
+    assert float(_F32(1.0) / 3.0) == float(np.float32(1.0) / np.float32(3.0))
     motion_ = list(motion.tumble(60, 100.0, bias=(0.01, 0.0, -0.01)))
     ref = fusion.Attitude(100.0)  # double precision throughout: run before math is patched
     ups = []
@@ -191,13 +230,13 @@ def test_single_precision_changes_nothing_measurable(monkeypatch: pytest.MonkeyP
         ups.append(ref.up())
     monkeypatch.setattr(fusion, "math", _F32Math())
     f32 = fusion.Attitude(100.0)
-    f32.bias[:] = [np.float32(0.0)] * 3
+    f32.bias[:] = [_F32(0.0)] * 3
     diffs = []
     for s, up in zip(motion_, ups, strict=True):
-        f32.update(*(np.float32(x) for x in s[:7]))
+        f32.update(*(_F32(x) for x in s[:7]))
         diffs.append(_angle_between_deg(tuple(float(x) for x in f32.up()), up))
-    assert isinstance(f32.up()[0], np.float32)  # really computed in float32
-    assert isinstance(f32.bias[0], np.float32)
+    assert all(isinstance(x, _F32) for x in f32.up())  # really computed in single precision
+    assert all(isinstance(x, _F32) for x in f32.bias)
     # measured: RMS 0.0001 deg, max 0.0003 deg -- far below the filter's own error (~0.5 deg)
     assert float(np.sqrt(np.mean(np.square(diffs)))) < 0.005
     assert max(diffs) < 0.02

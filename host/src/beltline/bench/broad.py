@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from beltline.errors import DataError
+from beltline.errors import BeltlineError, DataError
 from beltline.frames import up_from_quat
 
 
@@ -63,7 +63,11 @@ def load_trial(path: Path, rate_hz: float = 100.0, settle_s: float = 5.0) -> Tri
     touches a NaN stays NaN, and only samples fully inside a movement phase, after the first
     ``settle_s`` seconds, are scored.
     """
-    import h5py
+    try:
+        import h5py  # an extra: only this benchmark reads HDF5
+    except ImportError:
+        raise BeltlineError(
+            "the BROAD benchmark needs h5py: pip install 'beltline[bench]'") from None
 
     with h5py.File(path, "r") as h:
         fs = float(h.attrs["sampling_rate"])
