@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-<<<<<<< HEAD
 from beltline import privacy
-=======
 from beltline.errors import BeltlineError
->>>>>>> work-pkg
 from beltline.sessions.store import Store
 
 from .session import load_store
