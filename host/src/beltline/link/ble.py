@@ -120,7 +120,7 @@ class BleLink(Link):
         kw: dict[str, Any] = dict(self.backend_kwargs)
         if self.backend is not None:
             kw["backend"] = self.backend
-        device = BLEDevice(self.address, self.name, {})
+        device = await self._device()
         client = await establish_connection(BleakClient, device, self.name,
                                             disconnected_callback=self._dropped,
                                             max_attempts=self.attempts, pair=self.pair, **kw)
@@ -141,6 +141,18 @@ class BleLink(Link):
         self.subscriptions += 1
         self.client = client
         return await self._time_sync(client)
+
+    async def _device(self) -> BLEDevice:
+        if self.backend is not None:  # a custom backend (the virtual radio) finds by address
+            return BLEDevice(self.address, self.name, {})
+        # a real adapter needs the device as its scanner saw it (BlueZ: its D-Bus path)
+        try:
+            found = await BleakScanner.find_device_by_address(self.address, timeout=10.0)
+        except (BleakError, OSError, FileNotFoundError) as exc:
+            raise NoAdapter(f"no usable Bluetooth adapter ({exc})") from exc
+        if found is None:
+            raise NoUnit(f"the belt unit {self.address} is not advertising. Check: {CHECKS}")
+        return found
 
     async def _time_sync(self, client: BleakClient) -> ClockPoint | None:
         """TIME_SYNC, then the tick the unit took for it (the status echoes both)."""
@@ -214,7 +226,7 @@ class BleLink(Link):
             f"({attempt} attempts; last: {last}). Check: {CHECKS}"))
 
     async def notifications(self) -> AsyncIterator[Notification | LinkState]:
-        while not self._closing:
+        while not (self._closing and self.queue.empty()):  # what arrived is still given out
             if self._lost.is_set() and self.reconnect:
                 self._lost.clear()
                 self.client = None

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from beltline.firmware import config as unit_config
+from beltline.firmware import control
 
 from beltline.errors import BeltlineError
-from beltline.link.base import Link, LinkState, Notification
+from beltline.link.base import ClockPoint, Link, LinkState, Notification
+from beltline.link.gatt import FLAG_ALERT, FLAG_LOW_BATTERY, FLAG_PAIRING, FLAG_SECURE
 from beltline.link.receiver import Receiver
 from beltline.pipeline.episodes import Episode
 from beltline.pipeline.output import Output
@@ -64,14 +67,14 @@ class LiveState:
     session_id: int | None = None
     error: str = ""
     data_t: float = 0.0  # device seconds of the latest sample
+    unit: dict[str, object] = field(default_factory=dict)  # the unit's own status record
 
 
 class LiveSession:
     """Runs ``link`` through the pipeline into ``store`` until stopped."""
 
     def __init__(self, link: Link, store_path: Path | None = None,
-                 settings: Settings | None = None, name: str = "", record: bool = True,
-                 device_battery: bool = True) -> None:
+                 settings: Settings | None = None, name: str = "", record: bool = True) -> None:
         self.link = link
         self.store_path = store_path
         self.store: Store | None = None  # opened in the link thread (SQLite is per thread)
@@ -86,8 +89,12 @@ class LiveSession:
         self._stop = threading.Event()
         self._commands: deque[str] = deque()
         self._last_display_t = -1.0
-        self._battery = device_battery
+        self.receiver: Receiver | None = None
         self._asked = 0
+        self._asked_epoch = 0
+        self._clock: list[ClockPoint] = []  # the time sync of every connection
+        self._sent_cal: object = None  # the calibration last sent to the unit
+        self.sent_commands: list[bytes] = []
         self.done = threading.Event()
 
     # --- control (any thread) ---------------------------------------------------------------
@@ -138,6 +145,7 @@ class LiveSession:
             info = self.link.info
             assert info is not None
             rx = Receiver(info.rate_hz)
+            self.receiver = rx
             with self.state.lock:
                 self.state.device = f"{info.name} ({info.address}, firmware {info.firmware})"
             t_start = time.monotonic()
@@ -150,12 +158,18 @@ class LiveSession:
                     if item.state == "lost":
                         for chunk in rx.flush():
                             self._feed(chunk.t, chunk.acc, chunk.gyr)
+                    elif item.state == "connected":
+                        for chunk in rx.on_connected(item.clock):  # a new boot: a new epoch
+                            self._feed(chunk.t, chunk.acc, chunk.gyr)
+                        self._on_clock(item.clock)
+                        self._sent_cal = None  # (re)send the calibration to this link
                     continue
                 assert isinstance(item, Notification)
                 arrived = time.monotonic()
                 for chunk in rx.push(item.payload):
                     self._feed(chunk.t, chunk.acc, chunk.gyr, arrived)
                 await self._ask_for_gaps(rx)
+                await self._send_calibration()
                 self._update_counters(rx, t_start)
             for chunk in rx.flush():
                 self._feed(chunk.t, chunk.acc, chunk.gyr)
@@ -168,6 +182,8 @@ class LiveSession:
         """Ask a unit with a logbook for each span the timeline reports missing. What comes
         back is counted (``late``) and kept in the timeline; the live pipeline has moved on."""
         ask = getattr(self.link, "request_replay", None)
+        if rx.epochs != self._asked_epoch:  # a new boot: its gaps are counted afresh
+            self._asked_epoch, self._asked = rx.epochs, 0
         while ask is not None and self._asked < len(rx.gaps):
             g = rx.gaps[self._asked]
             self._asked += 1
@@ -175,6 +191,40 @@ class LiveSession:
                 await ask(g.start & 0xFFFFFFFF, g.end & 0xFFFFFFFF)
             except (ConnectionError, OSError) as exc:
                 log.info("could not ask for the missing span: %s", exc)
+
+    async def _send_calibration(self) -> None:
+        """After each calibration: the mount, the wearer's thresholds and the alert mode to
+        the unit, which keeps them (so its own alerts judge calibrated pelvis angles, with or
+        without this host)."""
+        cal = self.pipeline.calibration
+        if cal is None or cal is self._sent_cal:
+            return
+        s = self.settings
+        ref = float(np.mean(cal.walk_drop_deg))  # the unit has one rule for both sides
+        lim = unit_config  # the unit refuses values outside its limits: send them within
+        cmds = [control.encode(control.SET_MOUNT, *np.asarray(cal.R, float).reshape(-1)),
+                control.encode(control.THRESHOLDS,
+                               float(np.clip(ref + s.hip_drop_deg, *lim.DROP_DEG)),
+                               float(np.clip(s.anterior_tilt_deg, *lim.TILT_DEG)),
+                               float(np.clip(s.min_episode_s, *lim.DWELL_S))),
+                control.encode(control.MODE, 1 if s.alert_mode == "training" else 0)]
+        try:
+            for c in cmds:
+                await self.link.send(c)
+                self.sent_commands.append(c)
+        except (ConnectionError, OSError) as exc:
+            log.info("could not send the calibration to the unit yet: %s", exc)
+            return
+        self._sent_cal = cal
+        log.info("calibration sent to the unit (mount, thresholds, %s mode)", s.alert_mode)
+
+    def _on_clock(self, point: ClockPoint | None) -> None:
+        if point is None:
+            return
+        self._clock.append(point)
+        if self._recorder is not None and self.store is not None:
+            self.store.set_clock(self._recorder.sid, [(p.boot_id, p.tick, p.wall_unix,
+                                                       p.rate_hz) for p in self._clock])
 
     def _do_commands(self) -> None:
         while self._commands:
@@ -202,6 +252,9 @@ class LiveSession:
         rec, self._recorder = self._recorder, None
         if rec is not None and self.store is not None:
             rec.flush()
+            if self._clock:
+                self.store.set_clock(rec.sid, [(p.boot_id, p.tick, p.wall_unix, p.rate_hz)
+                                               for p in self._clock])
             cal = self.pipeline.calibration
             if cal is not None:
                 self.store.set_calibration(rec.sid, cal.as_dict())
@@ -212,6 +265,8 @@ class LiveSession:
     def _on_state(self, s: LinkState) -> None:
         with self.state.lock:
             self.state.connection = s.state
+            if s.state == "failed":
+                self.state.error = s.reason
         if s.state == "lost":
             log.warning("belt unit lost: reconnecting (the recording goes on; the gap is kept)")
         elif s.state == "connected":
@@ -251,16 +306,27 @@ class LiveSession:
             st.episodes.extend(out.episodes)
 
     def _update_counters(self, rx: Receiver, t_start: float) -> None:
-        s = rx.timeline.stats
+        s = rx.stats
+        st = getattr(self.link, "status", None)  # what the unit itself says (BLE links)
+        rssi = getattr(self.link, "rssi_dbm", None)
         with self.state.lock:
             self.state.packets = s.packets
             self.state.missing_samples = s.missing_samples
             self.state.duplicates = s.duplicates
             self.state.rejected = s.rejected_total
             self.state.gaps = s.gaps
-            if self._battery:  # the virtual unit drains 4 %/h, as a 500 mAh cell at ~20 mA
-                self.state.battery_pct = max(0.0, 100.0 - 4.0 * self.state.data_t / 3600.0)
-                self.state.rssi_dbm = -58.0
+            self.state.rssi_dbm = float(rssi) if rssi is not None else None
+            if st is not None:
+                self.state.battery_pct = float(st.battery_pct)
+                flags = [w for bit, w in ((FLAG_LOW_BATTERY, "low battery"),
+                                          (FLAG_ALERT, "alert"), (FLAG_PAIRING, "pairing"),
+                                          (FLAG_SECURE, "paired")) if st.flags & bit]
+                self.state.unit = {
+                    "firmware": st.firmware, "rate_hz": st.rate_hz,
+                    "mode": "training" if st.mode else "tracking", "flags": flags,
+                    "imu_overruns": st.imu_overruns, "notify_errors": st.notify_errors,
+                    "logbook_records": st.logbook_records, "refused": st.refused,
+                    "epochs": rx.epochs + 1}
 
 
 def snapshot(state: LiveState, after_seq: int) -> dict[str, object]:
@@ -279,5 +345,5 @@ def snapshot(state: LiveState, after_seq: int) -> dict[str, object]:
             "packets": state.packets, "missing": state.missing_samples,
             "duplicates": state.duplicates, "rejected": state.rejected, "gaps": state.gaps,
             "recording": state.recording, "session_id": state.session_id,
-            "error": state.error, "seq": state.seq,
+            "error": state.error, "seq": state.seq, "unit": dict(state.unit),
         }

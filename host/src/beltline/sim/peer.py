@@ -48,7 +48,8 @@ def _load_mp() -> ModuleType:
     # so both ends of the socket share one definition
     spec = importlib.util.spec_from_file_location("_beltline_mp_bluetooth",
                                                   HARDWARE / "bluetooth.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -211,7 +212,7 @@ class Stack:
         self.advertising = None
         try:
             await self.device.stop_advertising()
-        except Exception as exc:  # noqa: BLE001 (stopping an advertiser that is not running)
+        except Exception as exc:
             log.debug("stop advertising: %s", exc)
         for conn in list(self.conns.values()):
             await self._drop(conn)
@@ -219,7 +220,7 @@ class Stack:
     async def _drop(self, conn: Connection) -> None:
         try:
             await conn.disconnect(HCI_CONNECTION_TIMEOUT_ERROR)
-        except Exception as exc:  # noqa: BLE001 (already gone)
+        except Exception as exc:
             log.debug("disconnect: %s", exc)
 
     async def _call(self, kind: int, p: bytes) -> None:
@@ -275,7 +276,7 @@ class Stack:
     async def _drop_by_unit(self, conn: Connection) -> None:
         try:
             await conn.disconnect()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.debug("disconnect: %s", exc)
 
     def _register(self, spec: list[Any]) -> None:
@@ -337,7 +338,7 @@ class Stack:
         try:
             # force: MicroPython sends whether or not the central wrote the CCCD
             await self.device.notify_subscriber(conn, self.chars[handle], value, force=True)
-        except Exception as exc:  # noqa: BLE001 (the link went away under us)
+        except Exception as exc:
             log.debug("notify failed: %s", exc)
             self.send(MP.S_CREDIT, struct.pack("<H", 1))
             return
@@ -414,7 +415,7 @@ class Stack:
     async def _exchange_mtu(self, conn: Connection) -> None:
         try:
             await conn.gatt_client.request_mtu(int(self.config.get("mtu", 23)))
-        except Exception as exc:  # noqa: BLE001 (link gone, or the central already did)
+        except Exception as exc:
             log.debug("MTU exchange: %s", exc)
             if conn.handle in self.conns:  # the exchange is over all the same
                 self.send(MP.S_MTU, struct.pack("<HH", conn.handle, conn.att_mtu))
@@ -422,7 +423,7 @@ class Stack:
     async def _pair(self, conn: Connection) -> None:
         try:
             await conn.pair()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.debug("pairing asked by the unit failed: %s", exc)
 
     # --- secrets ----------------------------------------------------------------------------
@@ -454,7 +455,7 @@ class Stack:
     async def _apply_advertising(self) -> None:
         try:
             await self.device.stop_advertising()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.debug("stop advertising: %s", exc)
         if self.advertising is None or not self.in_range:
             return
@@ -463,6 +464,11 @@ class Stack:
         await self.device.start_advertising(advertising_data=adv, scan_response_data=resp,
                                             advertising_interval_min=ms,
                                             advertising_interval_max=ms)
+
+    async def drop_links(self) -> None:
+        """Every link drops (supervision timeout: out of range)."""
+        for conn in list(self.conns.values()):
+            await self._drop(conn)
 
     async def set_in_range(self, on: bool) -> None:
         """Out of range: the link drops (supervision timeout) and nobody hears the unit."""

@@ -22,7 +22,7 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError
 from bleak.uuids import normalize_uuid_str
 from bumble.controller import Controller
-from bumble.core import UUID, AdvertisingData
+from bumble.core import UUID, AdvertisingData, BaseBumbleError
 from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.hci import Address
 from bumble.host import Host
@@ -35,11 +35,26 @@ log = logging.getLogger(__name__)
 UNIT_ADDRESS = "F0:F1:F2:F3:F4:F5"
 
 
+class _Air(LocalLink):
+    """Bumble's in-process link, where a controller can be out of earshot (``deaf``): it hears
+    no advertising, so it can neither find nor connect to anyone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deaf: set[Controller] = set()
+
+    def send_advertising_pdu(self, sender_controller: Controller, packet: Any) -> None:
+        loop = asyncio.get_running_loop()
+        for c in self.controllers:
+            if c is not sender_controller and c not in self.deaf:
+                loop.call_soon(c.on_ll_advertising_pdu, packet)
+
+
 class VirtualRadio:
     """Virtual controllers on one in-process link."""
 
     def __init__(self) -> None:
-        self.link = LocalLink()
+        self.link = _Air()
         self._n = 0
         self._controllers: dict[int, Controller] = {}
 
@@ -54,6 +69,12 @@ class VirtualRadio:
         c = self._controllers.pop(id(device), None)
         if c is not None and c in self.link.controllers:
             self.link.remove_controller(c)
+
+    def isolate(self, device: Device, on: bool) -> None:
+        """Put ``device`` out of range of everyone (or back): it hears no advertising."""
+        c = self._controllers.get(id(device))
+        if c is not None:
+            (self.link.deaf.add if on else self.link.deaf.discard)(c)
 
     def central(self) -> Device:
         self._n += 1
@@ -164,8 +185,16 @@ class BumbleClient(BaseBleakClient):
 
     async def read_gatt_char(self, characteristic: BleakGATTCharacteristic,
                              **kwargs: Any) -> bytearray:
-        assert self.peer is not None
-        return bytearray(await self.peer.read_value(characteristic.obj))
+        peer = self._peer()
+        try:
+            return bytearray(await peer.read_value(characteristic.obj))
+        except BaseBumbleError as exc:  # an ATT error (e.g. insufficient encryption)
+            raise BleakError(f"read refused: {exc}") from exc
+
+    def _peer(self) -> Peer:
+        if self.peer is None:
+            raise BleakError("not connected")
+        return self.peer
 
     async def read_gatt_descriptor(self, descriptor: BleakGATTDescriptor,
                                    **kwargs: Any) -> bytearray:
@@ -173,21 +202,27 @@ class BumbleClient(BaseBleakClient):
 
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: Any,
                               response: bool) -> None:
-        assert self.peer is not None
-        await self.peer.write_value(characteristic.obj, bytes(data), with_response=response)
+        peer = self._peer()
+        try:
+            await peer.write_value(characteristic.obj, bytes(data), with_response=response)
+        except BaseBumbleError as exc:
+            raise BleakError(f"write refused: {exc}") from exc
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         raise BleakError("descriptors are not used by Beltline")
 
     async def start_notify(self, characteristic: BleakGATTCharacteristic,
                            callback: NotifyCallback, **kwargs: Any) -> None:
-        assert self.peer is not None
+        peer = self._peer()
 
         def on_value(value: bytes) -> None:
             callback(bytearray(value))
 
         self._subscriptions[characteristic.handle] = on_value
-        await self.peer.subscribe(characteristic.obj, on_value)
+        try:
+            await peer.subscribe(characteristic.obj, on_value)
+        except BaseBumbleError as exc:
+            raise BleakError(f"subscription refused: {exc}") from exc
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         if self.peer is not None:

@@ -20,16 +20,20 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from beltline.firmware import fusion
+from bumble.device import Device
 
 from beltline.errors import BeltlineError
+from beltline.link.base import DeviceInfo
+from beltline.link.ble import BleLink
 from beltline.sim.peer import HARDWARE, Stack
-from beltline.sim.radio import UNIT_ADDRESS, VirtualRadio
+from beltline.sim.radio import UNIT_ADDRESS, BumbleClient, VirtualRadio
 from beltline.sim.wearer import Recording
 
 log = logging.getLogger(__name__)
@@ -78,6 +82,7 @@ class VirtualUnit:
         self.reports: list[dict[str, Any]] = []
         self.offset = 0  # samples the wearer had walked before this boot
         self.on_notify: Callable[[int, bytes, float], None] | None = None
+        self.host: Device | None = None  # the host's central, for out_of_range
         self._proc: asyncio.subprocess.Process | None = None
         self._server: asyncio.AbstractServer | None = None
         self._stopping = False
@@ -117,7 +122,8 @@ class VirtualUnit:
                                 + "".join(self._stderr[-40:])) from exc
 
     async def _watch_process(self, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stderr is not None and proc.stdout is not None
+        assert proc.stderr is not None
+        assert proc.stdout is not None
 
         async def errors() -> None:
             assert proc.stderr is not None
@@ -177,8 +183,15 @@ class VirtualUnit:
         s = (self.offset / self.rate_hz) + ms / 1000.0
         while self._faults and self._faults[0][0] <= s:
             _, on = self._faults.pop(0)
-            if self.stack is not None:
-                asyncio.get_running_loop().create_task(self.stack.set_in_range(on))
+            asyncio.get_running_loop().create_task(self._range(on))
+
+    async def _range(self, on: bool) -> None:
+        if self.host is not None:  # the host walked away: the unit stays on air for others
+            self.radio.isolate(self.host, not on)
+            if not on and self.stack is not None:
+                await self.stack.drop_links()
+        elif self.stack is not None:
+            await self.stack.set_in_range(on)
 
     async def stop(self, timeout: float = 30.0) -> dict[str, Any]:
         """End the run; returns the firmware's figures for the last boot."""
@@ -220,7 +233,9 @@ class VirtualUnit:
         return self.input_samples / self.rate_hz
 
     def out_of_range(self, at_s: float, for_s: float) -> None:
-        """From device second ``at_s`` for ``for_s`` seconds nobody can reach the unit."""
+        """From device second ``at_s`` for ``for_s`` seconds the unit and the host are out of
+        range: the link drops. With ``host`` set only that central loses the unit (others
+        nearby can still reach it); otherwise nobody hears it."""
         self._faults += [(at_s, False), (at_s + for_s, True)]
         self._faults.sort()
 
@@ -249,3 +264,61 @@ class VirtualUnit:
                 return False
             await asyncio.sleep(0.02)
         return True
+
+
+class VirtualBleLink(BleLink):
+    """``Link`` to a virtual belt unit over the virtual radio: the firmware in MicroPython,
+    its bluetooth emulated on Bumble, and this host's own ``BleLink`` (bleak, Bumble backend),
+    all made in the caller's event loop (``beltline monitor --virtual``). Found by a scan (its
+    RSSI is the scan's). The link closes once the walk is over and the unit has sent
+    everything it held."""
+
+    def __init__(self, rec: Recording, speed: float = 1.0, drop_at_s: float | None = None,
+                 drop_for_s: float = 0.0, imu: str = "lsm6dso", **unit_kw: Any) -> None:
+        super().__init__(UNIT_ADDRESS, ODR[imu], backend=BumbleClient)
+        self.rec, self.speed, self.imu = rec, speed, imu
+        self.drop_at_s, self.drop_for_s = drop_at_s, drop_for_s
+        self.unit_kw = unit_kw
+        self.report: dict[str, Any] = {}
+        self._last_rx = 0.0
+
+    async def connect(self) -> DeviceInfo:
+        self.radio = VirtualRadio()
+        self.unit = VirtualUnit(self.radio, self.rec, self.speed, self.imu, **self.unit_kw)
+        await self.unit.start()
+        if self.drop_at_s is not None:
+            self.unit.out_of_range(self.drop_at_s, self.drop_for_s)
+        central = self.radio.central()
+        self.unit.host = central
+        found = await self.radio.scan(0.3, central)
+        if not found:
+            raise BeltlineError("the virtual belt unit does not advertise")
+        self.name, self.address, rssi = found[0]
+        self.rssi_dbm = rssi
+        self.backend_kwargs = {"bumble_device": central}
+        info = await super().connect()
+        self._ender = asyncio.get_running_loop().create_task(self._end_when_walked())
+        return info
+
+    def _on_stream(self, char: Any, data: bytearray) -> None:
+        self._last_rx = time.monotonic()
+        super()._on_stream(char, data)
+
+    async def _end_when_walked(self) -> None:
+        u = self.unit
+        await u.wait_until(lambda: u.clock_s >= u.walk_s + 1.0, 1e9)
+        # the walk is over: once the unit has nothing more to send (1 s of quiet), switch it
+        # off (it sends its last, partly filled packet) and end the stream
+        await u.wait_until(lambda: self.client is not None
+                           and time.monotonic() - self._last_rx > 1.0, 1e9)
+        self._closing = True
+        self.report = await u.stop()
+        await asyncio.sleep(0.2)  # the last notification's way through the stack
+
+    async def disconnect(self) -> None:
+        self._closing = True
+        await super().disconnect()
+        try:
+            self.report = await self.unit.stop()
+        finally:
+            self.unit.cleanup()

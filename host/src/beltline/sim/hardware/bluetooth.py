@@ -204,7 +204,7 @@ def service(timeout_ms=0):
     return len(frames)
 
 
-def BLE():
+def BLE():  # noqa: N802 (MicroPython's name)
     """The singleton BLE object."""
     global _BLE
     if _BLE is None:
