@@ -27,8 +27,6 @@ def test_modules_on_micropython(micropython: str) -> None:
     assert v["mpu_samples_half_s"] == "50"
     assert float(v["mpu_ax"]) == pytest.approx(0.5, abs=0.01)
     assert float(v["mpu_gx"]) == pytest.approx(0.2, abs=0.002)
-    assert v["truncated_to"] == "20"
-    assert v["enomem"] == "True"
     assert v["settings_mode"] == "1"
     assert v["settings_tmp_left"] == "False"
     assert v["control_replay"] == "True"

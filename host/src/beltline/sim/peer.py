@@ -355,8 +355,12 @@ class Stack:
             while self._unsent.get(h):
                 n = self._unsent[h]
                 await conn.drain()
+                if h not in self._unsent:  # the link went: its buffers came back with it
+                    break
                 self._unsent[h] -= n
                 self.send(MP.S_CREDIT, struct.pack("<H", n))
+        except Exception as exc:  # noqa: BLE001 (the connection is gone)
+            log.debug("drain: %s", exc)
         finally:
             self._draining.discard(h)
 

@@ -11,9 +11,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -31,6 +32,7 @@ from bumble.link import LocalLink
 from beltline.link.gatt import SERVICE_UUID
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 UNIT_ADDRESS = "F0:F1:F2:F3:F4:F5"
 
@@ -139,18 +141,42 @@ class BumbleClient(BaseBleakClient):
         for f in others:
             self.connection.on("disconnection", f)
         self.peer = Peer(self.connection)
+        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.connection.on("disconnection",
+                           lambda _r: lost.done() or lost.set_result(None))
+        setup = asyncio.ensure_future(self._setup(self.connection, self.peer, pair))
+        done, _ = await asyncio.wait({setup, lost}, timeout=self._timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if setup not in done:  # the unit dropped us (a refused bond), or it took too long
+            setup.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await setup
+            if self.connection is not None:
+                with contextlib.suppress(Exception):
+                    await self.connection.disconnect()
+            raise BleakError("the peripheral disconnected while connecting" if lost.done()
+                             else "timed out setting up the connection")
+        if setup.cancelled():  # Bumble cancels what was pending when the link drops
+            raise BleakError("the peripheral disconnected while connecting")
+        err = setup.exception()
+        if err is not None:
+            raise BleakError(f"connection setup failed: {err}") from err
+        self.services = setup.result()
+
+    async def _setup(self, connection: Connection, peer: Peer,
+                     pair: bool) -> BleakGATTServiceCollection:
         if pair:  # re-encrypt with the bond if there is one, else pair (LE SC, bonded)
             keys = None
             if self.device.keystore is not None:
-                keys = await self.device.keystore.get(str(self.connection.peer_address))
+                keys = await self.device.keystore.get(str(connection.peer_address))
             if keys is not None:
-                await self.connection.encrypt()
+                await connection.encrypt()
             else:
-                await self.connection.pair()
-        await self.peer.request_mtu(247)
-        await self.peer.discover_services()
+                await connection.pair()
+        await peer.request_mtu(247)
+        await peer.discover_services()
         services = BleakGATTServiceCollection()
-        for s in self.peer.services:
+        for s in peer.services:
             await s.discover_characteristics()
             bs = BleakGATTService(s, s.handle, normalize_uuid_str(s.uuid.to_hex_str("-")))
             services.add_service(bs)
@@ -159,7 +185,7 @@ class BumbleClient(BaseBleakClient):
                 services.add_characteristic(BleakGATTCharacteristic(
                     c, c.handle, normalize_uuid_str(c.uuid.to_hex_str("-")), props,
                     lambda: self.mtu_size - 3, bs))
-        self.services = services
+        return services
 
     def _on_disconnection(self, _reason: int) -> None:
         self.connection = None
@@ -186,10 +212,7 @@ class BumbleClient(BaseBleakClient):
     async def read_gatt_char(self, characteristic: BleakGATTCharacteristic,
                              **kwargs: Any) -> bytearray:
         peer = self._peer()
-        try:
-            return bytearray(await peer.read_value(characteristic.obj))
-        except BaseBumbleError as exc:  # an ATT error (e.g. insufficient encryption)
-            raise BleakError(f"read refused: {exc}") from exc
+        return bytearray(await _gatt("read", peer.read_value(characteristic.obj)))
 
     def _peer(self) -> Peer:
         if self.peer is None:
@@ -203,10 +226,8 @@ class BumbleClient(BaseBleakClient):
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: Any,
                               response: bool) -> None:
         peer = self._peer()
-        try:
-            await peer.write_value(characteristic.obj, bytes(data), with_response=response)
-        except BaseBumbleError as exc:
-            raise BleakError(f"write refused: {exc}") from exc
+        await _gatt("write", peer.write_value(characteristic.obj, bytes(data),
+                                               with_response=response))
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         raise BleakError("descriptors are not used by Beltline")
@@ -219,15 +240,26 @@ class BumbleClient(BaseBleakClient):
             callback(bytearray(value))
 
         self._subscriptions[characteristic.handle] = on_value
-        try:
-            await peer.subscribe(characteristic.obj, on_value)
-        except BaseBumbleError as exc:
-            raise BleakError(f"subscription refused: {exc}") from exc
+        await _gatt("subscription", peer.subscribe(characteristic.obj, on_value))
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         if self.peer is not None:
             await self.peer.unsubscribe(characteristic.obj)
         self._subscriptions.pop(characteristic.handle, None)
+
+
+async def _gatt(what: str, op: Awaitable[_T]) -> _T:
+    """A GATT operation with bleak's errors: an ATT error (e.g. insufficient encryption), or
+    the link dropping under it (Bumble then cancels the pending request)."""
+    try:
+        return await op
+    except BaseBumbleError as exc:
+        raise BleakError(f"{what} refused: {exc}") from exc
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # we are being cancelled ourselves
+        raise BleakError(f"{what}: the link dropped") from None
 
 
 _PROPS = [(0x02, "read"), (0x04, "write-without-response"), (0x08, "write"),
