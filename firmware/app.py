@@ -126,7 +126,7 @@ class App:
                 continue
             try:
                 self.apply(data)
-            except Exception:  # noqa: BLE001 (checked already; a flash error must not stop us)
+            except Exception:
                 self.command_failures += 1
 
     def apply(self, data):
@@ -254,7 +254,7 @@ class App:
                 self.step()
                 self._poll_button()
                 self._failing = 0
-            except Exception:  # noqa: BLE001 (counted; the loop goes on)
+            except Exception:
                 self.step_failures += 1
                 self._failing += 1
             lu = self.loop_us

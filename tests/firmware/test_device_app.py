@@ -40,10 +40,14 @@ def test_device_simulate_runs_the_unit_with_the_other_imu(micropython: str) -> N
                            commands=True, speed=15.0)
     assert r["imu"] == "mpu6050"
     assert r["samples"] == 40 * 100
-    assert r["samples_lost"] == 0 and r["duplicates"] == 0
-    assert r["reconnects"] == 1 and r["replayed"] > 0
+    assert r["samples_lost"] == 0
+    assert r["duplicates"] == 0
+    assert r["reconnects"] == 1
+    assert r["replayed"] > 0
     assert r["command_errors"] == 1  # the malformed one, counted and ignored
     assert r["commands"] >= 5  # mount, mode, thresholds, and the host's time syncs
     assert (r["mode"], r["drop_deg"], r["tilt_deg"], r["dwell_s"]) == (1, 7.0, 6.0, 10.0)
     status = r["status"]  # what the host last read from the status characteristic
-    assert status is not None and status[0] == 1 and status[4] == 1
+    assert status is not None
+    assert status[0] == 1
+    assert status[4] == 1

@@ -44,11 +44,15 @@ def test_flash_copies_compiled_modules_and_main_then_resets(fake: Path,
     assert main(["device", "flash", "--port", "/dev/ttyACM0"]) == 0
     (call,) = [json.loads(x) for x in fake.read_text().splitlines()]
     assert call[:3] == ["connect", "/dev/ttyACM0", "exec"]
-    assert "os.remove" in call[3] and "'app.py'" in call[3]  # stale sources cleared first
+    assert "os.remove" in call[3]
+    assert "'app.py'" in call[3]
     dests = [call[i + 2] for i, a in enumerate(call) if a == "cp"]
-    assert ":main.py" in dests and ":app.mpy" in dests and ":gatt.mpy" in dests
+    assert ":main.py" in dests
+    assert ":app.mpy" in dests
+    assert ":gatt.mpy" in dests
     assert not any(d.endswith(".py") and d != ":main.py" for d in dests)
-    assert ":__init__.py" not in dests and call[-1] == "reset"
+    assert ":__init__.py" not in dests
+    assert call[-1] == "reset"
     mpy = (fake.parent / "calls.log.app.mpy").read_bytes()
     assert mpy[:1] == b"M"  # a MicroPython .mpy file (mpy-cross -march=xtensawin)
     assert "0.2.0" in capsys.readouterr().out
@@ -59,7 +63,8 @@ def test_info_prints_the_units_version_settings_and_bonds(
     assert main(["device", "info"]) == 0
     out = capsys.readouterr().out
     assert "firmware 0.2.0; 2 bonded host(s)" in out
-    assert "mode = 1" in out and "1 stored value(s) were invalid" in out
+    assert "mode = 1" in out
+    assert "1 stored value(s) were invalid" in out
     (call,) = [json.loads(x) for x in fake.read_text().splitlines()]
     assert call[:3] == ["connect", "auto", "exec"]
 

@@ -122,7 +122,8 @@ def test_a_rebooted_unit_is_a_new_epoch_not_duplicates() -> None:
         t += [float(x) for c in rx.push(p) for x in c.t]
     t += [float(x) for c in rx.flush() for x in c.t]
     assert rx.epochs == 1
-    assert rx.stats.duplicates == 0 and rx.redelivered == 0
+    assert rx.stats.duplicates == 0
+    assert rx.redelivered == 0
     assert rx.delivered == len(t) == 2100
     assert np.all(np.diff(t) > 0)  # one time axis, going forward
     assert rx.offset_s == pytest.approx(20.0)  # boot 9's tick 0 was 20 s after boot 7's
@@ -130,7 +131,6 @@ def test_a_rebooted_unit_is_a_new_epoch_not_duplicates() -> None:
 
 def test_choosing_a_unit_among_those_found() -> None:
     from beltline.errors import UsageError
-
     from beltline.link.ble import NoUnit, choose
 
     one = [("Beltline", "AA:00", -60)]

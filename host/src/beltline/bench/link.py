@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from beltline.firmware import control
 from bleak import BleakClient
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
+from beltline.firmware import control
 from beltline.link.gatt import CONTROL_UUID, STATUS_UUID, STREAM_UUID
 from beltline.pipeline.settings import Settings
 from beltline.sessions.live import LiveSession

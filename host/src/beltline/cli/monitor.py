@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from beltline.cli.common import POSITIVE, add, number, settings_options, store_option
+
+if TYPE_CHECKING:
+    from beltline.pipeline.settings import Settings
+    from beltline.sessions.live import LiveSession
 
 log = logging.getLogger("beltline")
 
@@ -120,7 +125,7 @@ def monitor(args: argparse.Namespace) -> None:
     server.serve(live, store, cfg, args.host, args.port, not args.no_browser)
 
 
-def _unit_session(args: argparse.Namespace, cfg: object, store: Path | None) -> object:
+def _unit_session(args: argparse.Namespace, cfg: Settings, store: Path | None) -> LiveSession:
     """A live session with the belt unit nearby (scan, choose, connect)."""
     import asyncio
 
@@ -131,7 +136,7 @@ def _unit_session(args: argparse.Namespace, cfg: object, store: Path | None) -> 
     name, address, rssi = ble.choose(units, args.address, args.name)
     log.info("belt unit %s (%s, %s dBm)", name, address, rssi)
     link = ble.BleLink(address, name=name, rssi_dbm=rssi)
-    return LiveSession(link, store, cfg, name=f"{name} {address}")  # type: ignore[arg-type]
+    return LiveSession(link, store, cfg, name=f"{name} {address}")
 
 
 def scan(args: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from beltline.errors import DataError
 
@@ -105,10 +106,10 @@ def validate(s: Settings) -> Settings:
     return s
 
 
-def _coerce(name: str, value: object) -> float | int:
+def _coerce(name: str, value: object) -> Any:
     kind = type(getattr(Settings(), name))
     try:
-        return kind(value)  # type: ignore[call-arg]
+        return kind(value)
     except (TypeError, ValueError) as exc:
         raise DataError(f"setting {name} needs a {kind.__name__}, got {value!r}") from exc
 

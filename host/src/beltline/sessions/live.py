@@ -241,8 +241,8 @@ class LiveSession:
 
     def _open_recording(self) -> None:
         assert self.store is not None
-        sid = self.store.new_session(self.link.source, name=self.name,
-                                     settings=as_dict(self.settings))
+        settings: dict[str, object] = dict(as_dict(self.settings))
+        sid = self.store.new_session(self.link.source, name=self.name, settings=settings)
         self._recorder = Recorder(self.store, sid)
         with self.state.lock:
             self.state.recording = True

@@ -359,7 +359,7 @@ class Stack:
                     break
                 self._unsent[h] -= n
                 self.send(MP.S_CREDIT, struct.pack("<H", n))
-        except Exception as exc:  # noqa: BLE001 (the connection is gone)
+        except Exception as exc:
             log.debug("drain: %s", exc)
         finally:
             self._draining.discard(h)

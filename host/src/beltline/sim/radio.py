@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -35,6 +36,16 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 UNIT_ADDRESS = "F0:F1:F2:F3:F4:F5"
+
+
+_POWERED: weakref.WeakSet[Device] = weakref.WeakSet()
+
+
+async def _power_on(device: Device) -> None:
+    """Power a virtual host's device on once (several links may share it)."""
+    if device not in _POWERED:
+        await device.power_on()
+        _POWERED.add(device)
 
 
 class _Air(LocalLink):
@@ -86,9 +97,7 @@ class VirtualRadio:
                    device: Device | None = None) -> list[tuple[str, str, int | None]]:
         """Units advertising Beltline's service: (name, address, RSSI dBm), as ``ble.scan``."""
         d = device or self.central()
-        if not getattr(d, "_beltline_powered", False):
-            await d.power_on()
-            d._beltline_powered = True
+        await _power_on(d)
         found: dict[str, tuple[str, str, int | None]] = {}
         want = UUID(SERVICE_UUID)
 
@@ -127,9 +136,7 @@ class BumbleClient(BaseBleakClient):
         return self.connection.att_mtu if self.connection else 23
 
     async def connect(self, pair: bool, **kwargs: Any) -> None:
-        if not getattr(self.device, "_beltline_powered", False):  # once per virtual host
-            await self.device.power_on()
-            self.device._beltline_powered = True
+        await _power_on(self.device)
         self.connection = await asyncio.wait_for(self.device.connect(self.address),
                                                  self._timeout)
         # ours first: a handler before it that raises (the GATT client cancelling what was
@@ -142,10 +149,15 @@ class BumbleClient(BaseBleakClient):
             self.connection.on("disconnection", f)
         self.peer = Peer(self.connection)
         lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.connection.on("disconnection",
-                           lambda _r: lost.done() or lost.set_result(None))
+
+        def dropped(_reason: int) -> None:
+            if not lost.done():
+                lost.set_result(None)
+
+        self.connection.on("disconnection", dropped)
         setup = asyncio.ensure_future(self._setup(self.connection, self.peer, pair))
-        done, _ = await asyncio.wait({setup, lost}, timeout=self._timeout,
+        waiting: set[asyncio.Future[Any]] = {setup, lost}
+        done, _ = await asyncio.wait(waiting, timeout=self._timeout,
                                      return_when=asyncio.FIRST_COMPLETED)
         if setup not in done:  # the unit dropped us (a refused bond), or it took too long
             setup.cancel()
@@ -181,7 +193,7 @@ class BumbleClient(BaseBleakClient):
             bs = BleakGATTService(s, s.handle, normalize_uuid_str(s.uuid.to_hex_str("-")))
             services.add_service(bs)
             for c in s.characteristics:
-                props = [name for bit, name in _PROPS if c.properties & bit]
+                props: Any = [name for bit, name in _PROPS if c.properties & bit]
                 services.add_characteristic(BleakGATTCharacteristic(
                     c, c.handle, normalize_uuid_str(c.uuid.to_hex_str("-")), props,
                     lambda: self.mtu_size - 3, bs))

@@ -84,7 +84,7 @@ class VirtualUnit:
         self.on_notify: Callable[[int, bytes, float], None] | None = None
         self.host: Device | None = None  # the host's central, for out_of_range
         self._proc: asyncio.subprocess.Process | None = None
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._stopping = False
         self._faults: list[tuple[float, bool]] = []  # (device s, in range) still to apply
         self._booted = asyncio.Event()

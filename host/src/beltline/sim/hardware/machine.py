@@ -11,6 +11,7 @@ class _Sim:
         self.devices = {}
         self.battery_volts = 3.9
         self.pulses = 0  # times the motor was switched on
+        self.pulse_ms = []  # simulated time of each switch-on (the first 64)
         self.wdt_feeds = 0
         self.wdt_timeout = None
         self.wdt_fed_ms = 0  # simulated time of the last feed (the harness checks it)
@@ -81,6 +82,8 @@ class PWM:
             return self.duty
         if d and not self.duty:
             SIM.pulses += 1
+            if SIM.clock is not None and len(SIM.pulse_ms) < 64:
+                SIM.pulse_ms.append(SIM.clock.now_ms)
         self.duty = d
 
 
