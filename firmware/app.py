@@ -141,10 +141,15 @@ class App:
         if c == control.CALIBRATE:
             cfg["mount"] = _level(self.stream.attitude.up())
             self.stream.mount = list(cfg["mount"])
+            self.alerts.reset()  # angles in the new frame: start judging afresh
         elif c == control.SET_MOUNT:
+            if list(v) != self.stream.mount:  # the same again (a reconnect) changes nothing
+                self.alerts.reset()
             cfg["mount"] = list(v)
             self.stream.mount = list(v)
         elif c == control.THRESHOLDS:
+            if tuple(v) != (cfg["drop_deg"], cfg["tilt_deg"], cfg["dwell_s"]):
+                self.alerts.reset()
             cfg["drop_deg"], cfg["tilt_deg"], cfg["dwell_s"] = v
             self.alerts.set_thresholds(*v)
         elif c == control.MODE:

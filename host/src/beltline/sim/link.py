@@ -6,6 +6,7 @@ firmware behind an emulated radio) is ``sim.unit``."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,6 +20,8 @@ from beltline.sessions.live import LiveSession
 from beltline.sim import scenarios
 from beltline.sim.device import Faults, packets
 from beltline.sim.wearer import Recording, simulate
+
+log = logging.getLogger(__name__)
 
 
 class VirtualLink(Link):
@@ -95,6 +98,16 @@ def virtual_session(scenario: str, minutes: float, seed: int, mount: str, speed:
     (bleak). ``fast``: the firmware's sample loop in process instead (no radio, no unit
     application), for quick demos and benchmarks."""
     link: Link
+    if not fast:
+        from beltline.errors import BeltlineError
+        from beltline.sim.unit import micropython
+
+        try:
+            micropython()
+        except BeltlineError as exc:
+            log.warning("%s; running the firmware's sample loop in process instead (--fast)",
+                        exc)
+            fast = True
     if fast:
         rec = simulate(scenarios.build(scenario, minutes, seed), 100.0, seed=seed, mount=mount)
         link = VirtualLink(rec, faults=faults, seed=seed, speed=speed)
