@@ -43,6 +43,8 @@ _FLAG_WRITE_ENCRYPTED = const(0x1000)
 _IO_NO_INPUT_OUTPUT = const(3)
 _ENOMEM = const(12)
 _CMD_SLOTS = const(8)
+_SEC_OUR = const(1)  # NimBLE's store types of a bond's keys (ours and the peer's for it)
+_SEC_PEER = const(2)
 _MIN_KEY_SIZE = const(16)
 
 STATUS_FORMAT = protocol.STATUS_FORMAT
@@ -185,7 +187,9 @@ class Peripheral:
             sec_type, key, value = data
             if self.bonds is None:
                 return False
-            if value is not None and not (self.can_bond is not None and self.can_bond()):
+            bond = sec_type in (_SEC_OUR, _SEC_PEER)  # (the stack's own IRK etc. pass)
+            if value is not None and bond and not (self.can_bond is not None
+                                                   and self.can_bond()):
                 self._bond_refused = True
                 return False
             return self.bonds.set(sec_type, bytes(key), None if value is None else bytes(value))

@@ -105,7 +105,9 @@ def test_calibration_reaches_the_unit_which_buzzes_on_its_own(tmp_path: Any) -> 
     np.testing.assert_allclose(r["mount"], cal.R.reshape(-1), atol=1e-6)
     (th,) = [c for c in live.sent_commands if c[0] == control.THRESHOLDS][-1:]
     drop_deg, tilt_deg, dwell_s = struct.unpack("<3f", th[1:])
-    assert r["drop_deg"] == pytest.approx(drop_deg) and r["dwell_s"] == pytest.approx(dwell_s)
+    assert r["drop_deg"] == pytest.approx(drop_deg)
+    assert r["tilt_deg"] == pytest.approx(tilt_deg)
+    assert r["dwell_s"] == pytest.approx(dwell_s) == Settings().min_episode_s
     ref = drop_deg - Settings().hip_drop_deg  # the wearer's own reference, within its band
     assert Settings().hip_drop_reference_min_deg - 1e-6 <= ref
     assert ref <= Settings().hip_drop_reference_max_deg + 1e-6
@@ -233,6 +235,35 @@ def test_the_emulated_stack_cuts_writes_to_the_default_20_byte_buffer() -> None:
     assert whole == bytes(range(37))
     assert frame[0] == MP.S_WRITTEN
     assert frame[5:] == whole
+
+
+def test_a_unit_that_stays_away_is_given_up_and_the_page_says_so() -> None:
+    from beltline.link.base import LinkState
+    from beltline.sessions.live import LiveSession
+
+    rec = recording(120.0, 104.0, "healthy_walk", 6)
+
+    async def go() -> list[LinkState]:
+        radio = VirtualRadio()
+        unit = VirtualUnit(radio, rec, speed=10.0)
+        await unit.start()
+        link = BleLink(UNIT_ADDRESS, backend=BumbleClient, give_up_s=2.0, attempts=1,
+                       timeout_s=1.0, backend_kwargs={"bumble_device": radio.central()})
+        await link.connect()
+        await unit.stop()  # switched off for good
+        unit.cleanup()
+        states = [s async for s in link.notifications() if isinstance(s, LinkState)]
+        await link.disconnect()
+        return states
+
+    states = asyncio.run(go())
+    assert [s.state for s in states] == ["connected", "lost", "failed", "closed"]
+    assert "gave up reconnecting" in states[2].reason
+    assert "switched on" in states[2].reason
+    live = LiveSession(BleLink(UNIT_ADDRESS))
+    live._on_state(states[2])
+    assert live.state.connection == "failed"
+    assert live.state.error.startswith("gave up reconnecting")
 
 
 def test_the_host_decodes_the_status_record_the_firmware_packs() -> None:

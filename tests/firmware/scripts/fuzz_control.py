@@ -222,7 +222,7 @@ def random_value():
     if r < 0.55:
         return None
     if r < 0.7:
-        return [random.choice([*SPECIAL, 0.0, 1.0]) for _ in range(random.randint(0, 10))]
+        return [random.choice(SPECIAL + [0.0, 1.0]) for _ in range(random.randint(0, 10))]
     if r < 0.8:
         return {"a": 1}
     if r < 0.9:

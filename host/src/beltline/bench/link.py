@@ -64,9 +64,13 @@ class _BenchLink(VirtualBleLink):
     async def connect(self) -> Any:
         info = await super().connect()
         self.unit.on_notify = self._sent
-        if self.drop_at_s is not None:
+        if self.drop_at_s is not None:  # the stranger comes while the host is away
             asyncio.get_running_loop().create_task(self._intruder())
         return info
+
+    async def _host_arrives(self) -> None:
+        if self.drop_at_s is None:  # no time away: the stranger comes before the host
+            await self._intruder()
 
     def _key(self, payload: bytes) -> tuple[int, int] | None:
         if len(payload) < 10 or payload[0] != 1:
@@ -87,8 +91,8 @@ class _BenchLink(VirtualBleLink):
 
     async def _intruder(self) -> None:
         u = self.unit
-        assert self.drop_at_s is not None
-        await u.wait_until(lambda: u.clock_s >= self.drop_at_s + 2.0, 1e9)  # type: ignore
+        at = (self.drop_at_s + 2.0) if self.drop_at_s is not None else 0.0
+        await u.wait_until(lambda: u.clock_s >= at, 1e9)
         got = {"unpaired_connected": 0, "unpaired_reads_accepted": 0,
                "unpaired_writes_accepted": 0, "unpaired_writes_tried": 0,
                "unpaired_notifications": 0}

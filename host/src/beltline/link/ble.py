@@ -96,7 +96,8 @@ class BleLink(Link):
     def __init__(self, address: str, rate_hz: float = 104.0, backend: Any = None,
                  backend_kwargs: dict[str, Any] | None = None, reconnect: bool = True,
                  pair: bool = True, name: str = "Beltline", rssi_dbm: float | None = None,
-                 give_up_s: float = 600.0, attempts: int = 3) -> None:
+                 give_up_s: float = 600.0, attempts: int = 3,
+                 timeout_s: float = 10.0) -> None:
         self.address = address
         self.name = name
         self.pair = pair
@@ -107,6 +108,7 @@ class BleLink(Link):
         self.rssi_dbm = rssi_dbm
         self.give_up_s = give_up_s
         self.attempts = attempts
+        self.timeout_s = timeout_s
         self.client: BleakClient | None = None
         self.queue: asyncio.Queue[Notification | LinkState] = asyncio.Queue()
         self.reconnects = 0
@@ -123,7 +125,8 @@ class BleLink(Link):
         device = await self._device()
         client = await establish_connection(BleakClient, device, self.name,
                                             disconnected_callback=self._dropped,
-                                            max_attempts=self.attempts, pair=self.pair, **kw)
+                                            max_attempts=self.attempts, pair=self.pair,
+                                            timeout=self.timeout_s, **kw)
         try:
             status = decode_status(bytes(await client.read_gatt_char(STATUS_UUID)))
         except ValueError as exc:

@@ -290,6 +290,7 @@ class VirtualBleLink(BleLink):
             self.unit.out_of_range(self.drop_at_s, self.drop_for_s)
         central = self.radio.central()
         self.unit.host = central
+        await self._host_arrives()
         found = await self.radio.scan(0.3, central)
         if not found:
             raise BeltlineError("the virtual belt unit does not advertise")
@@ -299,6 +300,9 @@ class VirtualBleLink(BleLink):
         info = await super().connect()
         self._ender = asyncio.get_running_loop().create_task(self._end_when_walked())
         return info
+
+    async def _host_arrives(self) -> None:
+        """Called before the host looks for the unit (a hook for tests and benchmarks)."""
 
     def _on_stream(self, char: Any, data: bytearray) -> None:
         self._last_rx = time.monotonic()
