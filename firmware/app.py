@@ -334,7 +334,8 @@ class App:
             (protocol.FLAG_LOW_BATTERY if pct < LOW_BATTERY_PCT else 0) | \
             (protocol.FLAG_ALERT if self._alerting else 0) | \
             (protocol.FLAG_PAIRING if self.can_bond() else 0) | \
-            (protocol.FLAG_SECURE if p.secure else 0)
+            (protocol.FLAG_SECURE if p.secure else 0) | \
+            (protocol.FLAG_BACKLOG if self.backlog_no is not None else 0)
         p.publish_status((wire.VERSION, _FW[0], _FW[1], pct, self.cfg["mode"],
                           int(self.imu.rate_hz * 100) & 0xFFFF, self.imu.overruns,
                           p.notify_enomem + p.notify_stale, self.logged, flags,

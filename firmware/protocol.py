@@ -33,7 +33,8 @@ STATUS_FIELDS = (
     "imu_overruns",  # samples lost in the IMU's FIFO
     "notify_errors",  # notifications the stack refused (ENOMEM) or lost (stale link)
     "logbook_records",
-    "flags",  # 1 connected, 2 low battery, 4 alert active, 8 pairing window open, 16 secure
+    "flags",  # 1 connected, 2 low battery, 4 alert active, 8 pairing window open, 16 secure,
+    # 32 the logbook holds packets not yet sent (the stream is catching up)
     "sync_host_ms",  # the last TIME_SYNC: the host's milliseconds ...
     "sync_tick",  # ... and the device tick at that write
     "boot_id",  # random at every power-on: ticks restart with it (a new epoch)
@@ -46,5 +47,6 @@ FLAG_LOW_BATTERY = 2
 FLAG_ALERT = 4
 FLAG_PAIRING = 8
 FLAG_SECURE = 16
+FLAG_BACKLOG = 32
 # replayed logbook packets go out at most this often, so the live stream keeps its share
 REPLAY_GAP_MS = 20

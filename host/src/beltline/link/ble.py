@@ -163,7 +163,7 @@ class BleLink(Link):
         sent = ms & 0xFFFFFFFF
         await client.write_gatt_char(CONTROL_UUID, control.encode(control.TIME_SYNC, sent),
                                      response=True)
-        for _ in range(20):
+        for _ in range(200):  # a unit answers within a poll (40 ms); allow a slow one 10 s
             st = decode_status(bytes(await client.read_gatt_char(STATUS_UUID)))
             self.status = st
             if st.sync_host_ms == sent:

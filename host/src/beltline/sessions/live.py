@@ -21,7 +21,13 @@ from beltline.firmware import control
 
 from beltline.errors import BeltlineError
 from beltline.link.base import ClockPoint, Link, LinkState, Notification
-from beltline.link.gatt import FLAG_ALERT, FLAG_LOW_BATTERY, FLAG_PAIRING, FLAG_SECURE
+from beltline.link.gatt import (
+    FLAG_ALERT,
+    FLAG_BACKLOG,
+    FLAG_LOW_BATTERY,
+    FLAG_PAIRING,
+    FLAG_SECURE,
+)
 from beltline.link.receiver import Receiver
 from beltline.pipeline.episodes import Episode
 from beltline.pipeline.output import Output
@@ -320,7 +326,8 @@ class LiveSession:
                 self.state.battery_pct = float(st.battery_pct)
                 flags = [w for bit, w in ((FLAG_LOW_BATTERY, "low battery"),
                                           (FLAG_ALERT, "alert"), (FLAG_PAIRING, "pairing"),
-                                          (FLAG_SECURE, "paired")) if st.flags & bit]
+                                          (FLAG_SECURE, "paired"),
+                                          (FLAG_BACKLOG, "catching up")) if st.flags & bit]
                 self.state.unit = {
                     "firmware": st.firmware, "rate_hz": st.rate_hz,
                     "mode": "training" if st.mode else "tracking", "flags": flags,

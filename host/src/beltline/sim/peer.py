@@ -440,7 +440,7 @@ class Stack:
         self._replies[req] = fut
         self.send(kind, struct.pack("<I", req) + payload)
         try:
-            return await asyncio.wait_for(fut, 5.0)
+            return await asyncio.wait_for(fut, 30.0)  # a loaded machine can be slow
         except TimeoutError:
             self._replies.pop(req, None)
             return None

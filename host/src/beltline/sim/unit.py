@@ -20,7 +20,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from bumble.device import Device
 from beltline.errors import BeltlineError
 from beltline.link.base import DeviceInfo
 from beltline.link.ble import BleLink
+from beltline.link.gatt import FLAG_BACKLOG
 from beltline.sim.peer import HARDWARE, Stack
 from beltline.sim.radio import UNIT_ADDRESS, BumbleClient, VirtualRadio
 from beltline.sim.wearer import Recording
@@ -193,7 +193,7 @@ class VirtualUnit:
         elif self.stack is not None:
             await self.stack.set_in_range(on)
 
-    async def stop(self, timeout: float = 30.0) -> dict[str, Any]:
+    async def stop(self, timeout: float = 120.0) -> dict[str, Any]:
         """End the run; returns the firmware's figures for the last boot."""
         self._stopping = True
         proc = self._proc
@@ -243,7 +243,8 @@ class VirtualUnit:
         """Press and release the pairing button (opens a pairing window)."""
         assert self.stack is not None
         self.stack.sim({"button": 1})
-        await self.wait_until(lambda: False, 0.3)
+        t0 = self.clock_s  # held for 0.3 s of the unit's time: the sampler polls it
+        await self.wait_until(lambda: self.clock_s >= t0 + 0.3, 600.0)
         self.stack.sim({"button": 0})
 
     async def reboot(self) -> None:
@@ -280,7 +281,7 @@ class VirtualBleLink(BleLink):
         self.drop_at_s, self.drop_for_s = drop_at_s, drop_for_s
         self.unit_kw = unit_kw
         self.report: dict[str, Any] = {}
-        self._last_rx = 0.0
+        self._statuses = 0  # status notifications received
 
     async def connect(self) -> DeviceInfo:
         self.radio = VirtualRadio()
@@ -304,17 +305,20 @@ class VirtualBleLink(BleLink):
     async def _host_arrives(self) -> None:
         """Called before the host looks for the unit (a hook for tests and benchmarks)."""
 
-    def _on_stream(self, char: Any, data: bytearray) -> None:
-        self._last_rx = time.monotonic()
-        super()._on_stream(char, data)
+    def _on_status(self, char: Any, data: bytearray) -> None:
+        self._statuses += 1
+        super()._on_status(char, data)
 
     async def _end_when_walked(self) -> None:
         u = self.unit
         await u.wait_until(lambda: u.clock_s >= u.walk_s + 1.0, 1e9)
-        # the walk is over: once the unit has nothing more to send (1 s of quiet), switch it
-        # off (it sends its last, partly filled packet) and end the stream
-        await u.wait_until(lambda: self.client is not None
-                           and time.monotonic() - self._last_rx > 1.0, 1e9)
+        # the walk is over: once the unit says its logbook holds nothing unsent (a status
+        # taken after the walk), switch it off (it sends its last, partly filled packet) and
+        # end the stream
+        over = self._statuses
+        await u.wait_until(lambda: self.client is not None and self._statuses > over + 1
+                           and self.status is not None
+                           and not self.status.flags & FLAG_BACKLOG, 1e9)
         self._closing = True
         self.report = await u.stop()
         await asyncio.sleep(0.2)  # the last notification's way through the stack

@@ -237,7 +237,6 @@ class _Ble:
         # what the stack refused or cut, for the harness's report
         self.enomem = 0
         self.stale = 0
-        self.cut = 0
         self.irq_errors = 0
 
     # --- configuration ---------------------------------------------------------------------
