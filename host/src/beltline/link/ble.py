@@ -189,11 +189,16 @@ class BleLink(Link):
             self._lost.set()
 
     async def connect(self) -> DeviceInfo:
-        try:
-            point = await self._open()
-        except (BleakError, OSError, TimeoutError) as exc:
-            raise NoUnit(f"cannot reach the belt unit at {self.address}: {exc}. Check: "
-                         f"{CHECKS}") from exc
+        for attempt in range(self.attempts):
+            try:
+                point = await self._open()
+                break
+            except (BleakError, OSError, TimeoutError) as exc:  # also a drop during set-up
+                if attempt + 1 == self.attempts:
+                    raise NoUnit(f"cannot reach the belt unit at {self.address}: {exc}. "
+                                 f"Check: {CHECKS}") from exc
+                log.info("connecting failed (%s): trying again", exc)
+                await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
         assert self.client is not None
         try:
             fw = (await self.client.read_gatt_char(FIRMWARE_REV_UUID)).decode()

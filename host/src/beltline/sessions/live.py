@@ -129,7 +129,7 @@ class LiveSession:
             log.error("%s", exc)
             with self.state.lock:
                 self.state.error = str(exc)
-        except Exception as exc:  # the dashboard must show it rather than die silently
+        except (Exception, asyncio.CancelledError) as exc:  # the page must show it
             log.exception("live session failed")
             with self.state.lock:
                 self.state.error = f"{type(exc).__name__}: {exc}"

@@ -207,7 +207,7 @@ class BumbleClient(BaseBleakClient):
 
     async def disconnect(self) -> None:
         if self.connection is not None:
-            await self.connection.disconnect()
+            await _gatt("disconnect", self.connection.disconnect())
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
         if self.connection is None:
@@ -256,7 +256,7 @@ class BumbleClient(BaseBleakClient):
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         if self.peer is not None:
-            await self.peer.unsubscribe(characteristic.obj)
+            await _gatt("unsubscribe", self.peer.unsubscribe(characteristic.obj))
         self._subscriptions.pop(characteristic.handle, None)
 
 

@@ -213,6 +213,8 @@ class VirtualUnit:
             await self.stack.power_cut()
         if self._server is not None:
             self._server.close()
+        if self.stack is not None and self.stack.report is not None:
+            return self.stack.report  # (its boot's _attach may not have filed it yet)
         return self.reports[-1] if self.reports else {}
 
     def cleanup(self) -> None:
