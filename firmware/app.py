@@ -42,7 +42,7 @@ MAX_STEP_FAILURES = 25  # consecutive failed polls before the watchdog may reset
 
 class App:
     def __init__(self, imu, periph, battery, motor, wdt, logbook, settings_path,
-                 sleep_ms=None, poll_ms=40, button=None):
+                 sleep_ms=None, poll_ms=40, button=None, secure_within_s=SECURE_WITHIN_S):
         self.imu = imu
         self.periph = periph
         self.battery = battery
@@ -80,6 +80,7 @@ class App:
         self.pair_until = int(PAIRING_WINDOW_S * imu.rate_hz)  # in samples since power-on
         self.pairing_windows = 1
         self._insecure_since = None
+        self.secure_within_s = secure_within_s
         self.kicked = 0
         self._alerting = False
         self._buzzed = 0
@@ -304,11 +305,16 @@ class App:
             if self.backlog_no is None:
                 await self.sleep_ms(100)
                 continue
-            for no, packet in lb.records(self.backlog_no, lb.next_no):
+            end = lb.next_no
+            whole = True
+            for no, packet in lb.records(self.backlog_no, end):
                 if not await self._send_logged(packet):
+                    whole = False
                     break
                 if self.backlog_no is not None:
                     self.backlog_no = no + 1
+            if whole and self.backlog_no is not None and self.backlog_no < end:
+                self.backlog_no = end  # what was left was unreadable (counted) or overwritten
             if self.backlog_no is not None and self.backlog_no >= lb.next_no and p.ready:
                 self.backlog_no = None  # caught up: live again
 
@@ -344,7 +350,7 @@ class App:
 
     async def status(self):
         p = self.periph
-        limit = int(SECURE_WITHIN_S * self.imu.rate_hz)
+        limit = int(self.secure_within_s * self.imu.rate_hz)
         while self.running:
             self.battery_pct = self.battery.percent()
             self.publish_status()

@@ -30,7 +30,7 @@ def find_imu(i2c):
                   % [hex(a) for a in found])
 
 
-def build(sleep_ms=None, logbook_slots=4096):
+def build(sleep_ms=None, logbook_slots=4096, secure_within_s=app.SECURE_WITHIN_S):
     machine.freq(160_000_000)  # enough for the loop (hardware/BOM.md), a third less current
     i2c = I2C(0, sda=Pin(board.PIN_SDA), scl=Pin(board.PIN_SCL), freq=400_000)
     imu = find_imu(i2c)
@@ -42,7 +42,7 @@ def build(sleep_ms=None, logbook_slots=4096):
     wdt = WDT(timeout=5000)  # a stuck loop reboots the unit within 5 s
     log = logbook.Logbook("logbook.bin", slots=logbook_slots)
     return app.App(imu, periph, bat, motor, wdt, log, "settings.json", sleep_ms=sleep_ms,
-                   button=button)
+                   button=button, secure_within_s=secure_within_s)
 
 
 def main():

@@ -7,6 +7,8 @@
 # Usage (working directory = the unit's flash):
 #   run_unit.py HOST PORT SAMPLES.bin [speed=S] [imu=lsm6dso|mpu6050] [offset=N] [queue=N]
 #               [slots=N]
+# At speed S the firmware's wait for a central to pair (app.SECURE_WITHIN_S) is S times longer
+# in unit time: a host's real seconds of pairing must not count S-fold against it.
 # Ends on a {"stop": 1} message from the radio side, or a watchdog reset (exit 3). Prints,
 # and reports to the radio side, one JSON line of figures.
 import asyncio
@@ -160,7 +162,11 @@ def main():
 
     bluetooth.SIM_HANDLER = on_sim
     bluetooth.attach(host, port)
-    a = unit_main.build(sleep_ms=clock.sleep_ms, logbook_slots=int(opts.get("slots", "4096")))
+    # a host's pairing takes it real seconds, which are `speed` times as many unit seconds
+    # here: the firmware's patience with a central that has not paired yet is scaled to match
+    patience = unit_main.app.SECURE_WITHIN_S * (max(1.0, speed) if speed > 0 else 1000.0)
+    a = unit_main.build(sleep_ms=clock.sleep_ms, logbook_slots=int(opts.get("slots", "4096")),
+                        secure_within_s=patience)
 
     async def run():
         await asyncio.gather(a.main(), drive(clock, a, speed, state))
