@@ -13,14 +13,23 @@ class Alerts:
     def __init__(self, rate_hz, drop_deg=6.5, tilt_deg=5.0, dwell_s=12.0):
         self.rate_hz = rate_hz
         self.set_thresholds(drop_deg, tilt_deg, dwell_s)
-        self.mean = 0.0
-        self.sign = 0
-        self.peak = 0.0
-        self.bits = [0, 0]  # recent stances per side, as bit history (left, right)
         self.window = 16
         self.need = 12
         self.clear = 4
+        self.bits = [0, 0]  # recent stances per side, as bit history (left, right)
         self.hip = [False, False]
+        self.reset()
+
+    def reset(self):
+        """Forget the evidence: the angles changed meaning (a new mount or new thresholds),
+        so what was gathered before is not evidence any more. The slow mean restarts at the
+        next sample."""
+        self.mean = 0.0
+        self._fresh = True
+        self.sign = 0
+        self.peak = 0.0
+        self.bits[0] = self.bits[1] = 0
+        self.hip[0] = self.hip[1] = False
         self.tilt_sum = 0.0
         self.tilt_n = 0
         self.tilt_bits = 0
@@ -33,6 +42,9 @@ class Alerts:
 
     def update(self, roll, pitch):
         """One sample (degrees). Returns True while any alert is active."""
+        if self._fresh:
+            self.mean = roll
+            self._fresh = False
         self.mean += (roll - self.mean) * (0.5 / self.rate_hz)  # ~2 s time constant
         r = roll - self.mean
         s = 1 if r > 0.0 else -1

@@ -3,14 +3,25 @@ hardware and calls ``App.run``; the tests build fakes and call the same).
 
     sampler  every ``poll_ms``: drain the IMU FIFO -> filter -> pelvis angles -> alerts ->
              batch -> notify, or into the logbook when no host listens or the stack is full
-    replay   on a REPLAY command: logbook packets as notifications, paced by the stack
-    status   once a second: status and battery characteristics, low-battery behaviour
+    control  the control writes the BLE handler queued: parsed, range-checked, applied, saved
+    replay   the logbook's unsent packets, in order, once a host is back (and any span a
+             REPLAY command asks for), paced by the stack
+    status   once a second: status and battery characteristics, low-battery behaviour, the
+             pairing window, and a link that never paired is let go
 Timing comes from the IMU: each FIFO sample is one tick of its output data rate; the poll
 period only sets how often the FIFO is emptied (it holds seconds of data).
+
+Nothing a host sends can stop the sampler: every command is checked before it changes
+anything (``control.parse``), a command that still fails is counted and dropped, and the
+settings file is checked value by value on boot (``config.load``), so a bad value cannot come
+back after a watchdog reset. Once the stack refuses a packet (or no host listens), packets go
+to the logbook and keep going there until the replay has sent everything in order: the host
+sees one ordered stream, late but whole.
 """
 
 import asyncio
 import gc
+import os
 import struct
 import time
 
@@ -21,14 +32,17 @@ import protocol
 import stream
 import wire
 
-FIRMWARE = "0.1.0"
+FIRMWARE = "0.2.0"
 LOW_BATTERY_PCT = 10
 RECENT = 12  # packets kept after sending: more than the stack's queue holds
+PAIRING_WINDOW_S = 120  # new bonds are accepted this long after power-on or a button press
+SECURE_WITHIN_S = 30  # a central that has not paired (or re-encrypted) by then is let go
+MAX_STEP_FAILURES = 25  # consecutive failed polls before the watchdog may reset the unit
 
 
 class App:
     def __init__(self, imu, periph, battery, motor, wdt, logbook, settings_path,
-                 sleep_ms=None, poll_ms=40):
+                 sleep_ms=None, poll_ms=40, button=None, secure_within_s=SECURE_WITHIN_S):
         self.imu = imu
         self.periph = periph
         self.battery = battery
@@ -36,7 +50,7 @@ class App:
         self.wdt = wdt
         self.logbook = logbook
         self.settings_path = settings_path
-        self.cfg = config.load(settings_path)
+        self.cfg, self.cfg_refused = config.load(settings_path)
         self.sleep_ms = sleep_ms or asyncio.sleep_ms
         self.poll_ms = poll_ms
         # sized for the MTU the unit asks for; while no host has agreed to it, packets of that
@@ -51,10 +65,23 @@ class App:
         self.packets = 0
         self.logged = 0
         self.replayed = 0
-        self.command_errors = 0
+        self.command_errors = 0  # refused by control.parse (malformed, out of range)
+        self.command_failures = 0  # passed the checks but failed to apply (flash full...)
         self.commands = 0
+        self.step_failures = 0
+        self._failing = 0
         self.replay_req = None
-        self.backlog = None  # [first tick, end tick) of packets logged since the last replay
+        self.boot_id = struct.unpack("<I", os.urandom(4))[0]
+        self.boot_no = logbook.next_no  # this boot's first logbook record
+        self.backlog_no = None  # first logbook record not sent yet (everything logs while set)
+        self._replay_buf = bytearray(256)
+        self.button = button
+        self._button_was = 1
+        self.pair_until = int(PAIRING_WINDOW_S * imu.rate_hz)  # in samples since power-on
+        self.pairing_windows = 1
+        self._insecure_since = None
+        self.secure_within_s = secure_within_s
+        self.kicked = 0
         self._alerting = False
         self._buzzed = 0
         self.time_sync = (0, 0)  # (host ms, device tick) of the last TIME_SYNC
@@ -69,10 +96,42 @@ class App:
         self.battery_pct = 100
         self._recent = [bytearray(256) for _ in range(RECENT)]  # byte 0: length (0 = empty)
         self._recent_i = 0
-        periph.on_write = self._on_write
+        periph.can_bond = self.can_bond
+
+    # --- pairing ---------------------------------------------------------------------------
+    def can_bond(self):
+        """A new bond may be made: within the pairing window."""
+        return self.samples < self.pair_until
+
+    def _poll_button(self):
+        b = self.button
+        if b is None:
+            return
+        v = b.value()
+        if v == 0 and self._button_was:  # pressed (to ground, pulled up): a new window
+            self.pair_until = self.samples + int(PAIRING_WINDOW_S * self.imu.rate_hz)
+            self.pairing_windows += 1
+        self._button_was = v
+
+    @property
+    def refused(self):
+        p = self.periph
+        return self.command_errors + p.refused_unpaired + p.command_overflow
 
     # --- control ---------------------------------------------------------------------------
-    def _on_write(self, data):
+    async def controller(self):
+        while self.running:
+            data = self.periph.take_command()
+            if data is None:
+                await self.sleep_ms(self.poll_ms)
+                continue
+            try:
+                self.apply(data)
+            except Exception:
+                self.command_failures += 1
+
+    def apply(self, data):
+        """Parse, check and apply one control command (the control task calls this)."""
         cmd = control.parse(bytes(data))
         if cmd is None:
             self.command_errors += 1
@@ -83,10 +142,15 @@ class App:
         if c == control.CALIBRATE:
             cfg["mount"] = _level(self.stream.attitude.up())
             self.stream.mount = list(cfg["mount"])
+            self.alerts.reset()  # angles in the new frame: start judging afresh
         elif c == control.SET_MOUNT:
+            if list(v) != self.stream.mount:  # the same again (a reconnect) changes nothing
+                self.alerts.reset()
             cfg["mount"] = list(v)
             self.stream.mount = list(v)
         elif c == control.THRESHOLDS:
+            if tuple(v) != (cfg["drop_deg"], cfg["tilt_deg"], cfg["dwell_s"]):
+                self.alerts.reset()
             cfg["drop_deg"], cfg["tilt_deg"], cfg["dwell_s"] = v
             self.alerts.set_thresholds(*v)
         elif c == control.MODE:
@@ -98,6 +162,8 @@ class App:
             self._resize()
         elif c == control.TIME_SYNC:
             self.time_sync = (v[0], self.stream.tick & 0xFFFFFFFF)
+            self.periph.listening = True
+            self.publish_status()  # the host reads the pair back at once
         elif c == control.REPLAY:
             self.replay_req = v
         elif c == control.REPLAY_STOP:
@@ -116,7 +182,7 @@ class App:
     # --- sample path -------------------------------------------------------------------------
     def _route(self, packet):
         self.packets += 1
-        if self.periph.ready and self.periph.notify(packet):
+        if self.backlog_no is None and self.periph.ready and self.periph.notify(packet):
             # the stack holds it until the radio sends it; if the link drops first it is
             # lost there, so the last few sent packets are kept to go into the logbook then
             slot = self._recent[self._recent_i]
@@ -125,20 +191,16 @@ class App:
             slot[1:1 + n] = packet
             self._recent_i = (self._recent_i + 1) % RECENT
             return
-        self._log(packet)  # no host, or the stack is full: keep it, and send it later
+        # no host, the stack is full, or the logbook still holds unsent packets: keep it, in
+        # order after them (the replay sends it)
+        self._log(packet)
 
     def _log(self, packet):
+        no = self.logbook.next_no
         self.logbook.append(packet)
         self.logged += 1
-        tick = struct.unpack_from("<I", packet, 4)[0]
-        size = 16 if packet[1] & 0x0F == wire.KIND_FULL else 4
-        end = tick + ((len(packet) - 10) // size) * ((packet[1] >> 4) + 1)
-        b = self.backlog
-        if b is None:
-            self.backlog = [tick, end]
-        else:
-            b[0] = min(b[0], tick)
-            b[1] = max(b[1], end)
+        if self.backlog_no is None:
+            self.backlog_no = no
 
     def _keep_recent(self):
         for k in range(RECENT):
@@ -151,6 +213,8 @@ class App:
         """One poll: drain the FIFO and push every sample through. Returns samples done."""
         if self.periph.dropped:
             self.periph.dropped = False
+            if self.backlog_no is not None:  # replayed packets the stack held are lost too
+                self.backlog_no = max(self.boot_no, self.backlog_no - RECENT)
             self._keep_recent()
         if self.periph.mtu_changed:
             self.periph.mtu_changed = False
@@ -192,7 +256,13 @@ class App:
         polls = 0
         while self.running:
             t0 = time.ticks_us()
-            self.step()
+            try:
+                self.step()
+                self._poll_button()
+                self._failing = 0
+            except Exception:
+                self.step_failures += 1
+                self._failing += 1
             lu = self.loop_us
             if len(lu) < 2048:
                 lu.append(time.ticks_diff(time.ticks_us(), t0))
@@ -209,52 +279,98 @@ class App:
                     self.mem_series.append(free)
                 else:
                     self.mem_series[-1] = free
-            self.wdt.feed()
+            if self._failing < MAX_STEP_FAILURES:  # a loop that only fails lets the dog bite
+                self.wdt.feed()
             self.motor.tick(self.poll_ms)
             await self.sleep_ms(self.poll_ms)
 
     async def replayer(self):
-        """Sends logbook packets: what this unit logged itself (no host, a full stack) as soon
-        as a host is ready again, and any span the host asks for. Paced (``REPLAY_GAP_MS``
-        between packets) so the live stream keeps its share of the radio."""
+        """Sends logbook packets: every packet this boot logged but has not sent (no host, a
+        full stack), in order, as soon as a host is ready; and any span a REPLAY command asks
+        for. Paced (``REPLAY_GAP_MS`` between packets) and waiting whenever the stack is full,
+        so nothing is lost and the radio is not flooded."""
+        p = self.periph
+        lb = self.logbook
         while self.running:
-            req = self.replay_req
-            if req is None and self.backlog is not None:
-                req = (self.backlog[0], self.backlog[1])
-            if req is None or not self.periph.ready:
+            if not p.ready:
                 await self.sleep_ms(100)
                 continue
-            if req is self.replay_req:
+            req = self.replay_req
+            if req is not None:
                 self.replay_req = None
-            else:
-                self.backlog = None
-            for packet in self.logbook.replay(req[0], req[1]):
-                while self.periph.ready and not self.periph.notify(packet):
-                    await self.sleep_ms(30)  # the stack is full: wait for it, lose nothing
-                if not self.periph.ready:
+                for packet in lb.replay(req[0], req[1], self.boot_no):
+                    if not await self._send_logged(packet):
+                        break
+                continue
+            if self.backlog_no is None:
+                await self.sleep_ms(100)
+                continue
+            end = lb.next_no
+            whole = True
+            for no, packet in lb.records(self.backlog_no, end):
+                if not await self._send_logged(packet):
+                    whole = False
                     break
-                self.replayed += 1
-                await self.sleep_ms(protocol.REPLAY_GAP_MS)
+                if self.backlog_no is not None:
+                    self.backlog_no = no + 1
+            if whole and self.backlog_no is not None and self.backlog_no < end:
+                self.backlog_no = end  # what was left was unreadable (counted) or overwritten
+            if self.backlog_no is not None and self.backlog_no >= lb.next_no and p.ready:
+                self.backlog_no = None  # caught up: live again
+
+    async def _send_logged(self, packet):
+        # the logbook's buffer is reused by the next append: send from a copy
+        n = len(packet)
+        buf = self._replay_buf
+        buf[:n] = packet
+        mv = memoryview(buf)[:n]
+        p = self.periph
+        while p.ready and not p.notify(mv):
+            await self.sleep_ms(30)  # the stack is full: wait for it, lose nothing
+        if not p.ready:
+            return False
+        self.replayed += 1
+        await self.sleep_ms(protocol.REPLAY_GAP_MS)
+        return True
+
+    def publish_status(self):
+        p = self.periph
+        pct = self.battery_pct
+        flags = (protocol.FLAG_CONNECTED if p.connected else 0) | \
+            (protocol.FLAG_LOW_BATTERY if pct < LOW_BATTERY_PCT else 0) | \
+            (protocol.FLAG_ALERT if self._alerting else 0) | \
+            (protocol.FLAG_PAIRING if self.can_bond() else 0) | \
+            (protocol.FLAG_SECURE if p.secure else 0) | \
+            (protocol.FLAG_BACKLOG if self.backlog_no is not None else 0)
+        p.publish_status((wire.VERSION, _FW[0], _FW[1], pct, self.cfg["mode"],
+                          int(self.imu.rate_hz * 100) & 0xFFFF, self.imu.overruns,
+                          p.notify_enomem + p.notify_stale, self.logged, flags,
+                          self.time_sync[0], self.time_sync[1], self.boot_id,
+                          self.refused & 0xFFFFFFFF))
 
     async def status(self):
+        p = self.periph
+        limit = int(self.secure_within_s * self.imu.rate_hz)
         while self.running:
-            pct = self.battery.percent()
-            self.battery_pct = pct
-            p = self.periph
-            flags = (1 if p.connected else 0) | (2 if pct < LOW_BATTERY_PCT else 0) | \
-                (4 if self._alerting else 0)
-            p.publish_status((wire.VERSION, 0, 1, pct, self.cfg["mode"],
-                              int(self.imu.rate_hz * 100) & 0xFFFF, self.imu.overruns,
-                              p.notify_enomem + p.notify_stale, self.logged, flags,
-                              self.time_sync[0], self.time_sync[1]))
-            p.publish_battery(pct)
-            if pct < LOW_BATTERY_PCT and self.cfg["mode"] == 1:
+            self.battery_pct = self.battery.percent()
+            self.publish_status()
+            p.publish_battery(self.battery_pct)
+            if self.battery_pct < LOW_BATTERY_PCT and self.cfg["mode"] == 1:
                 self.cfg["mode"] = 0  # save the last charge for data: no more buzzing
+            if p.connected and not p.secure:  # a central that never pairs: let it go
+                if self._insecure_since is None:
+                    self._insecure_since = self.samples
+                elif self.samples - self._insecure_since > limit:
+                    self.kicked += 1
+                    self._insecure_since = None
+                    p.ble.gap_disconnect(p.conn)
+            else:
+                self._insecure_since = None
             await self.sleep_ms(1000)
 
     async def main(self, stop_after_samples=None):
         tasks = [asyncio.create_task(self.sampler()), asyncio.create_task(self.replayer()),
-                 asyncio.create_task(self.status())]
+                 asyncio.create_task(self.status()), asyncio.create_task(self.controller())]
         while self.running:
             await self.sleep_ms(self.poll_ms)
             if stop_after_samples is not None and self.samples >= stop_after_samples:
@@ -267,6 +383,9 @@ class App:
 
     def run(self, stop_after_samples=None):
         asyncio.run(self.main(stop_after_samples))
+
+
+_FW = tuple(int(x) for x in FIRMWARE.split(".")[:2])
 
 
 def _level(up):

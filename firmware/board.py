@@ -10,6 +10,7 @@ PIN_SDA = 5
 PIN_SCL = 6
 PIN_MOTOR = 2
 PIN_BATTERY = 1
+PIN_BUTTON = 0  # the XIAO's BOOT button (to ground): a press opens the pairing window
 
 # LiPo open-circuit voltage -> state of charge (typical 1-cell curve)
 _CURVE = ((3.30, 0), (3.60, 5), (3.70, 20), (3.75, 35), (3.80, 50), (3.87, 65), (3.95, 80),

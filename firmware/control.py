@@ -1,19 +1,26 @@
 """Control commands written by the host to the control characteristic (little-endian).
 
-    byte 0  command          payload
+    byte 0  command          payload      limits (a command outside them is refused)
     0x01    CALIBRATE        -            take the current posture as neutral (device angles)
-    0x02    SET_MOUNT        9 x f32      sensor-to-pelvis rotation, row-major, from the host
+    0x02    SET_MOUNT        9 x f32      sensor-to-pelvis rotation, row-major, from the host:
+                                          a proper rotation (config.valid_mount)
     0x03    THRESHOLDS       3 x f32      hip drop deg, anterior tilt deg, dwell s
+                                          (config.DROP_DEG, TILT_DEG, DWELL_S)
     0x04    MODE             u8           0 tracking (silent), 1 training (buzz)
     0x05    HAPTICS          u8           0 off, 1 on
     0x06    STREAM           u8           0 angles only, 1 full samples (if the MTU allows)
     0x07    TIME_SYNC        u32          host milliseconds at this write (logged with the tick)
-    0x08    REPLAY           u32 u32      send logbook packets with ticks in [from, to)
+    0x08    REPLAY           u32 u32      send logbook packets with ticks in [from, to), from < to
     0x09    REPLAY_STOP      -
-A malformed command is counted in ``errors`` and ignored: the unit never stops streaming for it.
+The longest is SET_MOUNT, ``MAX_SIZE`` = 37 bytes: the unit enlarges the characteristic's
+buffer to that (MicroPython's default of 20 bytes would cut it). A malformed or out-of-range
+command is refused, counted in the status, and changes nothing: the unit never stops for it.
 """
 
+import math
 import struct
+
+import config
 
 CALIBRATE = 0x01
 SET_MOUNT = 0x02
@@ -27,6 +34,7 @@ REPLAY_STOP = 0x09
 
 _SIZES = {CALIBRATE: 0, SET_MOUNT: 36, THRESHOLDS: 12, MODE: 1, HAPTICS: 1, STREAM: 1,
           TIME_SYNC: 4, REPLAY: 8, REPLAY_STOP: 0}
+MAX_SIZE = 37
 
 
 def parse(data):
@@ -38,15 +46,24 @@ def parse(data):
     if size is None or len(data) != 1 + size:
         return None
     if cmd == SET_MOUNT:
-        return cmd, struct.unpack_from("<9f", data, 1)
+        v = struct.unpack_from("<9f", data, 1)
+        return (cmd, v) if config.valid_mount(v) else None
     if cmd == THRESHOLDS:
-        return cmd, struct.unpack_from("<3f", data, 1)
+        v = struct.unpack_from("<3f", data, 1)
+        for x in v:
+            if not math.isfinite(x):
+                return None
+        if not (config.valid("drop_deg", v[0]) and config.valid("tilt_deg", v[1])
+                and config.valid("dwell_s", v[2])):
+            return None
+        return cmd, v
     if cmd in (MODE, HAPTICS, STREAM):
-        return cmd, (data[1],)
+        return (cmd, (data[1],)) if data[1] in (0, 1) else None
     if cmd == TIME_SYNC:
         return cmd, struct.unpack_from("<I", data, 1)
     if cmd == REPLAY:
-        return cmd, struct.unpack_from("<II", data, 1)
+        v = struct.unpack_from("<II", data, 1)
+        return (cmd, v) if v[0] < v[1] else None
     return cmd, ()
 
 

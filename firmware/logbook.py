@@ -67,11 +67,11 @@ class Logbook:
         self.next_no = no + 1
         self.written += 1
 
-    def replay(self, tick_from, tick_to):
-        """Packets whose first tick is in [tick_from, tick_to), oldest first (a generator:
-        one slot in memory at a time)."""
+    def replay(self, tick_from, tick_to, first_no=1):
+        """Packets whose first tick is in [tick_from, tick_to), oldest first, from record
+        ``first_no`` on (a generator: one slot in memory at a time)."""
         f = self._f
-        first = max(1, self.next_no - self.slots)
+        first = max(1, first_no, self.next_no - self.slots)
         s = self._slot
         for no in range(first, self.next_no):
             f.seek(((no - 1) % self.slots) * SLOT)
@@ -83,6 +83,20 @@ class Logbook:
             tick = struct.unpack_from("<I", s, _HEAD_SIZE + 4)[0]
             if tick_from <= tick < tick_to:
                 yield self._mv[_HEAD_SIZE:_HEAD_SIZE + n]
+
+    def records(self, no_from, no_to):
+        """(record number, packet) for the records still held in [no_from, no_to), oldest
+        first; records the ring has overwritten, or that fail their CRC, are skipped."""
+        f = self._f
+        s = self._slot
+        for no in range(max(1, no_from, self.next_no - self.slots), min(no_to, self.next_no)):
+            f.seek(((no - 1) % self.slots) * SLOT)
+            f.readinto(s)
+            got, n, crc = struct.unpack_from(_HEAD, s, 0)
+            if got != no or n > MAX_PACKET or wire.crc16(self._mv[_HEAD_SIZE:], n) != crc:
+                self.corrupt += 1
+                continue
+            yield no, self._mv[_HEAD_SIZE:_HEAD_SIZE + n]
 
     def close(self):
         self._f.close()

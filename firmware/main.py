@@ -1,6 +1,9 @@
 """Boot entry of the belt unit: build the real hardware and run the app (see app.py).
 
-Copied to the board with ``beltline device flash``; runs at power-on.
+Copied to the board with ``beltline device flash``; runs at power-on. Files live in the
+working directory (the flash's root on the board): ``settings.json``, ``bonds.json`` and
+``logbook.bin``. The virtual belt unit (``beltline.sim``) calls ``build`` with its simulated
+clock and runs this same code on simulated hardware.
 """
 
 import bluetooth
@@ -9,6 +12,7 @@ from machine import ADC, I2C, PWM, WDT, Pin
 
 import app
 import board
+import bonds
 import gatt
 import logbook
 import lsm6dso
@@ -26,16 +30,23 @@ def find_imu(i2c):
                   % [hex(a) for a in found])
 
 
-def main():
+def build(sleep_ms=None, logbook_slots=4096, secure_within_s=app.SECURE_WITHIN_S):
     machine.freq(160_000_000)  # enough for the loop (hardware/BOM.md), a third less current
     i2c = I2C(0, sda=Pin(board.PIN_SDA), scl=Pin(board.PIN_SCL), freq=400_000)
     imu = find_imu(i2c)
-    periph = gatt.Peripheral(bluetooth.BLE(), firmware=app.FIRMWARE)
+    periph = gatt.Peripheral(bluetooth.BLE(), firmware=app.FIRMWARE,
+                             bonds=bonds.Bonds("bonds.json"))
     bat = board.Battery(ADC(Pin(board.PIN_BATTERY)))
     motor = board.Motor(PWM(Pin(board.PIN_MOTOR), freq=200))
+    button = Pin(board.PIN_BUTTON, Pin.IN, Pin.PULL_UP)
     wdt = WDT(timeout=5000)  # a stuck loop reboots the unit within 5 s
-    log = logbook.Logbook("/logbook.bin", slots=4096)
-    app.App(imu, periph, bat, motor, wdt, log, "/settings.json").run()
+    log = logbook.Logbook("logbook.bin", slots=logbook_slots)
+    return app.App(imu, periph, bat, motor, wdt, log, "settings.json", sleep_ms=sleep_ms,
+                   button=button, secure_within_s=secure_within_s)
+
+
+def main():
+    build().run()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@ unit (``gatt.py``) and imported by the host (``beltline.firmware.protocol``).
 
 Service ``SERVICE_UUID`` (128-bit, ours):
   - stream  ``...0001`` notify: wire packets (``wire.py``), batched to the negotiated MTU
-  - control ``...0002`` write: commands (``control.py``)
-  - status  ``...0003`` read/notify: ``STATUS_FORMAT`` below, once a second
+  - control ``...0002`` write (encrypted link): commands (``control.py``)
+  - status  ``...0003`` read (encrypted link)/notify: ``STATUS_FORMAT`` below, once a second
 Standard services: Battery (0x180F, level 0x2A19) and Device Information (0x180A:
 manufacturer 0x2A29, model 0x2A24, firmware revision 0x2A26).
 """
@@ -33,14 +33,20 @@ STATUS_FIELDS = (
     "imu_overruns",  # samples lost in the IMU's FIFO
     "notify_errors",  # notifications the stack refused (ENOMEM) or lost (stale link)
     "logbook_records",
-    "flags",  # 1 connected, 2 low battery, 4 alert active
+    "flags",  # 1 connected, 2 low battery, 4 alert active, 8 pairing window open, 16 secure,
+    # 32 the logbook holds packets not yet sent (the stream is catching up)
     "sync_host_ms",  # the last TIME_SYNC: the host's milliseconds ...
     "sync_tick",  # ... and the device tick at that write
+    "boot_id",  # random at every power-on: ticks restart with it (a new epoch)
+    "refused",  # control writes refused: malformed, out of range, or from an unpaired link
 )
-STATUS_FORMAT = "<BBBBBHIIIIII"
+STATUS_FORMAT = "<BBBBBHIIIIIIII"
 STATUS_SIZE = struct.calcsize(STATUS_FORMAT)
 FLAG_CONNECTED = 1
 FLAG_LOW_BATTERY = 2
 FLAG_ALERT = 4
+FLAG_PAIRING = 8
+FLAG_SECURE = 16
+FLAG_BACKLOG = 32
 # replayed logbook packets go out at most this often, so the live stream keeps its share
 REPLAY_GAP_MS = 20

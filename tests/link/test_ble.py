@@ -1,185 +1,278 @@
-"""The Bluetooth link end to end over a real BLE stack (Bumble, in process): bleak client
-with a Bumble backend <-> the virtual belt unit's GATT server."""
+"""End to end over a real BLE stack: this host's bleak link (Bumble backend) <-> Bumble <-> the
+emulated MicroPython ``bluetooth`` module <-> the firmware's own application in the real
+``micropython`` binary (the virtual belt unit). Accelerated time; every wait is on a state."""
 
 from __future__ import annotations
 
 import asyncio
+import struct
+from typing import Any
 
-from beltline.link.base import LinkState
+import numpy as np
+import pytest
+from beltline.firmware import control, protocol
+from bleak import BleakClient
+from bleak.backends.device import BLEDevice
+from bleak.exc import BleakError
+
+from beltline.link import gatt
 from beltline.link.ble import BleLink
-from beltline.link.receiver import Receiver
-from beltline.sim.radio import BumbleClient, VirtualBeltUnit, VirtualBleLink, VirtualRadio
-from beltline.sim.wearer import Segment, simulate
+from beltline.link.gatt import CONTROL_UUID, STATUS_UUID, STREAM_UUID
+from beltline.sim.devicesim import recording, run_link
+from beltline.sim.peer import MP, Stack
+from beltline.sim.radio import UNIT_ADDRESS, BumbleClient, VirtualRadio
+from beltline.sim.unit import VirtualBleLink, VirtualUnit
+
+pytestmark = pytest.mark.usefixtures("micropython")
 
 
-async def _stream(unit: VirtualBeltUnit, link: BleLink) -> tuple[Receiver, list[str], int]:
-    rx = Receiver(100.0)
-    await link.connect()
-    task = asyncio.create_task(unit.run())
-
-    async def stop() -> None:
-        await unit.done.wait()
-        await asyncio.sleep(0.3)
-        await link.disconnect()
-
-    stopper = asyncio.create_task(stop())
-    states, n = [], 0
-    async for item in link.notifications():
-        if isinstance(item, LinkState):
-            states.append(item.state)
-            continue
-        list(rx.push(item.payload))
-        n += 1
-    list(rx.flush())
-    await stopper
-    task.cancel()
-    return rx, states, n
-
-
-def _setup(rec: object, **kw: object) -> tuple[VirtualBeltUnit, BleLink]:
-    radio = VirtualRadio()
-    unit = VirtualBeltUnit(radio, rec, **kw)  # type: ignore[arg-type]
-    link = BleLink(str(unit.device.random_address), 100.0, backend=BumbleClient,
-                   backend_kwargs={"device": radio.central()})
-    return unit, link
-
-
-def test_a_long_walk_arrives_whole_over_ble() -> None:
-    rec = simulate([Segment("stand", 10.0), Segment("walk", 590.0)], 100.0, seed=2)
-
-    async def go() -> tuple[Receiver, list[str], int, VirtualBeltUnit]:
-        unit, link = _setup(rec)
-        await unit.start()
-        rx, states, n = await _stream(unit, link)
-        assert link.info is not None
-        assert link.info.mtu == 247  # the MTU exchange happened
-        assert link.info.firmware == "0.1.0"  # Device Information was read
-        return rx, states, n, unit
-
-    rx, states, n, unit = asyncio.run(go())
-    s = rx.timeline.stats
-    assert s.samples == len(rec.t)  # ten minutes, every sample
-    assert s.missing_samples == 0
-    assert s.duplicates == 0
-    assert n == unit.sent
-    assert states == ["connected", "closed"]
-
-
-def test_a_dropped_link_is_reconnected_and_backfilled_without_doubling() -> None:
-    rec = simulate([Segment("stand", 5.0), Segment("walk", 85.0)], 100.0, seed=3)
-
-    async def go() -> tuple[Receiver, list[str], BleLink, VirtualBeltUnit]:
-        unit, link = _setup(rec, drop_at_s=30.0, drop_for_s=30.0)
-        await unit.start()
-        rx, states, _ = await _stream(unit, link)
-        return rx, states, link, unit
-
-    rx, states, link, unit = asyncio.run(go())
-    s = rx.timeline.stats
+def test_ten_minutes_with_a_30s_drop_arrive_whole_and_once() -> None:
+    rec = recording(600.0, 104.0, "healthy_walk", 2)
+    link = VirtualBleLink(rec, speed=15.0, drop_at_s=120.0, drop_for_s=30.0)
+    rx, states = asyncio.run(run_link(link))
+    r = link.report
+    assert link.rssi_dbm is not None  # it was found by a scan for the service
     assert states == ["connected", "lost", "connected", "closed"]
     assert link.reconnects == 1
-    assert link.subscriptions == 2  # one subscription per link: the callback is not doubled
-    assert unit.logged > 0
-    assert unit.replayed == unit.logged
-    assert s.samples == len(rec.t)
-    assert s.missing_samples == 0
-    assert s.duplicates == 0
+    assert link.subscriptions == 2  # one subscription per connection: no doubled callback
+    assert r["bonds"] == 1
+    assert r["connects"] == 2
+    assert r["samples"] == len(rec.t)
+    assert rx.delivered == r["samples"]  # every sample reached the receiver ...
+    assert rx.redelivered == 0  # ... exactly once, in order
+    assert rx.stats.missing_samples == 0
+    assert r["logged"] > 200
+    assert r["replayed"] >= r["logged"]
+    assert r["mtu"] == 247
+    assert r["imu_overruns"] == 0
+    assert r["wdt_feeds"] == r["polls"]
+    assert r["mem_free_last"] >= r["mem_free_after_2min"] - 2048  # flat memory
+    # heap per sample on the 64-bit unix port (32-B blocks): measured ~13.4 kB
+    assert 0 < r["alloc_bytes_per_sample"] <= 15_000
+    assert link.info is not None
+    assert link.info.firmware == "0.2.0"
 
 
-def test_malformed_notifications_are_counted_and_lose_nothing() -> None:
-    rec = simulate([Segment("stand", 5.0), Segment("walk", 25.0)], 100.0, seed=4)
+def test_a_rebooted_unit_starts_a_new_epoch_and_keeps_its_bond() -> None:
+    rec = recording(60.0, 104.0, "healthy_walk", 3)
+    link = VirtualBleLink(rec, speed=12.0)
+    stacks: list[Stack] = []
 
-    async def go() -> Receiver:
-        unit, link = _setup(rec, junk_every=10)
-        await unit.start()
-        rx, _, _ = await _stream(unit, link)
-        return rx
+    async def go() -> Any:
+        async def reboot() -> None:
+            while not hasattr(link, "unit") or link.unit.clock_s < 25.0:
+                await asyncio.sleep(0.05)
+            stacks.append(link.unit.stack)  # type: ignore[arg-type]
+            await link.unit.reboot()
+            stacks.append(link.unit.stack)  # type: ignore[arg-type]
 
-    rx = asyncio.run(go())
-    s = rx.timeline.stats
-    assert s.rejected.get("short", 0) > 0  # the stubs
-    assert s.rejected_total > s.rejected.get("short", 0)  # and the oversized ones, cut
-    assert s.samples == len(rec.t)
+        task = asyncio.create_task(reboot())
+        out = await run_link(link)
+        await task
+        return out
 
-
-def test_commands_reach_the_unit_and_shutdown_disconnects() -> None:
-    from beltline.firmware import control
-
-    rec = simulate([Segment("stand", 5.0)], 100.0, seed=5)
-
-    async def go() -> VirtualBeltUnit:
-        unit, link = _setup(rec)
-        await unit.start()
-        await link.connect()
-        await link.send(control.encode(control.MODE, 1))
-        await link.request_replay(0, 100)
-        await link.disconnect()
-        await asyncio.sleep(0.2)
-        return unit
-
-    unit = asyncio.run(go())
-    assert unit.commands[0] == bytes([control.MODE, 1])
-    assert control.parse(unit.commands[1]) == (control.REPLAY, (0, 100))
-    assert unit.connection is None  # a clean shutdown leaves the unit disconnected
+    rx, states = asyncio.run(go())
+    assert states == ["connected", "lost", "connected", "closed"]
+    assert rx.epochs == 1  # the restarted ticks were a new epoch, not duplicates
+    assert rx.redelivered == 0
+    assert rx.stats.duplicates == 0
+    # both boots' samples arrived; a power cut loses at most what was in RAM and the radio
+    assert rx.delivered >= len(rec.t) - 2 * 104
+    assert 20.0 < rx.offset_s < 40.0  # the second boot sits after the first on the time axis
+    assert stacks[1].found_keys  # the host re-encrypted with the bond the unit kept on flash
+    assert link.unit.boots == 2
 
 
-def test_the_virtual_ble_link_is_a_link() -> None:
-    rec = simulate([Segment("stand", 5.0), Segment("walk", 15.0)], 100.0, seed=6)
+def test_calibration_reaches_the_unit_which_buzzes_on_its_own(tmp_path: Any) -> None:
+    from beltline.pipeline.settings import Settings
+    from beltline.sessions.live import LiveSession
+    from beltline.sessions.store import Store
+    from beltline.sim import scenarios, wearer
 
-    async def go() -> Receiver:
-        link = VirtualBleLink(rec, speed=0)
-        rx = Receiver(100.0)
-        async with link:
-            async for item in link.notifications():
-                if not isinstance(item, LinkState):
-                    list(rx.push(item.payload))
-        list(rx.flush())
-        return rx
+    # calibration (stand, walk), then a third of healthy walking, a third with a hip drop in
+    # right stance, a third healthy again; the unit is clipped on the back (not its own axes)
+    segments = scenarios.build("hip_drop_right", 2.4, 4)
+    rec = wearer.simulate(segments, 104.0, seed=4, mount="back")
+    link = VirtualBleLink(rec, speed=10.0)
+    live = LiveSession(link, tmp_path / "a.db", Settings(alert_mode="training"))
+    live.start()
+    assert live.done.wait(600)
+    assert live.state.error == ""
+    r = link.report
+    cal = live.pipeline.calibration
+    assert cal is not None
+    # SET_MOUNT (37 bytes) arrived whole: the unit holds the pipeline's rotation
+    np.testing.assert_allclose(r["mount"], cal.R.reshape(-1), atol=1e-6)
+    (th,) = [c for c in live.sent_commands if c[0] == control.THRESHOLDS][-1:]
+    drop_deg, tilt_deg, dwell_s = struct.unpack("<3f", th[1:])
+    assert r["drop_deg"] == pytest.approx(drop_deg)
+    assert r["tilt_deg"] == pytest.approx(tilt_deg)
+    assert r["dwell_s"] == pytest.approx(dwell_s) == Settings().min_episode_s
+    ref = drop_deg - Settings().hip_drop_deg  # the wearer's own reference, within its band
+    assert Settings().hip_drop_reference_min_deg - 1e-6 <= ref
+    assert ref <= Settings().hip_drop_reference_max_deg + 1e-6
+    assert r["mode"] == 1
+    assert r["refused"] == 0
+    assert link.unit.stack is not None
+    assert link.unit.stack.writes_cut == 0
+    # the unit's own alert, on the calibrated pelvis axes: during the drop, not before it
+    starts = np.cumsum([0.0] + [s.seconds for s in segments])
+    drop_on = next(starts[i] for i, s in enumerate(segments) if s.hip_drop_deg > 0)
+    drop_off = next(starts[i + 1] for i, s in enumerate(segments) if s.hip_drop_deg > 0)
+    assert r["motor_pulses"] > 0
+    assert drop_on < r["pulse_ms"][0] / 1000.0 < drop_off + 10.0
+    with Store(tmp_path / "a.db") as st:
+        (info,) = st.sessions()
+        assert info.source == "ble"
+        assert st.meta(info.id)["clock"]  # the tick <-> wall clock mapping is kept
+    assert live.state.battery_pct is not None
+    assert live.state.rssi_dbm is not None
+    assert live.state.unit["firmware"] == "0.2"
 
-    rx = asyncio.run(go())
-    assert rx.timeline.stats.samples == len(rec.t)
+
+async def _connect(radio: VirtualRadio, pair: bool) -> BleakClient:
+    client = BleakClient(BLEDevice(UNIT_ADDRESS, "Beltline", {}), backend=BumbleClient,
+                         bumble_device=radio.central(), timeout=10.0, pair=pair)
+    await client.connect()
+    return client
 
 
-def test_only_a_paired_host_can_command_the_unit() -> None:
-    from beltline.firmware import control
-    from bleak.exc import BleakError
+TURN = (0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0)  # a quarter turn about z
 
-    rec = simulate([Segment("stand", 5.0)], 100.0, seed=7)
 
-    async def go() -> tuple[VirtualBeltUnit, str]:
+def test_strangers_get_nothing_and_new_bonds_need_the_pairing_window() -> None:
+    rec = recording(400.0, 104.0, "healthy_walk", 5)
+    turn = TURN
+
+    async def go() -> dict[str, Any]:
         radio = VirtualRadio()
-        unit = VirtualBeltUnit(radio, rec)
+        unit = VirtualUnit(radio, rec, speed=20.0)
         await unit.start()
-        stranger = BleLink(str(unit.device.random_address), 100.0, backend=BumbleClient,
-                           backend_kwargs={"device": radio.central()}, pair=False)
-        await stranger.connect()
-        refused = ""
+        got: dict[str, Any] = {}
+        heard: list[bytes] = []
+        # an unpaired central: reads and writes refused by the stack, no stream
+        c = await _connect(radio, pair=False)
+        await c.start_notify(STREAM_UUID, lambda _c, d: heard.append(bytes(d)))
+        for what, call in (("read", c.read_gatt_char(STATUS_UUID)),
+                           ("write", c.write_gatt_char(CONTROL_UUID, control.encode(
+                               control.MODE, 1), response=True))):
+            try:
+                await call
+                got[what] = "accepted"
+            except BleakError as exc:
+                got[what] = str(exc)
+        t0 = unit.clock_s
+        assert await unit.wait_until(lambda: unit.clock_s > t0 + 5.0, 600.0)
+        got["heard"] = len(heard)
+        await c.disconnect()
+        # after the pairing window (120 s from power-on) a new bond is refused: dropped
+        assert await unit.wait_until(lambda: unit.clock_s > 125.0, 600.0)
+        late = BleLink(UNIT_ADDRESS, backend=BumbleClient, reconnect=False,
+                       backend_kwargs={"bumble_device": radio.central()}, attempts=1)
         try:
-            await stranger.send(control.encode(control.MODE, 1))
-        except (BleakError, Exception) as exc:  # the ATT error, whatever its type
-            refused = type(exc).__name__ + str(exc)
-        await stranger.disconnect()
-        await asyncio.sleep(0.2)
-        owner = BleLink(str(unit.device.random_address), 100.0, backend=BumbleClient,
-                        backend_kwargs={"device": radio.central()})
+            await late.connect()
+            got["late"] = "connected"
+        except Exception as exc:
+            got["late"] = type(exc).__name__
+        await late.disconnect()
+        # a press of the button opens a new window: pairing works, and it streams
+        await unit.press_button()
+        owner = BleLink(UNIT_ADDRESS, backend=BumbleClient,
+                        backend_kwargs={"bumble_device": radio.central()})
         await owner.connect()
-        await owner.send(control.encode(control.MODE, 1))
-        await owner.disconnect()
-        return unit, refused
+        # 40 bytes: the unit's 37-byte buffer keeps a whole SET_MOUNT and cuts the rest
+        await owner.send(control.encode(control.SET_MOUNT, *turn) + b"xyz")
+        async def count() -> int:
+            n = 0
+            async for item in owner.notifications():
+                if hasattr(item, "payload"):
+                    n += 1
+                    if n >= 20:
+                        break
+            return n
 
-    unit, refused = asyncio.run(go())
-    assert refused  # the unpaired write was refused
-    assert unit.commands == [bytes([control.MODE, 1])]  # only the paired host's got through
+        got["owner_packets"] = await asyncio.wait_for(count(), 600.0)  # fail, never hang
+        got["status"] = owner.status
+        await owner.disconnect()
+        got["report"] = await unit.stop()
+        got["cut"] = unit.stack.writes_cut if unit.stack else -1
+        unit.cleanup()
+        return got
+
+    got = asyncio.run(go())
+    assert "encryption" in got["read"].lower()
+    assert "encryption" in got["write"].lower()
+    assert got["heard"] == 0  # it subscribed, and still got no stream
+    assert got["late"] != "connected"
+    r = got["report"]
+    assert r["refused_bonds"] == 1  # the late pairing was dropped by the firmware
+    assert r["pairing_windows"] == 2
+    assert r["bonds"] == 1
+    assert got["owner_packets"] == 20
+    assert got["cut"] == 1  # the 40-byte write was cut to 37 by the stack ...
+    np.testing.assert_allclose(r["mount"], TURN, atol=1e-7)  # ... and applied whole
+    st = got["status"]
+    assert st is not None
+    assert st.flags & protocol.FLAG_SECURE
+    assert st.flags & protocol.FLAG_PAIRING
+
+
+def test_the_emulated_stack_cuts_writes_to_the_default_20_byte_buffer() -> None:
+    async def go() -> tuple[bytes, bytes, bytes]:
+        radio = VirtualRadio()
+        stack = Stack(radio.device("u", "F0:00:00:00:00:01"))
+        sent: list[bytes] = []
+        stack.send = lambda kind, payload=b"": sent.append(bytes([kind]) + payload)  # type: ignore
+        stack._register([["7a1e00005b1d4e6a9c478d2b3f6c0b1a",
+                          [["7a1e00025b1d4e6a9c478d2b3f6c0b1a", 0x0008, []]]]])
+        (h,) = [int(x) for x in stack.chars]
+        write = stack.chars[h].value.write  # the central's write, as Bumble delivers it
+        write(None, bytes(range(37)))
+        short = stack.values[h]
+        await stack._call(MP.M_SET_BUFFER, struct.pack("<HHB", h, 37, 0))
+        write(None, bytes(range(37)))
+        return short, stack.values[h], sent[-1]
+
+    short, whole, frame = asyncio.run(go())
+    assert short == bytes(range(20))  # MicroPython's default buffer: the rest is cut
+    assert whole == bytes(range(37))
+    assert frame[0] == MP.S_WRITTEN
+    assert frame[5:] == whole
+
+
+def test_a_unit_that_stays_away_is_given_up_and_the_page_says_so() -> None:
+    from beltline.link.base import LinkState
+    from beltline.sessions.live import LiveSession
+
+    rec = recording(120.0, 104.0, "healthy_walk", 6)
+
+    async def go() -> list[LinkState]:
+        radio = VirtualRadio()
+        unit = VirtualUnit(radio, rec, speed=10.0)
+        await unit.start()
+        link = BleLink(UNIT_ADDRESS, backend=BumbleClient, give_up_s=2.0, attempts=1,
+                       timeout_s=1.0, backend_kwargs={"bumble_device": radio.central()})
+        await link.connect()
+        await unit.stop()  # switched off for good
+        unit.cleanup()
+        states = [s async for s in link.notifications() if isinstance(s, LinkState)]
+        await link.disconnect()
+        return states
+
+    states = asyncio.run(go())
+    assert [s.state for s in states] == ["connected", "lost", "failed", "closed"]
+    assert "gave up reconnecting" in states[2].reason
+    assert "switched on" in states[2].reason
+    live = LiveSession(BleLink(UNIT_ADDRESS))
+    live._on_state(states[2])
+    assert live.state.connection == "failed"
+    assert live.state.error.startswith("gave up reconnecting")
 
 
 def test_the_host_decodes_the_status_record_the_firmware_packs() -> None:
-    import struct
-
-    from beltline.firmware import protocol
-
-    from beltline.link import gatt
-
-    values = (1, 0, 1, 87, 1, 10400, 2, 3, 4, 5, 123456, 789)
+    values = (1, 0, 2, 87, 1, 10400, 2, 3, 4, 5, 123456, 789, 0xDEADBEEF, 9)
     s = gatt.decode_status(struct.pack(protocol.STATUS_FORMAT, *values))
-    assert (s.battery_pct, s.mode, s.rate_hz, s.sync_host_ms, s.sync_tick) == (
-        87, 1, 104.0, 123456, 789)
+    assert (s.battery_pct, s.mode, s.rate_hz, s.sync_host_ms, s.sync_tick, s.boot_id,
+            s.refused, s.firmware) == (87, 1, 104.0, 123456, 789, 0xDEADBEEF, 9, "0.2")
+    with pytest.raises(ValueError, match="status record of 3 bytes"):
+        gatt.decode_status(b"\x01\x00\x01")

@@ -95,3 +95,51 @@ def test_commands_need_a_connection() -> None:
 
     asyncio.run(go())
     assert link.sent == [b"\x01"]
+
+
+def test_a_rebooted_unit_is_a_new_epoch_not_duplicates() -> None:
+    from beltline.firmware.wire import Batcher
+
+    from beltline.link.base import ClockPoint
+
+    def packets(first_tick: int, n: int) -> list[bytes]:
+        b = Batcher(247)
+        out = []
+        for k in range(n):
+            p = b.add_full(first_tick + k, 0.0, 0.0, 0.0, 0.0, 9.8, 0.0, 0.0, 0.0)
+            if p is not None:
+                out.append(bytes(p))
+        return out
+
+    rx = Receiver(100.0)
+    t: list[float] = []
+    list(rx.on_connected(ClockPoint(7, 0, 1000.0, 100.0)))
+    for p in packets(0, 1400):  # 14 s of boot 7
+        t += [float(x) for c in rx.push(p) for x in c.t]
+    # the unit rebooted 20 s after its first boot: ticks start again at 0
+    t += [float(x) for c in rx.on_connected(ClockPoint(9, 100, 1021.0, 100.0)) for x in c.t]
+    for p in packets(0, 700):
+        t += [float(x) for c in rx.push(p) for x in c.t]
+    t += [float(x) for c in rx.flush() for x in c.t]
+    assert rx.epochs == 1
+    assert rx.stats.duplicates == 0
+    assert rx.redelivered == 0
+    assert rx.delivered == len(t) == 2100
+    assert np.all(np.diff(t) > 0)  # one time axis, going forward
+    assert rx.offset_s == pytest.approx(20.0)  # boot 9's tick 0 was 20 s after boot 7's
+
+
+def test_choosing_a_unit_among_those_found() -> None:
+    from beltline.errors import UsageError
+    from beltline.link.ble import NoUnit, choose
+
+    one = [("Beltline", "AA:00", -60)]
+    two = [*one, ("Beltline", "BB:00", -70)]
+    assert choose(one) == one[0]
+    assert choose(two, address="bb:00") == two[1]
+    with pytest.raises(UsageError, match="2 belt units nearby; choose one with --address"):
+        choose(two)
+    with pytest.raises(NoUnit, match="switched on"):
+        choose([])
+    with pytest.raises(NoUnit, match="at CC:00"):
+        choose(two, address="CC:00")

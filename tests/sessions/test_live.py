@@ -58,16 +58,3 @@ def test_monitor_says_what_to_do_without_hardware_and_stays_local(
     assert "--allow-network" in caplog.text  # type: ignore[attr-defined]
 
 
-def test_a_live_session_over_the_ble_stack(tmp_path: Path) -> None:
-    from beltline.sim.link import virtual_session
-
-    live = virtual_session("healthy_walk", 0.5, 1, "back", 0.0, tmp_path / "b.db", Settings(),
-                           over_ble=True)
-    live.start()
-    assert live.done.wait(120)
-    live.stop()
-    assert live.state.error == ""
-    st = Store(tmp_path / "b.db")
-    (info,) = st.sessions()
-    assert info.source == "ble"
-    assert info.samples > 5000

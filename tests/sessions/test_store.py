@@ -126,3 +126,14 @@ def test_session_commands(raw_file: Path, tmp_path: Path,
     assert main(["export", "1", "--out", str(tmp_path / "e"), "--store", db]) == 0
     assert (tmp_path / "e" / "session.json").exists()
     assert main(["export", "9", "--out", str(tmp_path / "e"), "--store", db]) == 1
+
+
+def test_the_unit_clock_is_kept_with_the_session(tmp_path: Path) -> None:
+    s = Store(tmp_path / "c.db")
+    sid = s.new_session("ble")
+    s.set_clock(sid, [(7, 100, 1000.5, 104.0), (9, 52, 1030.25, 104.0)])
+    s.set_clock(sid, [(7, 100, 1000.5, 104.0), (9, 52, 1030.25, 104.0)])  # replaces
+    clock = s.meta(sid)["clock"]
+    assert clock == [{"boot_id": 7, "tick": 100, "wall_unix": 1000.5, "rate_hz": 104.0},
+                     {"boot_id": 9, "tick": 52, "wall_unix": 1030.25, "rate_hz": 104.0}]
+    s.close()

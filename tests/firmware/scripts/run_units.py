@@ -2,7 +2,6 @@
 import os
 import struct
 
-import bluetooth
 import imu_models
 import machine
 
@@ -89,25 +88,10 @@ report("mpu_samples_half_s", mpu.drain())
 report("mpu_ax", round(mpu.ax[0], 2))
 report("mpu_gx", round(mpu.gx[0], 3))
 
-# --- the fake stack is as strict as NimBLE --------------------------------------------------
-ble = bluetooth.BLE()
-ble.gatts_register_services(((bluetooth.UUID(0x180F),
-                              ((bluetooth.UUID(0x2A19), 0x12),)),))
-ble.irq(lambda e, d: None)
-ble.central_connect(23)
-ble.gatts_notify(1, 3, bytes(100))
-report("truncated_to", len(ble.queue[0][1]))
-try:
-    for _ in range(20):
-        ble.gatts_notify(1, 3, b"x")
-    report("enomem", "no error")
-except OSError as exc:
-    report("enomem", exc.args[0] == 12)
-
 # --- settings written atomically ----------------------------------------------------------
 cfg_path = "/tmp/beltline_units_settings.json"
 config.save(cfg_path, dict(config.DEFAULTS, mode=1))
-report("settings_mode", config.load(cfg_path)["mode"])
+report("settings_mode", config.load(cfg_path)[0]["mode"])
 try:
     os.stat(cfg_path + ".new")
     report("settings_tmp_left", True)

@@ -141,14 +141,24 @@ Example:
 """
 
 LINK = """\
-Stream a virtual walk over a real Bluetooth LE protocol stack without a radio (Google's Bumble,
-in process) from the virtual belt unit's GATT server to the host's bleak-based link, with
-optional notification loss and a forced disconnect; the host asks the unit's logbook for
-every gap. Ends with one JSON line: samples_sent, samples_received, samples_lost, duplicates,
-reconnects, backfilled, max_samples_per_s (a burst), latency_ms_p50, latency_ms_p99.
+Stream a virtual walk from the virtual belt unit (the firmware itself, in MicroPython, its
+bluetooth module emulated on Google's Bumble BLE stack) to this host's bleak-based link and a
+real live session recording into a session store (in a temporary folder), at real-time pace
+(10x beyond 120 s). Optional notification loss (--loss) and a stretch where the host is out of
+range (--disconnect-at/--disconnect-for): the unit logs and replays in order once the host is
+back; meanwhile an unpaired central tries to read, subscribe and write every control command.
+A second, short run as fast as the chain goes gives the throughput ceiling.
+
+Ends with one JSON line: peripheral ("firmware"), samples_sent (by the firmware),
+samples_received (given to the pipeline, once each), samples_stored (rows in the store's
+100-Hz samples table after the session closed), samples_lost, duplicates (samples given out
+twice: must be 0), copies_discarded (transport copies the timeline dropped), reconnects,
+backfilled (packets the unit replayed from its logbook), latency_ms_p50/p99 (unit's stack to
+host, packets sent once), max_samples_per_s, unpaired_writes_accepted/_tried,
+unpaired_reads_accepted, unpaired_notifications, and more counters.
 
 Example:
-  beltline bench link --seconds 120 --disconnect-at 40 --disconnect-for 30 --loss 0.02
+  beltline bench link --seconds 60 --disconnect-at 20 --disconnect-for 30
 """
 
 

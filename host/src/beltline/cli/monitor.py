@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from beltline.cli.common import (
     POSITIVE,
@@ -14,7 +15,10 @@ from beltline.cli.common import (
     settings_options,
     store_option,
 )
-from beltline.errors import BeltlineError
+
+if TYPE_CHECKING:
+    from beltline.pipeline.settings import Settings
+    from beltline.sessions.live import LiveSession
 
 log = logging.getLogger("beltline")
 
@@ -38,9 +42,21 @@ browser it says which address to open). The page shows:
     the connection and counters, and buttons to calibrate, start/stop recording and export
     the session as CSV. The Review page shows past sessions (it opens on the latest).
 
---virtual runs the built-in virtual wearer through the virtual belt unit (the firmware's own
-code), so no hardware is needed. Without --virtual it would connect to a belt unit over
-Bluetooth; that link is not part of this version yet.
+Without --virtual it connects to your belt unit over Bluetooth: it scans for units advertising
+Beltline's service; with one nearby it takes that one, with several it lists them and asks you
+to choose with --address (exit 2), with none it says what to check (exit 1). --address or
+--name picks one. The first time, the unit must be in its pairing window (2 minutes after
+switching it on, or after a press of its button) and your computer pairs with it ("Just
+Works", no code): docs/pairing.md says what each system asks. A dropped link is reconnected
+(for 10 minutes, then the page says it gave up); what the unit recorded meanwhile in its
+logbook arrives afterwards. At each connection the host sets the unit's clock, and after each
+calibration it sends the unit your mount, thresholds and --set alert_mode (tracking: silent;
+training: the unit buzzes), which the unit keeps, so it alerts on its own without the host.
+
+--virtual runs the built-in virtual wearer on the virtual belt unit: the firmware itself in
+MicroPython, its Bluetooth emulated on a real BLE stack (Bumble), reached by the same Bluetooth
+link as a real unit. --fast skips the unit and the radio (the firmware's sample loop in
+process: quicker, for demos on a slow machine).
 
 Only this machine can use the page: it answers only to a loopback address (a web page on
 another domain that resolves to this machine is refused), and every action and download
@@ -48,6 +64,8 @@ needs the same-origin page with this launch's secret token. --host with --allow-
 serves it to other machines. A port already in use is an error: choose another with --port.
 
 Examples:
+  beltline monitor
+  beltline monitor --address F0:F1:F2:F3:F4:F5 --set alert_mode=training
   beltline monitor --virtual
   beltline monitor --virtual --scenario anterior_tilt --speed 5 --no-browser --port 8051
 """
@@ -70,6 +88,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             MANUAL, monitor)
     p.add_argument("--virtual", action="store_true",
                    help="use the built-in virtual wearer instead of a belt unit")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="the belt unit's Bluetooth address (macOS: its identifier), as "
+                   "`beltline scan` lists it")
+    p.add_argument("--name", default=None, help="the belt unit's advertised name")
     p.add_argument("--scenario", choices=sorted(SCENARIOS), default="demo",
                    help="what the virtual wearer does (default: demo, a tour of every "
                    "episode kind)")
@@ -80,9 +102,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where the virtual unit is clipped (default: back)")
     p.add_argument("--speed", type=POSITIVE, default=1.0,
                    help="virtual time per real second (default: 1 = real time)")
-    p.add_argument("--over-ble", action="store_true",
-                   help="virtual: carry the stream over a real BLE stack (Bumble) and the "
-                   "Bluetooth link, as a belt unit would")
+    p.add_argument("--fast", action="store_true",
+                   help="virtual: the firmware's sample loop in process, without the unit's "
+                   "application and the radio (quicker)")
     p.add_argument("--disconnect-at", type=POSITIVE, default=None, metavar="S",
                    help="virtual: drop the link S seconds into the walk (see the banner)")
     p.add_argument("--disconnect-for", type=POSITIVE, default=10.0, metavar="D",
@@ -107,20 +129,34 @@ def monitor(args: argparse.Namespace) -> None:
     server.check_host(args.host, args.allow_network)
     cfg = settings.load(args.settings, args.set)
     server.check_port(args.host, args.port)  # a busy port is said before the session starts
-    if not args.virtual:
-        raise BeltlineError(
-            "the Bluetooth link to a real belt unit is not part of this version yet; run "
-            "`beltline monitor --virtual` to use the built-in virtual wearer")
-    from beltline.sim.device import Faults
-    from beltline.sim.link import virtual_session
-
-    faults = None
-    if args.disconnect_at is not None:
-        faults = Faults(disconnect_at_s=args.disconnect_at, disconnect_for_s=args.disconnect_for)
     store: Path | None = args.store
-    live = virtual_session(args.scenario, args.minutes, args.seed, args.mount, args.speed,
-                           store, cfg, faults, args.over_ble)
+    if not args.virtual:
+        live = _unit_session(args, cfg, store)
+    else:
+        from beltline.sim.device import Faults
+        from beltline.sim.link import virtual_session
+
+        faults = None
+        if args.disconnect_at is not None:
+            faults = Faults(disconnect_at_s=args.disconnect_at,
+                            disconnect_for_s=args.disconnect_for)
+        live = virtual_session(args.scenario, args.minutes, args.seed, args.mount, args.speed,
+                               store, cfg, faults, args.fast)
     server.serve(live, store, cfg, args.host, args.port, not args.no_browser, args.allow_network)
+
+
+def _unit_session(args: argparse.Namespace, cfg: Settings, store: Path | None) -> LiveSession:
+    """A live session with the belt unit nearby (scan, choose, connect)."""
+    import asyncio
+
+    from beltline.link import ble
+    from beltline.sessions.live import LiveSession
+
+    units = asyncio.run(ble.scan(5.0))
+    name, address, rssi = ble.choose(units, args.address, args.name)
+    log.info("belt unit %s (%s, %s dBm)", name, address, rssi)
+    link = ble.BleLink(address, name=name, rssi_dbm=rssi)
+    return LiveSession(link, store, cfg, name=f"{name} {address}")
 
 
 def scan(args: argparse.Namespace) -> None:
@@ -130,6 +166,6 @@ def scan(args: argparse.Namespace) -> None:
 
     units = asyncio.run(ble.scan(args.seconds))
     if not units:
-        log.info("no belt unit found: is it on, charged and near?")
+        log.info("no belt unit found. Check: %s", ble.CHECKS)
     for name, address, rssi in units:
         print(f"{name:<20} {address}  {rssi} dBm")

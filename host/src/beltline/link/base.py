@@ -12,6 +12,8 @@ import abc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from beltline.link.gatt import Status
+
 
 @dataclass(frozen=True)
 class DeviceInfo:
@@ -32,11 +34,31 @@ class Notification:
 
 
 @dataclass(frozen=True)
+class ClockPoint:
+    """At host wall time ``wall_unix`` (s) the unit's tick counter read ``tick``, counting at
+    ``rate_hz`` since the boot named ``boot_id`` (a new boot restarts the ticks: a new epoch)."""
+
+    boot_id: int
+    tick: int
+    wall_unix: float
+    rate_hz: float
+
+    @property
+    def boot_unix(self) -> float:
+        """Wall time of tick 0 of this boot."""
+        return self.wall_unix - self.tick / self.rate_hz
+
+
+@dataclass(frozen=True)
 class LinkState:
-    """``connected``, ``lost`` (the link dropped; reconnecting) or ``closed``."""
+    """``connected``, ``lost`` (the link dropped; reconnecting), ``failed`` (reconnecting was
+    given up: ``reason`` says why) or ``closed``. A ``connected`` state from a unit that
+    reports its clock carries the time sync taken at that connection (``clock``)."""
 
     state: str
     host_t: float
+    clock: ClockPoint | None = None
+    reason: str = ""
 
 
 class Link(abc.ABC):
@@ -45,6 +67,8 @@ class Link(abc.ABC):
 
     info: DeviceInfo | None = None
     source = "virtual"  # what a recorded session says it came from
+    status: Status | None = None  # the unit's latest status record, if it has one
+    rssi_dbm: float | None = None  # signal strength when it was found (scan), if known
 
     @abc.abstractmethod
     async def connect(self) -> DeviceInfo:

@@ -1,11 +1,17 @@
 """The Bluetooth link to a belt unit, with bleak (the only module that imports it).
 
-``BleLink`` implements ``link.Link``: connect (by address, or the first unit advertising our
-service), check the protocol version in the status characteristic, subscribe to the stream,
-and on a drop reconnect with exponential backoff (0.5 s doubling to 8 s), subscribing afresh
-each time — exactly once, so the callback is never doubled. ``request_replay`` asks the unit's
-logbook for a span (the unit also replays what it logged by itself). ``backend`` and
-``backend_kwargs`` pass through to ``bleak.BleakClient`` (the tests use Bumble's stack).
+``find_unit`` scans for units advertising Beltline's service and picks one (by address or
+name; exactly one nearby; several: the caller is told which). ``BleLink`` implements
+``link.Link``: connect with ``bleak-retry-connector``'s ``establish_connection`` (the
+ecosystem's retry helper: it retries the transient failures real adapters have), pair (LE
+Secure Connections, "Just Works", bonded: the unit streams only to a bonded, encrypted link),
+check the protocol version in the status characteristic, subscribe to the stream and the status,
+then send a TIME_SYNC (the unit starts streaming at the host's first command, once the host is
+sure to be listening) and read back the tick it was given: the ``ClockPoint`` of this
+connection, reported with the ``connected`` state. A drop is reconnected with backoff (0.5 s
+doubling to 8 s) for ``give_up_s``; then the link reports ``failed`` with what to check.
+Subscribed once per connection, so the callback is never doubled. ``backend`` and
+``backend_kwargs`` pass through to ``bleak.BleakClient`` (the virtual radio uses Bumble's).
 """
 
 from __future__ import annotations
@@ -17,77 +23,165 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bleak import BleakClient, BleakScanner
+from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
+from bleak_retry_connector import establish_connection
 
-from beltline.errors import BeltlineError
+from beltline.errors import BeltlineError, UsageError
 from beltline.firmware import control, wire
-from beltline.link.base import DeviceInfo, Link, LinkState, Notification
+from beltline.link.base import ClockPoint, DeviceInfo, Link, LinkState, Notification
 from beltline.link.gatt import (
     CONTROL_UUID,
     FIRMWARE_REV_UUID,
     SERVICE_UUID,
     STATUS_UUID,
     STREAM_UUID,
+    Status,
+    decode_status,
 )
 
 log = logging.getLogger(__name__)
 
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+CHECKS = ("is the unit switched on and charged (its LED), within a few metres, and not "
+          "connected to another phone or computer? Is Bluetooth on here, and may this "
+          "program use it (Linux: BlueZ running, your user in the 'bluetooth' group)? "
+          "docs/pairing.md has the details")
 
 
 class NoAdapter(BeltlineError):
     """No Bluetooth adapter, or no permission to use it."""
 
 
-async def scan(timeout: float = 5.0) -> list[tuple[str, str, int | None]]:
+class NoUnit(BeltlineError):
+    """No belt unit could be found or reached."""
+
+
+async def scan(timeout: float = 5.0, **scanner_kwargs: Any) -> list[tuple[str, str,
+                                                                          int | None]]:
     """Belt units advertising Beltline's service: (name, address, RSSI dBm)."""
     try:
         found = await BleakScanner.discover(timeout=timeout, service_uuids=[SERVICE_UUID],
-                                            return_adv=True)
+                                            return_adv=True, **scanner_kwargs)
     except (BleakError, OSError, FileNotFoundError) as exc:
         raise NoAdapter(f"no usable Bluetooth adapter ({exc}); to try Beltline without a "
                         "belt unit, run `beltline monitor --virtual`") from exc
-    return [(d.name or "?", d.address, adv.rssi) for d, adv in found.values()]
+    return sorted((d.name or "?", d.address, adv.rssi) for d, adv in found.values())
+
+
+def choose(units: list[tuple[str, str, int | None]], address: str | None = None,
+           name: str | None = None) -> tuple[str, str, int | None]:
+    """The unit to use among those found: by ``address`` or ``name``, else the only one.
+    ``NoUnit`` if none matches, ``UsageError`` (exit 2) listing them if several do."""
+    pick = units
+    if address:
+        pick = [u for u in units if u[1].upper() == address.upper()]
+    elif name:
+        pick = [u for u in units if u[0] == name]
+    if not pick:
+        what = f"at {address}" if address else (f"named {name!r}" if name else "")
+        seen = "; ".join(f"{n} {a}" for n, a, _ in units) or "none"
+        raise NoUnit(f"no belt unit {what} found (units seen: {seen}). Check: {CHECKS}")
+    if len(pick) > 1:
+        lines = "\n".join(f"  {n:<20} {a}  {r if r is not None else '?'} dBm"
+                          for n, a, r in pick)
+        raise UsageError(f"{len(pick)} belt units nearby; choose one with --address:\n"
+                         f"{lines}")
+    return pick[0]
 
 
 class BleLink(Link):
     source = "ble"
+
     def __init__(self, address: str, rate_hz: float = 104.0, backend: Any = None,
                  backend_kwargs: dict[str, Any] | None = None, reconnect: bool = True,
-                 pair: bool = True) -> None:
+                 pair: bool = True, name: str = "Beltline", rssi_dbm: float | None = None,
+                 give_up_s: float = 600.0, attempts: int = 3,
+                 timeout_s: float = 10.0) -> None:
         self.address = address
+        self.name = name
         self.pair = pair
         self.rate_hz = rate_hz
         self.backend = backend
         self.backend_kwargs = backend_kwargs or {}
         self.reconnect = reconnect
+        self.rssi_dbm = rssi_dbm
+        self.give_up_s = give_up_s
+        self.attempts = attempts
+        self.timeout_s = timeout_s
         self.client: BleakClient | None = None
         self.queue: asyncio.Queue[Notification | LinkState] = asyncio.Queue()
         self.reconnects = 0
         self.subscriptions = 0  # how many times the stream was subscribed (once per link)
+        self.clock: ClockPoint | None = None
+        self.status: Status | None = None
         self._closing = False
         self._lost = asyncio.Event()
 
-    async def _open(self) -> None:
+    async def _open(self) -> ClockPoint | None:
         kw: dict[str, Any] = dict(self.backend_kwargs)
         if self.backend is not None:
             kw["backend"] = self.backend
-        # pair=True: bonding with LE Secure Connections; the unit accepts control writes only
-        # over an encrypted link (a second, unpaired host can listen but not command)
-        client = BleakClient(self.address, disconnected_callback=self._dropped, timeout=10.0,
-                             pair=self.pair, **kw)
-        await client.connect()
-        status = await client.read_gatt_char(STATUS_UUID)
-        if not status or status[0] != wire.VERSION:
+        device = await self._device()
+        client = await establish_connection(BleakClient, device, self.name,
+                                            disconnected_callback=self._dropped,
+                                            max_attempts=self.attempts, pair=self.pair,
+                                            timeout=self.timeout_s, **kw)
+        try:
+            status = decode_status(bytes(await client.read_gatt_char(STATUS_UUID)))
+        except ValueError as exc:
             await client.disconnect()
-            raise BeltlineError(f"the belt unit speaks protocol {status[0] if status else '?'}"
-                                f", this host {wire.VERSION}: update one of them")
+            raise BeltlineError(f"the belt unit's status is not this host's layout ({exc}): "
+                                "update the firmware (`beltline device flash`) or this "
+                                "program") from exc
+        if status.version != wire.VERSION:
+            await client.disconnect()
+            raise BeltlineError(f"the belt unit speaks protocol {status.version}, this host "
+                                f"{wire.VERSION}: update one of them")
+        self.status = status
         await client.start_notify(STREAM_UUID, self._on_stream)
+        await client.start_notify(STATUS_UUID, self._on_status)
         self.subscriptions += 1
         self.client = client
+        return await self._time_sync(client)
+
+    async def _device(self) -> BLEDevice:
+        if self.backend is not None:  # a custom backend (the virtual radio) finds by address
+            return BLEDevice(self.address, self.name, {})
+        # a real adapter needs the device as its scanner saw it (BlueZ: its D-Bus path)
+        try:
+            found = await BleakScanner.find_device_by_address(self.address, timeout=10.0)
+        except (BleakError, OSError, FileNotFoundError) as exc:
+            raise NoAdapter(f"no usable Bluetooth adapter ({exc})") from exc
+        if found is None:
+            raise NoUnit(f"the belt unit {self.address} is not advertising. Check: {CHECKS}")
+        return found
+
+    async def _time_sync(self, client: BleakClient) -> ClockPoint | None:
+        """TIME_SYNC, then the tick the unit took for it (the status echoes both)."""
+        ms = int(time.time() * 1000)
+        sent = ms & 0xFFFFFFFF
+        await client.write_gatt_char(CONTROL_UUID, control.encode(control.TIME_SYNC, sent),
+                                     response=True)
+        for _ in range(200):  # a unit answers within a poll (40 ms); allow a slow one 10 s
+            st = decode_status(bytes(await client.read_gatt_char(STATUS_UUID)))
+            self.status = st
+            if st.sync_host_ms == sent:
+                rate = st.rate_hz or self.rate_hz
+                self.clock = ClockPoint(st.boot_id, st.sync_tick, ms / 1000.0, rate)
+                return self.clock
+            await asyncio.sleep(0.05)
+        log.warning("the belt unit did not confirm the time sync")
+        return None
 
     def _on_stream(self, _char: Any, data: bytearray) -> None:
         self.queue.put_nowait(Notification(time.monotonic(), bytes(data)))
+
+    def _on_status(self, _char: Any, data: bytearray) -> None:
+        try:
+            self.status = decode_status(bytes(data))
+        except ValueError as exc:
+            log.debug("status notification: %s", exc)
 
     def _dropped(self, _client: Any = None) -> None:
         if not self._closing:
@@ -95,37 +189,52 @@ class BleLink(Link):
             self._lost.set()
 
     async def connect(self) -> DeviceInfo:
-        try:
-            await self._open()
-        except (BleakError, OSError) as exc:
-            raise NoAdapter(f"cannot reach the belt unit at {self.address}: {exc}. Is it on "
-                            "and near? No adapter? Try `beltline monitor --virtual`.") from exc
+        for attempt in range(self.attempts):
+            try:
+                point = await self._open()
+                break
+            except (BleakError, OSError, TimeoutError) as exc:  # also a drop during set-up
+                if attempt + 1 == self.attempts:
+                    raise NoUnit(f"cannot reach the belt unit at {self.address}: {exc}. "
+                                 f"Check: {CHECKS}") from exc
+                log.info("connecting failed (%s): trying again", exc)
+                await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
         assert self.client is not None
         try:
             fw = (await self.client.read_gatt_char(FIRMWARE_REV_UUID)).decode()
         except (BleakError, KeyError, UnicodeDecodeError):
             fw = "?"
-        self.info = DeviceInfo("Beltline", self.address, fw, wire.VERSION, self.rate_hz,
+        rate = self.status.rate_hz if self.status and self.status.rate_hz else self.rate_hz
+        self.info = DeviceInfo(self.name, self.address, fw, wire.VERSION, rate,
                                self.client.mtu_size)
-        self.queue.put_nowait(LinkState("connected", time.monotonic()))
+        self.queue.put_nowait(LinkState("connected", time.monotonic(), point))
         return self.info
 
     async def _reconnect(self) -> None:
-        for attempt in range(100):
+        start = time.monotonic()
+        attempt = 0
+        last = ""
+        while time.monotonic() - start < self.give_up_s:
             await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+            attempt += 1
             if self._closing:
                 return
             try:
-                await self._open()
+                point = await self._open()
             except (TimeoutError, BleakError, OSError, BeltlineError) as exc:
-                log.info("reconnect attempt %d failed: %s", attempt + 1, exc)
+                last = str(exc) or type(exc).__name__
+                log.info("reconnect attempt %d failed: %s", attempt, last)
                 continue
             self.reconnects += 1
-            self.queue.put_nowait(LinkState("connected", time.monotonic()))
+            self.queue.put_nowait(LinkState("connected", time.monotonic(), point))
             return
+        self.queue.put_nowait(LinkState(
+            "failed", time.monotonic(),
+            reason=f"gave up reconnecting to the belt unit after {self.give_up_s:.0f} s "
+            f"({attempt} attempts; last: {last}). Check: {CHECKS}"))
 
     async def notifications(self) -> AsyncIterator[Notification | LinkState]:
-        while not self._closing:
+        while not (self._closing and self.queue.empty()):  # what arrived is still given out
             if self._lost.is_set() and self.reconnect:
                 self._lost.clear()
                 self.client = None
@@ -135,6 +244,8 @@ class BleLink(Link):
             except TimeoutError:
                 continue
             yield item
+            if isinstance(item, LinkState) and item.state == "failed":
+                self._closing = True
         yield LinkState("closed", time.monotonic())
 
     async def send(self, command: bytes) -> None:
@@ -148,8 +259,9 @@ class BleLink(Link):
     async def disconnect(self) -> None:
         self._closing = True
         if self.client is not None and self.client.is_connected:
-            try:
-                await self.client.stop_notify(STREAM_UUID)
-            except BleakError:
-                pass
+            for uuid in (STREAM_UUID, STATUS_UUID):
+                try:
+                    await self.client.stop_notify(uuid)
+                except (BleakError, KeyError):
+                    pass
             await self.client.disconnect()

@@ -19,6 +19,12 @@ def _std(short: int) -> str:
 
 
 FIRMWARE_REV_UUID = _std(_p.FIRMWARE_REV)
+FLAG_CONNECTED = _p.FLAG_CONNECTED
+FLAG_LOW_BATTERY = _p.FLAG_LOW_BATTERY
+FLAG_ALERT = _p.FLAG_ALERT
+FLAG_PAIRING = _p.FLAG_PAIRING
+FLAG_SECURE = _p.FLAG_SECURE
+FLAG_BACKLOG = _p.FLAG_BACKLOG
 BATTERY_LEVEL_UUID = _std(_p.BATTERY_LEVEL)
 
 
@@ -38,10 +44,19 @@ class Status:
     flags: int
     sync_host_ms: int
     sync_tick: int
+    boot_id: int
+    refused: int
 
     @property
     def rate_hz(self) -> float:
         return self.rate_centihz / 100.0
+
+    @property
+    def firmware(self) -> str:
+        return f"{self.fw_major}.{self.fw_minor}"
+
+    def flag(self, bit: int) -> bool:
+        return bool(self.flags & bit)
 
 
 def decode_status(data: bytes) -> Status:

@@ -1,14 +1,22 @@
 """Notifications in, time-ordered raw sample chunks out (for ``Pipeline.push``), with every gap,
-duplicate and bad packet counted by the ``Timeline``."""
+duplicate and bad packet counted by the ``Timeline``.
+
+Epochs: a unit that rebooted counts its ticks from 0 again, so its packets would read as old
+copies. Each connection's time sync names the boot (``ClockPoint.boot_id``); a new boot starts
+a new epoch: what the old timeline still held is released, a fresh ``Timeline`` takes over, and
+the new ticks are placed after the old ones on the session's time axis by the wall clock of
+both boots (never before the last sample already given out).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from beltline.link.timeline import Gap, Samples, Timeline
+from beltline.link.base import ClockPoint
+from beltline.link.timeline import Gap, LinkStats, Samples, Timeline
 
 
 @dataclass
@@ -31,7 +39,49 @@ class Receiver:
         self.timeline = Timeline()
         self.late_not_analysed = 0
         self.angles_only = 0
-        self.gaps: list[Gap] = []
+        self.gaps: list[Gap] = []  # of the current epoch (device ticks of this boot)
+        self.epochs = 0  # boots seen after the first
+        self.boot_id: int | None = None
+        self.offset_s = 0.0  # session seconds of tick 0 of the current epoch
+        self.delivered = 0  # samples given out
+        self.redelivered = 0  # samples given out at or before one already given (must be 0)
+        self._origin_unix: float | None = None  # wall time of tick 0 of the first epoch
+        self._last_t = -np.inf
+        self._past = LinkStats()  # the counters of earlier epochs
+
+    @property
+    def stats(self) -> LinkStats:
+        """The timeline's counters, summed over every epoch."""
+        now = self.timeline.stats
+        out = LinkStats()
+        for f in fields(LinkStats):
+            a, b = getattr(self._past, f.name), getattr(now, f.name)
+            if isinstance(a, dict):
+                setattr(out, f.name, {k: a.get(k, 0) + b.get(k, 0) for k in {*a, *b}})
+            else:
+                setattr(out, f.name, a + b)
+        return out
+
+    def on_connected(self, clock: ClockPoint | None) -> Iterator[RawChunk]:
+        """A connection's time sync: a new boot starts a new epoch (and releases what the
+        old timeline held)."""
+        if clock is None:
+            return
+        if self.boot_id is None:
+            self.boot_id = clock.boot_id
+            self._origin_unix = clock.boot_unix
+            return
+        if clock.boot_id == self.boot_id:
+            return
+        yield from self.flush()
+        self._past = self.stats
+        self.timeline = Timeline(self.timeline.reorder_window)
+        self.gaps = []
+        self.epochs += 1
+        self.boot_id = clock.boot_id
+        assert self._origin_unix is not None
+        after = self._last_t + 1.0 / self.rate_hz if np.isfinite(self._last_t) else 0.0
+        self.offset_s = max(clock.boot_unix - self._origin_unix, after)
 
     def push(self, payload: bytes) -> Iterator[RawChunk]:
         yield from self._chunks(self.timeline.push(payload))
@@ -52,6 +102,10 @@ class Receiver:
                 self.angles_only += e.batch.n
                 continue
             ticks = e.tick + np.arange(e.batch.n) * e.batch.stride
-            yield RawChunk(ticks / self.rate_hz,
-                           np.column_stack([v["ax"], v["ay"], v["az"]]),
+            t = ticks / self.rate_hz + self.offset_s
+            if t[0] <= self._last_t:
+                self.redelivered += int(np.count_nonzero(t <= self._last_t))
+            self._last_t = float(t[-1])
+            self.delivered += e.batch.n
+            yield RawChunk(t, np.column_stack([v["ax"], v["ay"], v["az"]]),
                            np.column_stack([v["gx"], v["gy"], v["gz"]]))

@@ -58,6 +58,11 @@ class Settings:
     # Steps whose pelvis turns faster than this (deg/s, about the vertical) are turning steps:
     # counted but not used as hip-drop evidence (the pelvis leans into a turn).
     turn_rate_dps: float = 30.0
+    # What the belt unit does on its own when an episode starts (sent to it after each
+    # calibration, kept on the unit across power cuts): "tracking" records silently (the
+    # default: users dislike buzzing they did not ask for, DESIGN.md §4); "training" buzzes the
+    # vibration motor (two pulses, again every 30 s while it lasts) to cue a correction.
+    alert_mode: str = "tracking"
 
 
 _LIMITS: dict[str, tuple[float, float]] = {
@@ -76,12 +81,18 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "min_episode_s": (0.0, 3600.0),
     "turn_rate_dps": (5.0, 360.0),
 }
+_CHOICES: dict[str, tuple[str, ...]] = {"alert_mode": ("tracking", "training")}
 
 
 def validate(s: Settings) -> Settings:
     """Check every value against its allowed range; raise ``DataError`` naming the field."""
     for f in fields(s):
         v = getattr(s, f.name)
+        if f.name in _CHOICES:
+            if v not in _CHOICES[f.name]:
+                raise DataError(f"setting {f.name}={v!r} must be one of "
+                                f"{', '.join(_CHOICES[f.name])}")
+            continue
         lo, hi = _LIMITS[f.name]
         if not lo <= v <= hi:
             raise DataError(f"setting {f.name}={v} is outside its allowed range {lo}..{hi}")
@@ -95,7 +106,7 @@ def validate(s: Settings) -> Settings:
     return s
 
 
-def _coerce(name: str, value: object) -> float | int:
+def _coerce(name: str, value: object) -> Any:
     kind = type(getattr(Settings(), name))
     try:
         return kind(value)
@@ -134,5 +145,5 @@ def load(path: Path | None = None, overrides: list[str] | None = None) -> Settin
     return with_overrides(s, pairs)
 
 
-def as_dict(s: Settings) -> dict[str, float | int]:
+def as_dict(s: Settings) -> dict[str, float | int | str]:
     return asdict(s)

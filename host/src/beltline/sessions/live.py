@@ -19,7 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from beltline.errors import BeltlineError
-from beltline.link.base import Link, LinkState, Notification
+from beltline.firmware import config as unit_config
+from beltline.firmware import control
+from beltline.link.base import ClockPoint, Link, LinkState, Notification
+from beltline.link.gatt import (
+    FLAG_ALERT,
+    FLAG_BACKLOG,
+    FLAG_LOW_BATTERY,
+    FLAG_PAIRING,
+    FLAG_SECURE,
+)
 from beltline.link.receiver import Receiver
 from beltline.pipeline import Pipeline
 from beltline.pipeline.calibration import CalibrationProgress
@@ -71,14 +80,14 @@ class LiveState:
     session_id: int | None = None
     error: str = ""
     data_t: float = 0.0  # device seconds of the latest sample
+    unit: dict[str, object] = field(default_factory=dict)  # the unit's own status record
 
 
 class LiveSession:
     """Runs ``link`` through the pipeline into ``store`` until stopped."""
 
     def __init__(self, link: Link, store_path: Path | None = None,
-                 settings: Settings | None = None, name: str = "", record: bool = True,
-                 device_battery: bool = True) -> None:
+                 settings: Settings | None = None, name: str = "", record: bool = True) -> None:
         self.link = link
         self.store_path = store_path
         self.store: Store | None = None  # opened in the link thread (SQLite is per thread)
@@ -93,9 +102,13 @@ class LiveSession:
         self._stop = threading.Event()
         self._commands: deque[str] = deque()
         self._last_display_t = -1.0
-        self._battery = device_battery
+        self.receiver: Receiver | None = None
         self._asked = 0
         self._progress_n = -(10**9)
+        self._asked_epoch = 0
+        self._clock: list[ClockPoint] = []  # the time sync of every connection
+        self._sent_cal: object = None  # the calibration last sent to the unit
+        self.sent_commands: list[bytes] = []
         self.done = threading.Event()
 
     # --- control (any thread) ---------------------------------------------------------------
@@ -124,7 +137,7 @@ class LiveSession:
             log.error("%s", exc)
             with self.state.lock:
                 self.state.error = str(exc)
-        except Exception as exc:  # the dashboard must show it rather than die silently
+        except (Exception, asyncio.CancelledError) as exc:  # the page must show it
             log.exception("live session failed")
             with self.state.lock:
                 self.state.error = f"{type(exc).__name__}: {exc}"
@@ -146,6 +159,7 @@ class LiveSession:
             info = self.link.info
             assert info is not None
             rx = Receiver(info.rate_hz)
+            self.receiver = rx
             with self.state.lock:
                 self.state.device = f"{info.name} ({info.address}, firmware {info.firmware})"
             t_start = time.monotonic()
@@ -158,12 +172,18 @@ class LiveSession:
                     if item.state == "lost":
                         for chunk in rx.flush():
                             self._feed(chunk.t, chunk.acc, chunk.gyr)
+                    elif item.state == "connected":
+                        for chunk in rx.on_connected(item.clock):  # a new boot: a new epoch
+                            self._feed(chunk.t, chunk.acc, chunk.gyr)
+                        self._on_clock(item.clock)
+                        self._sent_cal = None  # (re)send the calibration to this link
                     continue
                 assert isinstance(item, Notification)
                 arrived = time.monotonic()
                 for chunk in rx.push(item.payload):
                     self._feed(chunk.t, chunk.acc, chunk.gyr, arrived)
                 await self._ask_for_gaps(rx)
+                await self._send_calibration()
                 self._update_counters(rx, t_start)
             for chunk in rx.flush():
                 self._feed(chunk.t, chunk.acc, chunk.gyr)
@@ -176,6 +196,8 @@ class LiveSession:
         """Ask a unit with a logbook for each span the timeline reports missing. What comes
         back is counted (``late``) and kept in the timeline; the live pipeline has moved on."""
         ask = getattr(self.link, "request_replay", None)
+        if rx.epochs != self._asked_epoch:  # a new boot: its gaps are counted afresh
+            self._asked_epoch, self._asked = rx.epochs, 0
         while ask is not None and self._asked < len(rx.gaps):
             g = rx.gaps[self._asked]
             self._asked += 1
@@ -183,6 +205,40 @@ class LiveSession:
                 await ask(g.start & 0xFFFFFFFF, g.end & 0xFFFFFFFF)
             except (ConnectionError, OSError) as exc:
                 log.info("could not ask for the missing span: %s", exc)
+
+    async def _send_calibration(self) -> None:
+        """After each calibration: the mount, the wearer's thresholds and the alert mode to
+        the unit, which keeps them (so its own alerts judge calibrated pelvis angles, with or
+        without this host)."""
+        cal = self.pipeline.calibration
+        if cal is None or cal is self._sent_cal:
+            return
+        s = self.settings
+        ref = float(np.mean(cal.walk_drop_deg))  # the unit has one rule for both sides
+        lim = unit_config  # the unit refuses values outside its limits: send them within
+        cmds = [control.encode(control.SET_MOUNT, *np.asarray(cal.R, float).reshape(-1)),
+                control.encode(control.THRESHOLDS,
+                               float(np.clip(ref + s.hip_drop_deg, *lim.DROP_DEG)),
+                               float(np.clip(s.anterior_tilt_deg, *lim.TILT_DEG)),
+                               float(np.clip(s.min_episode_s, *lim.DWELL_S))),
+                control.encode(control.MODE, 1 if s.alert_mode == "training" else 0)]
+        try:
+            for c in cmds:
+                await self.link.send(c)
+                self.sent_commands.append(c)
+        except (ConnectionError, OSError) as exc:
+            log.info("could not send the calibration to the unit yet: %s", exc)
+            return
+        self._sent_cal = cal
+        log.info("calibration sent to the unit (mount, thresholds, %s mode)", s.alert_mode)
+
+    def _on_clock(self, point: ClockPoint | None) -> None:
+        if point is None:
+            return
+        self._clock.append(point)
+        if self._recorder is not None and self.store is not None:
+            self.store.set_clock(self._recorder.sid, [(p.boot_id, p.tick, p.wall_unix,
+                                                       p.rate_hz) for p in self._clock])
 
     def _do_commands(self) -> None:
         while self._commands:
@@ -199,8 +255,8 @@ class LiveSession:
 
     def _open_recording(self) -> None:
         assert self.store is not None
-        sid = self.store.new_session(self.link.source, name=self.name,
-                                     settings=as_dict(self.settings))
+        settings: dict[str, object] = dict(as_dict(self.settings))
+        sid = self.store.new_session(self.link.source, name=self.name, settings=settings)
         self._recorder = Recorder(self.store, sid)
         with self.state.lock:
             self.state.recording = True
@@ -210,6 +266,9 @@ class LiveSession:
         rec, self._recorder = self._recorder, None
         if rec is not None and self.store is not None:
             rec.flush()
+            if self._clock:
+                self.store.set_clock(rec.sid, [(p.boot_id, p.tick, p.wall_unix, p.rate_hz)
+                                               for p in self._clock])
             cal = self.pipeline.calibration
             self.store.close_session(rec.sid, cal.as_dict() if cal is not None else None)
         with self.state.lock:
@@ -218,6 +277,8 @@ class LiveSession:
     def _on_state(self, s: LinkState) -> None:
         with self.state.lock:
             self.state.connection = s.state
+            if s.state == "failed":
+                self.state.error = s.reason
         if s.state == "lost":
             log.warning("belt unit lost: reconnecting (the recording goes on; the gap is kept)")
         elif s.state == "connected":
@@ -268,16 +329,28 @@ class LiveSession:
                 st.open_episodes = self.pipeline.detectors.open_episodes()
 
     def _update_counters(self, rx: Receiver, t_start: float) -> None:
-        s = rx.timeline.stats
+        s = rx.stats
+        st = getattr(self.link, "status", None)  # what the unit itself says (BLE links)
+        rssi = getattr(self.link, "rssi_dbm", None)
         with self.state.lock:
             self.state.packets = s.packets
             self.state.missing_samples = s.missing_samples
             self.state.duplicates = s.duplicates
             self.state.rejected = s.rejected_total
             self.state.gaps = s.gaps
-            if self._battery:  # the virtual unit drains 4 %/h, as a 500 mAh cell at ~20 mA
-                self.state.battery_pct = max(0.0, 100.0 - 4.0 * self.state.data_t / 3600.0)
-                self.state.rssi_dbm = -58.0
+            self.state.rssi_dbm = float(rssi) if rssi is not None else None
+            if st is not None:
+                self.state.battery_pct = float(st.battery_pct)
+                flags = [w for bit, w in ((FLAG_LOW_BATTERY, "low battery"),
+                                          (FLAG_ALERT, "alert"), (FLAG_PAIRING, "pairing"),
+                                          (FLAG_SECURE, "paired"),
+                                          (FLAG_BACKLOG, "catching up")) if st.flags & bit]
+                self.state.unit = {
+                    "firmware": st.firmware, "rate_hz": st.rate_hz,
+                    "mode": "training" if st.mode else "tracking", "flags": flags,
+                    "imu_overruns": st.imu_overruns, "notify_errors": st.notify_errors,
+                    "logbook_records": st.logbook_records, "refused": st.refused,
+                    "epochs": rx.epochs + 1}
 
 
 def snapshot(state: LiveState, after_seq: int) -> dict[str, object]:
@@ -299,7 +372,7 @@ def snapshot(state: LiveState, after_seq: int) -> dict[str, object]:
             "packets": state.packets, "missing": state.missing_samples,
             "duplicates": state.duplicates, "rejected": state.rejected, "gaps": state.gaps,
             "recording": state.recording, "session_id": state.session_id,
-            "error": state.error, "seq": state.seq,
+            "error": state.error, "seq": state.seq, "unit": dict(state.unit),
             "open_episodes": list(state.open_episodes), "calibration": state.calibration,
             "references": dict(state.references), "last_stance": dict(state.last_stance),
             "stance_t": state.stance_t, "held_obliquity": state.held_obliquity,

@@ -1,7 +1,8 @@
 """The session store: one SQLite file in the user's data folder, in WAL mode.
 
 Tables: ``sessions``, ``samples`` (100 Hz: time, obliquity, tilt, activity), ``steps``,
-``episodes``, ``gaps``, and per session its ``calibration`` and ``settings`` as JSON. The schema
+``episodes``, ``gaps``, ``clock`` (the unit's tick <-> wall clock, per time sync), and per
+session its ``calibration`` and ``settings`` as JSON. The schema
 version is SQLite's ``user_version``; ``MIGRATIONS[i]`` takes a file from version i to i+1, so a
 newer Beltline opens an older file by upgrading it in place (in one transaction).
 
@@ -73,6 +74,15 @@ MIGRATIONS = [
     CREATE TABLE settings (
         session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
         json TEXT NOT NULL
+    );
+    """,
+    # the unit's clock: at wall time wall_unix its tick counter (since boot boot_id) read tick;
+    # one row per connection (TIME_SYNC), so device ticks of every epoch map to wall time
+    """
+    CREATE TABLE clock (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        boot_id INTEGER NOT NULL, tick INTEGER NOT NULL, wall_unix REAL NOT NULL,
+        rate_hz REAL NOT NULL
     );
     """,
 ]
@@ -187,6 +197,14 @@ class Store:
                            (sid, json.dumps(calibration)))
             db.execute("UPDATE sessions SET ended_unix=? WHERE id=?", (time.time(), sid))
 
+    def set_clock(self, sid: int, points: list[tuple[int, int, float, float]]) -> None:
+        """The device-tick <-> wall-clock mapping of a session: (boot_id, tick, wall_unix,
+        rate_hz) per time sync; replaces what was stored."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM clock WHERE session_id=?", (sid,))
+            db.executemany("INSERT INTO clock VALUES (?,?,?,?,?)",
+                           [(sid, int(b), int(t), float(w), float(r)) for b, t, w, r in points])
+
     # --- reading ----------------------------------------------------------------------------
     def rows(self, sid: int) -> Rows:
         """Everything the session holds, in time order."""
@@ -227,6 +245,10 @@ class Store:
                 "calibration": json.loads(cal[0]) if cal else None,
                 "settings": json.loads(st[0]) if st else {},
                 "gaps": [{"start_s": g.start_s, "end_s": g.end_s} for g in self.gaps(sid)],
+                "clock": [{"boot_id": b, "tick": t, "wall_unix": w, "rate_hz": r}
+                          for b, t, w, r in self.db.execute(
+                              "SELECT boot_id, tick, wall_unix, rate_hz FROM clock "
+                              "WHERE session_id=? ORDER BY wall_unix", (sid,))],
                 "schema_version": SCHEMA_VERSION}
 
 

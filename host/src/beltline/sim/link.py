@@ -1,9 +1,12 @@
-"""The virtual device as a ``Link``: the firmware's own sample loop over a virtual wearer,
-paced in real time or faster, with injected link faults."""
+"""The virtual device as a ``Link``: the firmware's own sample loop (``stream.py``) over a
+virtual wearer, in process, paced in real time or faster, with injected link faults. The fast
+path for tests and benchmarks that need speed; the virtual belt unit itself (the whole
+firmware behind an emulated radio) is ``sim.unit``."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,6 +20,8 @@ from beltline.sessions.live import LiveSession
 from beltline.sim import scenarios
 from beltline.sim.device import Faults, packets
 from beltline.sim.wearer import Recording, simulate
+
+log = logging.getLogger(__name__)
 
 
 class VirtualLink(Link):
@@ -87,15 +92,30 @@ class VirtualLink(Link):
 
 def virtual_session(scenario: str, minutes: float, seed: int, mount: str, speed: float,
                     store_path: Path | None, settings: Settings,
-                    faults: Faults | None = None, over_ble: bool = False) -> LiveSession:
-    """A live session on the built-in virtual wearer, through the virtual device, or with
-    ``over_ble`` through a real BLE stack (Bumble) and the Bluetooth link (bleak)."""
-    rec = simulate(scenarios.build(scenario, minutes, seed), 100.0, seed=seed, mount=mount)
-    if over_ble:
-        from beltline.sim.radio import VirtualBleLink
+                    faults: Faults | None = None, fast: bool = False) -> LiveSession:
+    """A live session on the built-in virtual wearer, worn by the virtual belt unit (the
+    firmware in MicroPython, its bluetooth on Bumble) and reached by the Bluetooth link
+    (bleak). ``fast``: the firmware's sample loop in process instead (no radio, no unit
+    application), for quick demos and benchmarks."""
+    link: Link
+    if not fast:
+        from beltline.errors import BeltlineError
+        from beltline.sim.unit import micropython
 
+        try:
+            micropython()
+        except BeltlineError as exc:
+            log.warning("%s; running the firmware's sample loop in process instead (--fast)",
+                        exc)
+            fast = True
+    if fast:
+        rec = simulate(scenarios.build(scenario, minutes, seed), 100.0, seed=seed, mount=mount)
+        link = VirtualLink(rec, faults=faults, seed=seed, speed=speed)
+    else:
+        from beltline.sim.unit import ODR, VirtualBleLink
+
+        rec = simulate(scenarios.build(scenario, minutes, seed), ODR["lsm6dso"], seed=seed,
+                       mount=mount)
         f = faults or Faults()
         link = VirtualBleLink(rec, speed, f.disconnect_at_s, f.disconnect_for_s)
-    else:
-        link = VirtualLink(rec, faults=faults, seed=seed, speed=speed)
     return LiveSession(link, store_path, settings, name=f"virtual {scenario}")

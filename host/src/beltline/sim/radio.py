@@ -1,26 +1,22 @@
 """A real BLE protocol stack without a radio: Google's Bumble, in process.
 
 - ``VirtualRadio``: a Bumble ``LocalLink`` with virtual controllers; ``central()`` gives a
-  Bumble device for the host side.
-- ``VirtualBeltUnit``: a Bumble peripheral serving the belt unit's GATT table (the UUIDs of
-  ``firmware/gatt.py``: stream notify, control write, status read/notify, Battery, Device
-  Information), streaming the virtual device's packets (the firmware's own sample loop), keeping
-  what it could not send in a logbook and replaying it after a reconnect, as the unit does, and
-  able to drop the link on purpose.
+  Bumble device for the host side, ``scan()`` lists what advertises Beltline's service.
 - ``BumbleClient``: a ``bleak`` backend over a Bumble central, so ``bleak.BleakClient(...,
   backend=BumbleClient, device=radio.central())`` speaks real ATT/GATT (MTU exchange, CCCD
-  subscription, notifications, writes, disconnects) to the virtual unit.
+  subscription, notifications, writes, pairing or re-encryption with the bond it keeps,
+  disconnects) to the virtual belt unit (``sim/unit.py``: the firmware itself).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import struct
-from collections.abc import Callable
-from typing import Any
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-import numpy as np
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
 from bleak.backends.descriptor import BleakGATTDescriptor
@@ -28,157 +24,104 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError
 from bleak.uuids import normalize_uuid_str
 from bumble.controller import Controller
-from bumble.core import UUID
-from bumble.device import Connection, Device, Peer
-from bumble.gatt import Characteristic, CharacteristicValue, Service
+from bumble.core import UUID, AdvertisingData, BaseBumbleError
+from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.hci import Address
 from bumble.host import Host
 from bumble.link import LocalLink
 
-from beltline.firmware import control, wire
-from beltline.link.base import DeviceInfo
-from beltline.link.ble import BleLink
-from beltline.link.gatt import CONTROL_UUID, SERVICE_UUID, STATUS_UUID, STREAM_UUID
-from beltline.sim.device import packets
-from beltline.sim.wearer import Recording
+from beltline.link.gatt import SERVICE_UUID
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 UNIT_ADDRESS = "F0:F1:F2:F3:F4:F5"
+
+
+_POWERED: weakref.WeakSet[Device] = weakref.WeakSet()
+
+
+async def _power_on(device: Device) -> None:
+    """Power a virtual host's device on once (several links may share it)."""
+    if device not in _POWERED:
+        await device.power_on()
+        _POWERED.add(device)
+
+
+class _Air(LocalLink):
+    """Bumble's in-process link, where a controller can be out of earshot (``deaf``): it hears
+    no advertising, so it can neither find nor connect to anyone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deaf: set[Controller] = set()
+
+    def send_advertising_pdu(self, sender_controller: Controller, packet: Any) -> None:
+        loop = asyncio.get_running_loop()
+        for c in self.controllers:
+            if c is not sender_controller and c not in self.deaf:
+                loop.call_soon(c.on_ll_advertising_pdu, packet)
 
 
 class VirtualRadio:
     """Virtual controllers on one in-process link."""
 
     def __init__(self) -> None:
-        self.link = LocalLink()
+        self.link = _Air()
         self._n = 0
+        self._controllers: dict[int, Controller] = {}
 
     def device(self, name: str, address: str) -> Device:
         c = Controller(name, link=self.link)
-        return Device(name=name, address=Address(address), host=Host(c, c))
+        d = Device(name=name, address=Address(address), host=Host(c, c))
+        self._controllers[id(d)] = c
+        return d
+
+    def remove(self, device: Device) -> None:
+        """Take a device's controller off the air (a unit that lost power)."""
+        c = self._controllers.pop(id(device), None)
+        if c is not None and c in self.link.controllers:
+            self.link.remove_controller(c)
+
+    def isolate(self, device: Device, on: bool) -> None:
+        """Put ``device`` out of range of everyone (or back): it hears no advertising."""
+        c = self._controllers.get(id(device))
+        if c is not None:
+            (self.link.deaf.add if on else self.link.deaf.discard)(c)
 
     def central(self) -> Device:
         self._n += 1
         return self.device(f"host{self._n}", f"C0:C1:C2:C3:C4:{self._n:02X}")
 
+    async def scan(self, seconds: float = 1.0,
+                   device: Device | None = None) -> list[tuple[str, str, int | None]]:
+        """Units advertising Beltline's service: (name, address, RSSI dBm), as ``ble.scan``."""
+        d = device or self.central()
+        await _power_on(d)
+        found: dict[str, tuple[str, str, int | None]] = {}
+        want = UUID(SERVICE_UUID)
 
-class VirtualBeltUnit:
-    """The belt unit as a Bumble GATT server, streaming a virtual wearer's packets."""
+        def seen(adv: Advertisement) -> None:
+            data = adv.data
+            uuids = data.get(AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS) or []
+            if want in uuids:
+                name = data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or "?"
+                addr = str(adv.address).split("/")[0]
+                found[addr] = (str(name), addr, adv.rssi)
 
-    def __init__(self, radio: VirtualRadio, rec: Recording, speed: float = 0.0,
-                 drop_at_s: float | None = None, drop_for_s: float = 0.0,
-                 junk_every: int = 0) -> None:
-        self.device = radio.device("Beltline", UNIT_ADDRESS)
-        self.rec = rec
-        self.speed = speed
-        self.drop_at_s = drop_at_s
-        self.drop_for_s = drop_for_s
-        self.junk_every = junk_every  # send a malformed notification every N packets
-        self.commands: list[bytes] = []
-        self.logbook: dict[int, bytes] = {}
-        self.backlog: list[int] = []
-        self.sent = self.logged = self.replayed = 0
-        self.connection: Connection | None = None
-        self.stream = Characteristic(UUID(STREAM_UUID), Characteristic.Properties.NOTIFY,
-                                     Characteristic.READABLE, b"")
-        # control needs an encrypted link: only a paired (bonded) host can command the unit
-        self.control = Characteristic(
-            UUID(CONTROL_UUID), Characteristic.Properties.WRITE,
-            Characteristic.WRITEABLE | Characteristic.WRITE_REQUIRES_ENCRYPTION,
-            CharacteristicValue(write=self._on_write))
-        self.status = Characteristic(
-            UUID(STATUS_UUID), Characteristic.Properties.READ | Characteristic.Properties.NOTIFY,
-            Characteristic.READABLE, struct.pack("<BBB", wire.VERSION, 0, 1))
-        self.device.add_service(Service(UUID(SERVICE_UUID),
-                                        [self.stream, self.control, self.status]))
-        self.device.add_service(Service(UUID("180F"), [Characteristic(
-            UUID("2A19"), Characteristic.Properties.READ, Characteristic.READABLE, bytes([97]))]))
-        self.device.add_service(Service(UUID("180A"), [Characteristic(
-            UUID("2A26"), Characteristic.Properties.READ, Characteristic.READABLE, b"0.1.0")]))
-        self.device.on("connection", self._on_connection)
-        # a notification before the host has written the CCCD reaches nobody: stream only to
-        # a subscribed host, log otherwise (as the firmware does before the MTU is agreed)
-        self.subscribed = False
-        self.stream.on("subscription", self._on_subscription)
-        self.done = asyncio.Event()
-
-    def _on_connection(self, connection: Connection) -> None:
-        self.connection = connection
-        connection.on("disconnection", self._on_disconnection)
-
-    def _on_disconnection(self, _reason: int) -> None:
-        self.connection = None
-        self.subscribed = False
-
-    def _on_subscription(self, _connection: Connection, notify: bool, _indicate: bool) -> None:
-        self.subscribed = bool(notify)
-
-    @property
-    def ready(self) -> bool:
-        return self.connection is not None and self.subscribed
-
-    def _on_write(self, _connection: Connection | None, value: bytes) -> None:
-        self.commands.append(bytes(value))
-        cmd = control.parse(bytes(value))
-        if cmd is not None and cmd[0] == control.REPLAY:
-            lo, hi = cmd[1]
-            self.backlog += [t for t in sorted(self.logbook) if lo <= t < hi]
-
-    async def start(self) -> None:
-        await self.device.power_on()
-        await self.device.start_advertising(auto_restart=True)
-
-    async def run(self) -> None:
-        """Stream the whole recording, then keep serving replays until cancelled."""
-        t0 = float(self.rec.t[0])
-        start = asyncio.get_running_loop().time()
-        dropped_once = False
-        for n, (t_dev, p) in enumerate(packets(self.rec, 247)):
-            if self.speed > 0:
-                delay = start + (t_dev - t0) / self.speed - asyncio.get_running_loop().time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            elif n % 8 == 0:
-                await asyncio.sleep(0.005)  # let the link carry what is queued
-            dev_s = t_dev - t0
-            if (self.drop_at_s is not None and not dropped_once and self.connection
-                    and dev_s >= self.drop_at_s):
-                dropped_once = True  # the unit loses the link (out of range, say)
-                await self.connection.disconnect()
-            tick = struct.unpack_from("<I", p, 4)[0]
-            self.logbook[tick] = p
-            in_drop = dropped_once and self.drop_at_s is not None and \
-                dev_s < self.drop_at_s + self.drop_for_s
-            if self.ready and not in_drop:
-                await self._replay_backlog()
-                await self.device.notify_subscribers(self.stream, p)
-                self.sent += 1
-                if self.junk_every and self.sent % self.junk_every == 0:
-                    # alternately a stub and an oversized one (the stack cuts it to MTU-3)
-                    junk = b"\x01\x02\x03" if self.sent % (2 * self.junk_every) else p * 2
-                    await self.device.notify_subscribers(self.stream, junk)
-            else:
-                self.backlog.append(tick)
-                self.logged += 1
-        for _ in range(200):  # the tail: replays still asked for
-            if self.ready:
-                await self._replay_backlog()
-            await asyncio.sleep(0.01)
-        self.done.set()
-
-    async def _replay_backlog(self) -> None:
-        while self.backlog and self.ready:
-            tick = self.backlog.pop(0)
-            await self.device.notify_subscribers(self.stream, self.logbook[tick])
-            self.replayed += 1
+        d.on("advertisement", seen)
+        await d.start_scanning()
+        await asyncio.sleep(seconds)
+        await d.stop_scanning()
+        d.remove_listener("advertisement", seen)
+        return sorted(found.values())
 
 
 class BumbleClient(BaseBleakClient):
-    """A bleak backend over a Bumble central device (``device=`` keyword)."""
+    """A bleak backend over a Bumble central device (``bumble_device=`` keyword)."""
 
     def __init__(self, address_or_ble_device: Any, **kwargs: Any) -> None:
-        device: Device = kwargs.pop("device")
+        device: Device = kwargs.pop("bumble_device")
         super().__init__(address_or_ble_device, disconnected_callback=kwargs.pop(
             "disconnected_callback", None), timeout=kwargs.pop("timeout", 10.0))
         self.device = device
@@ -193,9 +136,7 @@ class BumbleClient(BaseBleakClient):
         return self.connection.att_mtu if self.connection else 23
 
     async def connect(self, pair: bool, **kwargs: Any) -> None:
-        if not getattr(self.device, "_beltline_powered", False):  # once per virtual host
-            await self.device.power_on()
-            self.device._beltline_powered = True
+        await _power_on(self.device)
         self.connection = await asyncio.wait_for(self.device.connect(self.address),
                                                  self._timeout)
         # ours first: a handler before it that raises (the GATT client cancelling what was
@@ -207,21 +148,56 @@ class BumbleClient(BaseBleakClient):
         for f in others:
             self.connection.on("disconnection", f)
         self.peer = Peer(self.connection)
-        if pair:  # LE Secure Connections (Bumble's default pairing), bonded
-            await self.connection.pair()
-        await self.peer.request_mtu(247)
-        await self.peer.discover_services()
+        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def dropped(_reason: int) -> None:
+            if not lost.done():
+                lost.set_result(None)
+
+        self.connection.on("disconnection", dropped)
+        setup = asyncio.ensure_future(self._setup(self.connection, self.peer, pair))
+        waiting: set[asyncio.Future[Any]] = {setup, lost}
+        done, _ = await asyncio.wait(waiting, timeout=self._timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if setup not in done:  # the unit dropped us (a refused bond), or it took too long
+            setup.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await setup
+            if self.connection is not None:
+                with contextlib.suppress(Exception):
+                    await self.connection.disconnect()
+            raise BleakError("the peripheral disconnected while connecting" if lost.done()
+                             else "timed out setting up the connection")
+        if setup.cancelled():  # Bumble cancels what was pending when the link drops
+            raise BleakError("the peripheral disconnected while connecting")
+        err = setup.exception()
+        if err is not None:
+            raise BleakError(f"connection setup failed: {err}") from err
+        self.services = setup.result()
+
+    async def _setup(self, connection: Connection, peer: Peer,
+                     pair: bool) -> BleakGATTServiceCollection:
+        if pair:  # re-encrypt with the bond if there is one, else pair (LE SC, bonded)
+            keys = None
+            if self.device.keystore is not None:
+                keys = await self.device.keystore.get(str(connection.peer_address))
+            if keys is not None:
+                await connection.encrypt()
+            else:
+                await connection.pair()
+        await peer.request_mtu(247)
+        await peer.discover_services()
         services = BleakGATTServiceCollection()
-        for s in self.peer.services:
+        for s in peer.services:
             await s.discover_characteristics()
             bs = BleakGATTService(s, s.handle, normalize_uuid_str(s.uuid.to_hex_str("-")))
             services.add_service(bs)
             for c in s.characteristics:
-                props = [name for bit, name in _PROPS if c.properties & bit]
+                props: Any = [name for bit, name in _PROPS if c.properties & bit]
                 services.add_characteristic(BleakGATTCharacteristic(
                     c, c.handle, normalize_uuid_str(c.uuid.to_hex_str("-")), props,
                     lambda: self.mtu_size - 3, bs))
-        self.services = services
+        return services
 
     def _on_disconnection(self, _reason: int) -> None:
         self.connection = None
@@ -231,7 +207,7 @@ class BumbleClient(BaseBleakClient):
 
     async def disconnect(self) -> None:
         if self.connection is not None:
-            await self.connection.disconnect()
+            await _gatt("disconnect", self.connection.disconnect())
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
         if self.connection is None:
@@ -247,8 +223,13 @@ class BumbleClient(BaseBleakClient):
 
     async def read_gatt_char(self, characteristic: BleakGATTCharacteristic,
                              **kwargs: Any) -> bytearray:
-        assert self.peer is not None
-        return bytearray(await self.peer.read_value(characteristic.obj))
+        peer = self._peer()
+        return bytearray(await _gatt("read", peer.read_value(characteristic.obj)))
+
+    def _peer(self) -> Peer:
+        if self.peer is None:
+            raise BleakError("not connected")
+        return self.peer
 
     async def read_gatt_descriptor(self, descriptor: BleakGATTDescriptor,
                                    **kwargs: Any) -> bytearray:
@@ -256,57 +237,42 @@ class BumbleClient(BaseBleakClient):
 
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: Any,
                               response: bool) -> None:
-        assert self.peer is not None
-        await self.peer.write_value(characteristic.obj, bytes(data), with_response=response)
+        peer = self._peer()
+        await _gatt("write", peer.write_value(characteristic.obj, bytes(data),
+                                               with_response=response))
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         raise BleakError("descriptors are not used by Beltline")
 
     async def start_notify(self, characteristic: BleakGATTCharacteristic,
                            callback: NotifyCallback, **kwargs: Any) -> None:
-        assert self.peer is not None
+        peer = self._peer()
 
         def on_value(value: bytes) -> None:
             callback(bytearray(value))
 
         self._subscriptions[characteristic.handle] = on_value
-        await self.peer.subscribe(characteristic.obj, on_value)
+        await _gatt("subscription", peer.subscribe(characteristic.obj, on_value))
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         if self.peer is not None:
-            await self.peer.unsubscribe(characteristic.obj)
+            await _gatt("unsubscribe", self.peer.unsubscribe(characteristic.obj))
         self._subscriptions.pop(characteristic.handle, None)
+
+
+async def _gatt(what: str, op: Awaitable[_T]) -> _T:
+    """A GATT operation with bleak's errors: an ATT error (e.g. insufficient encryption), or
+    the link dropping under it (Bumble then cancels the pending request)."""
+    try:
+        return await op
+    except BaseBumbleError as exc:
+        raise BleakError(f"{what} refused: {exc}") from exc
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # we are being cancelled ourselves
+        raise BleakError(f"{what}: the link dropped") from None
 
 
 _PROPS = [(0x02, "read"), (0x04, "write-without-response"), (0x08, "write"),
           (0x10, "notify"), (0x20, "indicate")]
-
-
-class VirtualBleLink(BleLink):
-    """``Link`` over the virtual radio: the virtual belt unit and a bleak client on Bumble,
-    both made inside the caller's event loop (``beltline monitor --virtual --over-ble``)."""
-
-    def __init__(self, rec: Recording, speed: float = 1.0, drop_at_s: float | None = None,
-                 drop_for_s: float = 0.0) -> None:
-        super().__init__("virtual", 1.0 / float(np.median(np.diff(rec.t))),
-                         backend=BumbleClient)
-        self.rec, self.speed, self.drop_at_s, self.drop_for_s = rec, speed, drop_at_s, drop_for_s
-
-    async def connect(self) -> DeviceInfo:
-        radio = VirtualRadio()
-        self.unit = VirtualBeltUnit(radio, self.rec, self.speed, self.drop_at_s,
-                                    self.drop_for_s)
-        await self.unit.start()
-        self.address = str(self.unit.device.random_address)
-        self.backend_kwargs = {"device": radio.central()}
-        info = await super().connect()
-        self._unit_task = asyncio.get_running_loop().create_task(self.unit.run())
-        self._unit_task.add_done_callback(lambda _t: self._finish())
-        return info
-
-    def _finish(self) -> None:
-        # the walk is over: end the stream once the last replays are through
-        asyncio.get_running_loop().call_later(1.0, self._end)
-
-    def _end(self) -> None:
-        self._closing = True

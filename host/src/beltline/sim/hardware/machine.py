@@ -11,19 +11,40 @@ class _Sim:
         self.devices = {}
         self.battery_volts = 3.9
         self.pulses = 0  # times the motor was switched on
+        self.pulse_ms = []  # simulated time of each switch-on (the first 64)
         self.wdt_feeds = 0
         self.wdt_timeout = None
+        self.wdt_fed_ms = 0  # simulated time of the last feed (the harness checks it)
+        self.pins = {}  # pin number -> level an input reads (buttons: 1 released, pull-up)
+        self.clock = None  # the harness's simulated clock (now_ms)
+        self.freq = 240_000_000
 
 
 SIM = _Sim()
 
 
+def freq(hz=None):
+    if hz is None:
+        return SIM.freq
+    SIM.freq = hz
+    return None
+
+
 class Pin:
     IN = 0
     OUT = 1
+    PULL_UP = 1
+    PULL_DOWN = 2
 
-    def __init__(self, pin, mode=None):
+    def __init__(self, pin, mode=None, pull=None):
         self.pin = pin
+        self.pull = pull
+
+    def value(self, v=None):
+        if v is None:
+            return SIM.pins.get(self.pin, 1 if self.pull == Pin.PULL_UP else 0)
+        SIM.pins[self.pin] = 1 if v else 0
+        return None
 
 
 class I2C:
@@ -61,6 +82,8 @@ class PWM:
             return self.duty
         if d and not self.duty:
             SIM.pulses += 1
+            if SIM.clock is not None and len(SIM.pulse_ms) < 64:
+                SIM.pulse_ms.append(SIM.clock.now_ms)
         self.duty = d
 
 
@@ -78,3 +101,5 @@ class WDT:
 
     def feed(self):
         SIM.wdt_feeds += 1
+        if SIM.clock is not None:
+            SIM.wdt_fed_ms = SIM.clock.now_ms
