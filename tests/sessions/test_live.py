@@ -69,5 +69,6 @@ def test_a_live_session_over_the_ble_stack(tmp_path: Path) -> None:
     assert live.state.error == ""
     st = Store(tmp_path / "b.db")
     (info,) = st.sessions()
-    assert info.source == "ble"
+    assert (info.source, info.link) == ("live", "ble")
     assert info.samples > 5000
+    assert info.raw_samples > 5000 and info.final  # the final analysis of the raw record

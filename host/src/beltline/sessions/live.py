@@ -12,19 +12,23 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from beltline.errors import BeltlineError
+from beltline.errors import BeltlineError, StoreError
 from beltline.link.base import Link, LinkState, Notification
-from beltline.link.receiver import Receiver
+from beltline.link.receiver import RawChunk, Receiver
 from beltline.pipeline import Pipeline
 from beltline.pipeline.episodes import Episode
 from beltline.pipeline.output import Output
 from beltline.pipeline.settings import Settings, as_dict
-from beltline.sessions.store import Recorder, Store
+from beltline.records import RawBlock, RawFormat
+from beltline.sessions import finish
+from beltline.sessions.recorder import Recorder
+from beltline.sessions.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,7 @@ class LiveSession:
         self._last_display_t = -1.0
         self._battery = device_battery
         self._asked = 0
+        self._fmt: RawFormat | None = None  # the unit's raw format, once connected
         self.done = threading.Event()
 
     # --- control (any thread) ---------------------------------------------------------------
@@ -137,7 +142,8 @@ class LiveSession:
         async with self.link:
             info = self.link.info
             assert info is not None
-            rx = Receiver(info.rate_hz)
+            rx = Receiver(info.rate_hz, keep_late=True)
+            self._connected(info.rate_hz, f"{info.name} ({info.address})", info.firmware)
             with self.state.lock:
                 self.state.device = f"{info.name} ({info.address}, firmware {info.firmware})"
             t_start = time.monotonic()
@@ -149,16 +155,20 @@ class LiveSession:
                     self._on_state(item)
                     if item.state == "lost":
                         for chunk in rx.flush():
-                            self._feed(chunk.t, chunk.acc, chunk.gyr)
+                            self._on_chunk(chunk)
                     continue
                 assert isinstance(item, Notification)
                 arrived = time.monotonic()
                 for chunk in rx.push(item.payload):
-                    self._feed(chunk.t, chunk.acc, chunk.gyr, arrived)
+                    self._on_chunk(chunk, arrived)
+                for chunk in rx.take_late():
+                    self._on_chunk(chunk)
                 await self._ask_for_gaps(rx)
                 self._update_counters(rx, t_start)
             for chunk in rx.flush():
-                self._feed(chunk.t, chunk.acc, chunk.gyr)
+                self._on_chunk(chunk)
+            for chunk in rx.take_late():
+                self._on_chunk(chunk)
             out = self.pipeline.finish()
             self._absorb(out)
         with self.state.lock:
@@ -166,7 +176,8 @@ class LiveSession:
 
     async def _ask_for_gaps(self, rx: Receiver) -> None:
         """Ask a unit with a logbook for each span the timeline reports missing. What comes
-        back is counted (``late``) and kept in the timeline; the live pipeline has moved on."""
+        back is stored in its place (``late``); the live pipeline has moved on, the final
+        analysis at the session's end has it."""
         ask = getattr(self.link, "request_replay", None)
         while ask is not None and self._asked < len(rx.gaps):
             g = rx.gaps[self._asked]
@@ -189,21 +200,84 @@ class LiveSession:
             elif c == "pause":
                 self._close_recording()
 
+    # --- recording: the raw record first, the live preview beside it ------------------------
     def _open_recording(self) -> None:
         assert self.store is not None
-        sid = self.store.new_session(self.link.source, name=self.name,
-                                     settings=as_dict(self.settings))
-        self._recorder = Recorder(self.store, sid)
+        try:
+            self._recorder = Recorder.start(self.store, "live", name=self.name,
+                                            link=self.link.source,
+                                            settings=dict(as_dict(self.settings)))
+            if self.link.info is not None:
+                info = self.link.info
+                self.store.set_device(self._recorder.sid, f"{info.name} ({info.address})",
+                                      info.firmware)
+        except StoreError as exc:
+            self._recording_failed(exc)
+            return
         with self.state.lock:
             self.state.recording = True
-            self.state.session_id = sid
+            self.state.session_id = self._recorder.sid
+
+    def _connected(self, rate_hz: float, device: str, firmware: str) -> None:
+        self._fmt = RawFormat.wire(rate_hz)
+        if self._recorder is not None and self.store is not None:
+            self._guard(lambda r: self.store.set_device(r.sid, device, firmware))  # type: ignore
+
+    def _on_chunk(self, chunk: RawChunk, arrived: float | None = None) -> None:
+        """Store the raw samples (before anything else can fail), then, unless they came late,
+        through the live pipeline."""
+        if self._recorder is not None and self._fmt is not None and chunk.ticks is not None:
+            block = RawBlock(chunk.ticks, chunk.acc, chunk.gyr)
+            fmt = self._fmt
+            self._guard(lambda r: r.raw(block, fmt, late=chunk.late))
+        if not chunk.late:
+            self._feed(chunk.t, chunk.acc, chunk.gyr, arrived)
+
+    def _guard(self, write: Callable[[Recorder], None]) -> None:
+        """A write to the store; if it fails (a full disk), the recording stops and says so,
+        while the live view goes on."""
+        rec = self._recorder
+        if rec is None:
+            return
+        try:
+            write(rec)
+        except StoreError as exc:
+            self._recording_failed(exc)
+
+    def _recording_failed(self, exc: StoreError) -> None:
+        rec, self._recorder = self._recorder, None
+        if rec is not None:
+            rec.release()  # the next start finishes the session from what was committed
+        why = "the disk is full" if exc.reason == "full" else str(exc)
+        log.error("recording stopped: %s (the live view goes on)", exc)
+        with self.state.lock:
+            self.state.recording = False
+            self.state.error = (f"Recording stopped: {why}. The live view goes on; what was "
+                                "recorded until now is kept.")
 
     def _close_recording(self) -> None:
         rec, self._recorder = self._recorder, None
-        if rec is not None and self.store is not None:
-            rec.flush()
-            cal = self.pipeline.calibration
-            self.store.close_session(rec.sid, cal.as_dict() if cal is not None else None)
+        if rec is None or self.store is None:
+            with self.state.lock:
+                self.state.recording = False
+            return
+        cal = self.pipeline.calibration
+        try:
+            rec.flush(all_samples=True)
+            try:
+                # the final analysis: the batch pipeline over the complete raw record
+                log.info("session %d: final analysis of its raw record", rec.sid)
+                finish.finalise(self.store, rec.sid, self.settings, ended_unix=time.time())
+            except BeltlineError as exc:
+                if isinstance(exc, StoreError):
+                    raise
+                log.info("session %d: %s; the live results stay", rec.sid, exc)
+                self.store.close_session(rec.sid, cal.as_dict() if cal is not None else None)
+        except StoreError as exc:
+            log.error("could not close session %d: %s (the next start finishes it)",
+                      rec.sid, exc)
+        finally:
+            rec.release()
         with self.state.lock:
             self.state.recording = False
 
@@ -222,7 +296,8 @@ class LiveSession:
 
     def _absorb(self, out: Output, arrived: float | None = None) -> None:
         if self._recorder is not None:
-            self._recorder.write(out.rows())
+            rows = out.rows()
+            self._guard(lambda r: r.write(rows))
         st = self.state
         with st.lock:
             for t, o, p in out.now:
