@@ -43,7 +43,8 @@ def test_a_straddling_packet_keeps_its_new_samples_and_nothing_twice() -> None:
     got += delivered(tl.push(packet(5, 10)))  # 5..14: 5..9 already delivered
     assert got == list(range(15))
     assert tl.stats.overlap_samples == 5
-    assert tl.stats.samples == 15 and tl.stats.missing_samples == 0
+    assert tl.stats.samples == 15
+    assert tl.stats.missing_samples == 0
 
 
 def test_overlapping_packets_held_back_are_trimmed_on_release() -> None:
@@ -66,7 +67,8 @@ def test_a_replay_over_a_hole_and_its_edges_gives_just_the_hole() -> None:
     assert delivered(late) == list(range(10, 20))
     assert tl.open_gaps == []
     assert tl.stats.missing_samples == 0
-    assert tl.push(packet(8, 14)) == [] and tl.stats.duplicates == 1
+    assert tl.push(packet(8, 14)) == []
+    assert tl.stats.duplicates == 1
 
 
 def test_more_than_64_holes_are_all_backfilled() -> None:
@@ -78,7 +80,8 @@ def test_more_than_64_holes_are_all_backfilled() -> None:
     for k in random.Random(3).sample(range(199), 199):
         late += tl.push(packet(k * 10 + 5, 5))
     assert sorted(delivered(late)) == [k * 10 + 5 + i for k in range(199) for i in range(5)]
-    assert tl.open_gaps == [] and tl.stats.missing_samples == 0
+    assert tl.open_gaps == []
+    assert tl.stats.missing_samples == 0
 
 
 def test_a_crc_valid_tick_jump_is_refused_and_counted() -> None:
@@ -89,7 +92,8 @@ def test_a_crc_valid_tick_jump_is_refused_and_counted() -> None:
         got += delivered(tl.push(packet(1010 + len(got) - 10, 10)))  # the stream goes on
     assert got == list(range(1000, 1050))
     assert tl.stats.rejected["clock_jump"] == 4
-    assert tl.stats.gaps == 0 and tl.stats.missing_samples == 0
+    assert tl.stats.gaps == 0
+    assert tl.stats.missing_samples == 0
 
 
 def test_a_real_jump_of_the_units_clock_is_taken_once_confirmed() -> None:
@@ -102,7 +106,8 @@ def test_a_real_jump_of_the_units_clock_is_taken_once_confirmed() -> None:
     gaps = [e for e in events if isinstance(e, Gap)]
     assert [(g.start, g.end) for g in gaps] == [(10, far)]
     assert delivered(events) == list(range(far, far + 30))
-    assert tl.stats.clock_jumps == 1 and "clock_jump" not in tl.stats.rejected
+    assert tl.stats.clock_jumps == 1
+    assert "clock_jump" not in tl.stats.rejected
 
 
 @given(st.integers(1, 60), st.data())
@@ -133,15 +138,20 @@ def test_the_receiver_keeps_late_samples_for_the_store() -> None:
     rx = Receiver(100.0, keep_late=True)
     rx.timeline.reorder_window = 0
     chunks = list(rx.push(packet(0, 10))) + list(rx.push(packet(20, 10)))
-    assert [len(c.t) for c in chunks] == [10, 10] and not any(c.late for c in chunks)
+    assert [len(c.t) for c in chunks] == [10, 10]
+    assert not any(c.late for c in chunks)
     assert list(rx.push(packet(10, 10))) == []  # never fed to the live pipeline
     (late,) = rx.take_late()
-    assert late.late and late.ticks is not None and late.ticks.tolist() == list(range(10, 20))
+    assert late.late
+    assert late.ticks is not None
+    assert late.ticks.tolist() == list(range(10, 20))
     np.testing.assert_allclose(late.t, np.arange(10, 20) / 100.0)
-    assert rx.late_not_analysed == 10 and rx.take_late() == []
+    assert rx.late_not_analysed == 10
+    assert rx.take_late() == []
     plain = Receiver(100.0)  # without keep_late: counted, not kept
     plain.timeline.reorder_window = 0
     list(plain.push(packet(0, 10)))
     list(plain.push(packet(20, 10)))
     list(plain.push(packet(10, 10)))
-    assert plain.take_late() == [] and plain.late_not_analysed == 10
+    assert plain.take_late() == []
+    assert plain.late_not_analysed == 10

@@ -79,6 +79,9 @@ def import_raw(store: Store, path: Path, settings: Settings, acc_unit: str = "m/
     fmt = raw_format_for(raw.t, raw.acc, raw.gyr)
     block = quantised(raw.t, raw.acc, raw.gyr, fmt)  # exactly what the store will hold
     a = finish.analyse([block], fmt.tick_hz, settings, len(block))
+    if a.note:
+        log.warning("%s: %s; its raw record is kept (`beltline reanalyze` can try again)",
+                    path, a.note)
     with store.transaction():
         sid = store.new_session("import", name=Path(path).name, settings=as_dict(settings))
         store.add_raw(sid, block, fmt)

@@ -58,8 +58,8 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = len(MIGRATIONS)
 SAMPLE_BLOCK = 6000  # per-sample results per stored block (1 min at 100 Hz)
 RAW_BLOCK_MAX = 65536  # raw samples per stored block
-BUSY_MS = 10000
-LEGACY_LINKS = ("virtual", "ble", "replay")  # wait this long for another program's write before giving up
+BUSY_MS = 10000  # wait this long for another program's write before giving up
+LEGACY_LINKS = ("virtual", "ble", "replay")  # sources before schema 2: now the session's link
 
 __all__ = ["SCHEMA_VERSION", "SOURCES", "SessionInfo", "Store", "data_dir", "default_path"]
 
@@ -272,12 +272,14 @@ class Store:
         self._depth = 1
         try:
             yield self.db
-        except BaseException:
+        except BaseException as exc:
             self._depth = 0
             try:
                 self.db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass  # SQLite may have rolled back already (a full disk)
+            if isinstance(exc, sqlite3.Error):
+                raise _store_error(self.path, "write", exc) from exc
             raise
         self._depth = 0
         try:

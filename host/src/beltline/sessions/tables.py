@@ -156,11 +156,14 @@ def read_table(path: Path, cols: Sequence[Col]) -> Table:
 
 def _read_csv(path: Path, cols: Sequence[Col]) -> Table:
     names = [c.name for c in cols]
-    with path.open("rb") as fb:
-        head = fb.read(1 << 16)
-    if b"\0" in head:
-        pos = head.index(b"\0")
-        raise DataError(f"{path}: not a text CSV file (binary data at byte {pos})")
+    size = path.stat().st_size
+    with path.open("rb") as fb:  # the head and the tail: a sparse or padded file shows at once
+        for start in sorted({0, max(0, size - (1 << 16))}):
+            fb.seek(start)
+            piece = fb.read(1 << 16)
+            if b"\0" in piece:
+                pos = start + piece.index(b"\0")
+                raise DataError(f"{path}: not a text CSV file (binary data at byte {pos})")
     parts: dict[str, list[np.ndarray]] = {c: [] for c in names}
     lines: list[np.ndarray] = []
     try:
@@ -194,7 +197,7 @@ def _read_csv(path: Path, cols: Sequence[Col]) -> Table:
                               np.array(at, np.int64))
                 for c in cols:
                     parts[c.name].append(_check(chunk, c))
-                lines.append(chunk.lines)  # type: ignore[arg-type]
+                lines.append(np.array(at, np.int64))
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a text CSV file ({exc.reason} at byte {exc.start})") \
             from exc
@@ -219,12 +222,15 @@ def _read_parquet(path: Path, cols: Sequence[Col]) -> Table:
     for c in cols:
         col = tab.column(c.name)
         typ = col.type
-        if pa.types.is_integer(typ) or pa.types.is_floating(typ):
-            raw[c.name] = col.to_numpy(zero_copy_only=False).astype(float)
-        elif pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_null(typ):
+        numeric = pa.types.is_integer(typ) or pa.types.is_floating(typ)
+        text = pa.types.is_string(typ) or pa.types.is_large_string(typ)
+        if (numeric or pa.types.is_null(typ)) and not c.allowed:  # null: an empty table
+            raw[c.name] = np.array(col.to_pylist(), dtype=float)
+        elif (text or pa.types.is_null(typ)) and c.allowed:
             raw[c.name] = np.array(["" if v is None else v for v in col.to_pylist()], dtype=str)
         else:
-            raise DataError(f"{path}: field {c.name} has the type {typ}, not numbers or text")
+            raise DataError(f"{path}: field {c.name} has the type {typ}, not "
+                            f"{'text' if c.allowed else 'numbers'}")
     t = Table(path, raw, None)
     return Table(path, {c.name: _check(t, c) for c in cols}, None)
 
