@@ -438,3 +438,26 @@ def test_a_killed_monitor_is_finished_by_the_next_command(tmp_path: Path) -> Non
     assert len(rawcsv.read(tmp_path / "e" / "raw.csv").t) == info["raw_samples"]
     assert subprocess.run([sys.executable, "-m", "beltline", "reanalyze", "1", "--store",
                            str(db)], capture_output=True, check=False).returncode == 0
+
+
+def test_a_synced_walk_is_stored_once_however_often_it_comes(tmp_path: Path) -> None:
+    """The path ``beltline sync`` stores a walk through: the unit's ticks and counts, a
+    session of source "sync" analysed in full; a second sync or a resumed one adds nothing
+    twice."""
+    rec = simulate(scenarios.build("hip_drop_left", 2.0, 4), 100.0, seed=4, mount="left")
+    n = len(rec.t)
+    counts = np.rint(np.column_stack([rec.acc / WIRE.acc_lsb, rec.gyr / WIRE.gyr_lsb]))
+    walk = RawBlock(np.arange(n, dtype=np.int64) + 5_000_000, counts[:, :3] * WIRE.acc_lsb,
+                    counts[:, 3:] * WIRE.gyr_lsb)
+    s = Store(tmp_path / "b.db")
+    first_half = RawBlock(walk.ticks[: n // 2], walk.acc[: n // 2], walk.gyr[: n // 2])
+    sid = sessions.store_walk(s, first_half, WIRE, device="unit-7")  # a sync that dropped
+    assert s.session(sid).raw_samples == n // 2
+    assert sessions.store_walk(s, walk, WIRE, device="unit-7") == sid  # resumed: the rest
+    assert sessions.store_walk(s, walk, WIRE, device="unit-7") == sid  # and again: nothing
+    (info,) = s.sessions()
+    assert (info.source, info.closed, info.final, info.raw_samples) == ("sync", True, True, n)
+    assert {(e.kind, e.side) for e in s.episodes(sid)} == {("hip_drop", "left")}
+    np.testing.assert_array_equal(s.raw(sid).ticks, walk.ticks)
+    other = sessions.store_walk(s, walk, WIRE, device="unit-8")  # another unit's own walk
+    assert other != sid

@@ -2,8 +2,9 @@
 
 1. A virtual walk of ``minutes`` goes through the firmware's own packets, the receiver, the
    live pipeline and the recorder, as in ``beltline monitor`` but unpaced. Measured in the same
-   run: the live pipeline's cost per sample (the reference) and the recorder's (queueing the
-   raw samples and the preview, encoding, committing at least every 0.5 s), the commits.
+   run, as CPU time of the thread (the machine may be shared): the live pipeline's cost per
+   sample (the reference) and the recorder's (queueing the raw samples and the preview,
+   encoding, committing at least every 0.5 s); the commits' latency as wall time.
 2. The session is closed and given its final analysis (``reanalyze_s``: the batch pipeline
    over the stored raw record, read back block by block) against ``analyze_s``: the batch
    pipeline over the same samples already in memory (``beltline analyze``'s path).
@@ -29,11 +30,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from beltline.link.receiver import Receiver
 from beltline.pipeline import Pipeline
 from beltline.pipeline.settings import Settings, as_dict
 from beltline.records import RawBlock, RawFormat
-from beltline.sessions import analyze, finish, rawcsv
+from beltline.sessions import analyze, codec, finish, rawcsv
+from beltline.sessions.readers import load_walker
 from beltline.sessions.recorder import Recorder
 from beltline.sessions.store import Store
 from beltline.sim import scenarios, wearer
@@ -58,23 +62,23 @@ def record(db: Path, minutes: float, seed: int = 5) -> dict[str, object]:
     orig_flush = rec_.flush
 
     def timed_flush(all_samples: bool = False) -> None:
-        t0 = time.perf_counter()
+        t0 = time.perf_counter()  # latency: wall time, I/O included
         orig_flush(all_samples)
         commit_times.append(time.perf_counter() - t0)
 
     rec_.flush = timed_flush  # type: ignore[method-assign]
     for _, payload in pk:
         for chunk in rx.push(payload):
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             assert chunk.ticks is not None
             rec_.raw(RawBlock(chunk.ticks, chunk.acc, chunk.gyr), fmt)
-            t1 = time.perf_counter()
+            t1 = time.thread_time()
             out = p.push(chunk.t, chunk.acc, chunk.gyr)
-            t2 = time.perf_counter()
+            t2 = time.thread_time()
             rows = out.rows()
-            t3 = time.perf_counter()
+            t3 = time.thread_time()
             rec_.write(rows)
-            t4 = time.perf_counter()
+            t4 = time.thread_time()
             t_raw += t1 - t0
             t_pipe += t2 - t1
             t_rows += t3 - t2
@@ -87,23 +91,24 @@ def record(db: Path, minutes: float, seed: int = 5) -> dict[str, object]:
     rec_.flush(all_samples=True)
     n = rx.timeline.stats.samples
     live_bytes = os.path.getsize(db)
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     done = finish.finalise(store, rec_.sid, Settings(), ended_unix=time.time())
-    reanalyze_s = close_s = time.perf_counter() - t0
+    reanalyze_s = close_s = time.thread_time() - t0
     rec_.release()
     raw = store.raw(rec_.sid)
     # the same run, alternated: the final analysis again (new settings) against the batch
     # pipeline over the same samples in memory; medians of three
     re_s, an_s = [reanalyze_s], []
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         analyze.run(rawcsv.Raw(raw.ticks / RATE_HZ, raw.acc, raw.gyr), Settings())
-        an_s.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        an_s.append(time.thread_time() - t0)
+        t0 = time.thread_time()
         finish.finalise(store, rec_.sid, Settings())
-        re_s.append(time.perf_counter() - t0)
+        re_s.append(time.thread_time() - t0)
     reanalyze_s, analyze_s = statistics.median(re_s[1:]), statistics.median(an_s)
     store.checkpoint()
+    free = store._q("PRAGMA freelist_count")[0][0]
     hours = n / RATE_HZ / 3600.0
     raw_bytes = store._q("SELECT SUM(LENGTH(data)) + 40 * COUNT(*) FROM raw_blocks")[0][0]
     sample_bytes = store._q("SELECT SUM(LENGTH(data)) FROM sample_blocks")[0][0]
@@ -116,6 +121,7 @@ def record(db: Path, minutes: float, seed: int = 5) -> dict[str, object]:
         "results_mb_per_hour": round(float(sample_bytes or 0) / 1e6 / hours, 2),  # type: ignore
         "bytes_per_raw_sample": round(float(raw_bytes or 0) / n, 2),  # type: ignore
         "live_store_mb_per_hour": round(live_bytes / 1e6 / hours, 2),
+        "free_pages": free,
         "pipeline_us_per_sample": round(t_pipe / n * 1e6, 2),
         "recorder_us_per_sample": round((t_raw + t_write) / n * 1e6, 2),
         "raw_us_per_sample": round(t_raw / n * 1e6, 2),
@@ -132,6 +138,25 @@ def record(db: Path, minutes: float, seed: int = 5) -> dict[str, object]:
         "reanalyze_to_analyze": round(reanalyze_s / analyze_s, 3),
         "episodes": done.episodes,
     }
+
+
+def real_bytes_per_sample(walkers: Path) -> float | None:
+    """The raw codec on real recordings (the shared lower-back walkers at 100 Hz, quantised to
+    the unit's counts), in one-minute blocks as a closed session keeps them."""
+    files = sorted(walkers.glob("*_lb.txt")) if walkers.is_dir() else []
+    if not files:
+        return None
+    total = n = 0
+    for f in files:
+        raw, _, _ = load_walker(f)
+        fmt = RawFormat.wire(RATE_HZ)
+        counts = np.rint(np.column_stack([raw.acc / fmt.acc_lsb, raw.gyr / fmt.gyr_lsb]))
+        counts = np.clip(counts, -32767, 32767).astype(np.int64)
+        ticks = np.rint(raw.t * RATE_HZ).astype(np.int64)
+        for i in range(0, len(ticks), 6000):
+            total += len(codec.encode_raw(ticks[i: i + 6000], counts[i: i + 6000], 16)) + 40
+        n += len(ticks)
+    return total / n
 
 
 def kill_trial(db: Path, at_s: float, speed: float, seed: int = 1,
@@ -171,10 +196,14 @@ def kill_trial(db: Path, at_s: float, speed: float, seed: int = 1,
             "final": listed[-1]["final"], "note": listed[-1]["note"]}
 
 
-def main(minutes: float, kills: int, speed: float, seed: int = 0) -> dict[str, object]:
+def main(minutes: float, kills: int, speed: float, walkers: Path,
+         seed: int = 0) -> dict[str, object]:
     logging.getLogger("beltline").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         result = record(Path(tmp) / "bench.db", minutes)
+        real = real_bytes_per_sample(walkers)
+        result["real_bytes_per_raw_sample"] = round(real, 2) if real else None
+        result["real_raw_mb_per_hour"] = round(real * RATE_HZ * 3600 / 1e6, 2) if real else None
         trials = []
         rng = random.Random(seed)
         for k in range(kills):
@@ -185,6 +214,9 @@ def main(minutes: float, kills: int, speed: float, seed: int = 0) -> dict[str, o
           f"(raw blocks {result['raw_mb_per_hour']} MB/h, "
           f"{result['bytes_per_raw_sample']} B/sample; results "
           f"{result['results_mb_per_hour']} MB/h)")
+    if result["real_bytes_per_raw_sample"]:
+        print(f"raw codec on the real walkers: {result['real_bytes_per_raw_sample']} B/sample, "
+              f"{result['real_raw_mb_per_hour']} MB/h at 100 Hz")
     print(f"live pipeline {result['pipeline_us_per_sample']} us/sample, recorder "
           f"{result['recorder_us_per_sample']} us/sample (x{result['recorder_to_pipeline']}, "
           f"{result['recorder_core_pct_at_100hz']} % of a core at 100 Hz); "

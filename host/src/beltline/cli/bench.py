@@ -107,7 +107,8 @@ STORE = """\
 What keeping every raw sample costs, and what a kill loses. A virtual walk (the demo scenario)
 streams through the firmware's packets, the receiver, the live pipeline and the recorder;
 then the session gets its final analysis from the store. Reports the store's size per hour
-of raw (target <= 5 MB/h) and the raw blocks' bytes per sample, the recorder's cost per
+of raw (target <= 5 MB/h) and the raw blocks' bytes per sample (also on the shared real
+walkers, quantised to the unit's counts), the recorder's cost per
 sample against the live pipeline's in the same run, the commits (at least every 0.5 s) and
 their cost, and reanalyze_s (the batch pipeline over the stored raw record) against analyze_s
 (the batch pipeline over the same samples in memory). --kills N kills a live session in a
@@ -186,6 +187,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speed", type=POSITIVE, default=10.0,
                    help="kill trials: the virtual unit at this many times real time "
                    "(default: 10)")
+    p.add_argument("--walkers", type=Path, default=DEFAULT_WALKERS, metavar="DIR",
+                   help="real recordings to measure the raw codec on (default: "
+                   f"{DEFAULT_WALKERS}; skipped if absent)")
 
     p = add(b, "link", "a virtual walk over a real BLE stack", LINK, link)
     p.add_argument("--seconds", type=POSITIVE, default=60.0, help="walk length (default 60)")
@@ -246,4 +250,4 @@ def link(a: argparse.Namespace) -> None:
 def store(a: argparse.Namespace) -> None:
     from beltline.bench import store as m
 
-    m.main(a.minutes, a.kills, a.speed)
+    m.main(a.minutes, a.kills, a.speed, a.walkers)

@@ -98,6 +98,9 @@ def monitor(args: argparse.Namespace) -> None:
     if args.disconnect_at is not None:
         faults = Faults(disconnect_at_s=args.disconnect_at, disconnect_for_s=args.disconnect_for)
     store: Path | None = args.store
+    from beltline.sessions.finish import open_store
+
+    open_store(store).close()  # a session a killed monitor left open is finished first
     live = virtual_session(args.scenario, args.minutes, args.seed, args.mount, args.speed,
                            store, cfg, faults, args.over_ble)
     server.serve(live, store, cfg, args.host, args.port, not args.no_browser)

@@ -37,9 +37,9 @@ FINE_TICK_HZ = 1e6  # an irregular clock is kept in microseconds
 
 def store_raw(store: Store, sid: int, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
               fmt: RawFormat | None = None) -> RawFormat:
-    """Raw samples on seconds ``t`` into session ``sid`` (the path an import, and a sync of
-    the unit's logbook, store their samples through). ``fmt``: the format they came in; kept
-    exactly if the data fit it, otherwise a fine format that holds them (``raw_format_for``)."""
+    """Raw samples on seconds ``t`` into session ``sid`` (an import's path; a sync, which has
+    the unit's ticks, uses ``store_walk``). ``fmt``: the format they came in; kept exactly if
+    the data fit it, otherwise a fine format that holds them (``raw_format_for``)."""
     fmt = raw_format_for(t, acc, gyr, fmt)
     ticks = np.rint(np.asarray(t, float) * fmt.tick_hz).astype(np.int64)
     store.add_raw(sid, RawBlock(ticks, acc, gyr), fmt)
@@ -86,6 +86,44 @@ def import_raw(store: Store, path: Path, settings: Settings, acc_unit: str = "m/
         sid = store.new_session("import", name=Path(path).name, settings=as_dict(settings))
         store.add_raw(sid, block, fmt)
         store.replace_results(sid, a.rows, a.encoded, a.calibration, dict(as_dict(settings)),
+                              a.note)
+        store.close_session(sid, None)
+    return sid
+
+
+def store_walk(store: Store, block: RawBlock, fmt: RawFormat, source: str = "sync",
+               name: str = "", device: str = "", firmware: str = "",
+               started_unix: float | None = None, settings: Settings | None = None,
+               join_s: float = 0.0) -> int:
+    """A walk that came as raw samples (the unit's logbook, synced after a walk without the
+    host) as a session of ``source``, closed and analysed in full; returns its id.
+
+    Idempotent: if a session of the same ``device`` already holds samples of this boot
+    (``block.epoch``) within ``join_s`` of these ticks (a second sync, a sync resumed after a
+    drop), the samples join it (those it holds already are dropped) and it is analysed again;
+    storing the same walk twice changes nothing. A new walk's analysis runs before the one
+    short transaction that stores it."""
+    if not len(block):
+        raise DataError("a walk without samples")
+    cfg = settings or Settings()
+    first, last = int(block.ticks.min()), int(block.ticks.max())
+    join = int(join_s * fmt.tick_hz)
+    hit = store._q(
+        "SELECT DISTINCT b.session_id FROM raw_blocks b JOIN sessions s ON s.id = b.session_id "
+        "WHERE s.device = ? AND s.source = ? AND b.epoch = ? AND b.last_tick >= ? AND "
+        "b.tick <= ? ORDER BY b.session_id", (device, source, block.epoch, first - join,
+                                             last + join))
+    if hit:
+        sid = int(hit[0][0])  # type: ignore[call-overload]
+        if store.add_raw(sid, block, fmt):
+            finish.finalise(store, sid, settings)
+        return sid
+    a = finish.analyse([block], fmt.tick_hz, cfg, len(block))
+    with store.transaction():
+        sid = store.new_session(source, name=name, device=device, firmware=firmware,
+                                settings=as_dict(cfg), started_unix=started_unix)
+        store.add_raw(sid, block, fmt)
+        store.replace_results(sid, a.rows, a.encoded, a.calibration, dict(as_dict(cfg)),
                               a.note)
         store.close_session(sid, None)
     return sid

@@ -100,12 +100,14 @@ def finalise(store: Store, sid: int, settings: Settings | None = None,
         raise DataError(f"session {sid} has no raw record (it was recorded before Beltline "
                         "kept raw samples, or imported without them): it cannot be analysed "
                         "again")
+    store.compact_raw(sid)  # a live session's half-second blocks into one-minute ones
     a = analyse(store.iter_raw(sid, PIECE), info.tick_hz, settings or session_settings(store, sid),
                 info.raw_samples, progress, f"session {sid}")
     if a.note:
         log.warning("session %d: %s", sid, a.note)
     store.replace_results(sid, a.rows, a.encoded, a.calibration, dict(as_dict(a.settings)),
                           a.note, ended_unix)
+    store.vacuum()  # the preview's and the half-second blocks' pages back to the disk
     log.info("session %d: final analysis of %d raw samples: %d steps, %d episodes (%.1f s)",
              sid, info.raw_samples, len(a.rows.steps), len(a.rows.episodes), a.seconds)
     return Finished(sid, info.raw_samples, a.encoded.n, len(a.rows.steps),

@@ -97,7 +97,6 @@ CREATE TABLE raw_blocks (
     data BLOB NOT NULL,
     PRIMARY KEY (session_id, epoch, tick)
 ) WITHOUT ROWID;
-CREATE INDEX raw_blocks_by_last ON raw_blocks(session_id, epoch, last_tick);
 CREATE TABLE sample_blocks (
     session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
     t0 REAL NOT NULL,

@@ -184,6 +184,7 @@ class Store(RawRecord):
         self.session(sid)
         with self.transaction() as db:
             db.execute("DELETE FROM sessions WHERE id=?", (sid,))
+        self.vacuum()
         self.checkpoint()
 
     def checkpoint(self) -> None:

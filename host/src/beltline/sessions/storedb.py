@@ -83,6 +83,10 @@ class StoreDB:
         with self._errors("open"):
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
             db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+            if db.execute("PRAGMA page_count").fetchone()[0] == 0:
+                # a new file: freed pages (a deleted session, a live preview replaced) can go
+                # back to the disk (``vacuum()``); an older file would need a full VACUUM
+                db.execute("PRAGMA auto_vacuum=INCREMENTAL")
             mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 db.close()
@@ -193,6 +197,16 @@ class StoreDB:
     def _q(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
         with self._errors("read"):
             return self.db.execute(sql, args).fetchall()
+
+    def vacuum(self) -> None:
+        """Give freed pages back to the disk (stores made by this version; older ones keep
+        them for reuse)."""
+        if self.read_only:
+            return
+        with self._errors("write"):
+            if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2 and not self._depth:
+                # executescript steps it to the end (execute() frees one page per step)
+                self.db.executescript("PRAGMA incremental_vacuum;")
 
     def close(self) -> None:
         self.db.close()
