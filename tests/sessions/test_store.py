@@ -461,3 +461,25 @@ def test_a_synced_walk_is_stored_once_however_often_it_comes(tmp_path: Path) -> 
     np.testing.assert_array_equal(s.raw(sid).ticks, walk.ticks)
     other = sessions.store_walk(s, walk, WIRE, device="unit-8")  # another unit's own walk
     assert other != sid
+
+
+def test_a_closed_sessions_raw_record_is_rewritten_in_minute_blocks_losslessly(
+        tmp_path: Path) -> None:
+    s = Store(tmp_path / "b.db")
+    sid = s.new_session("live")
+    order = list(range(0, 30000, 50))
+    late = order[100:140]
+    for k in [x for x in order if x not in late] + late[::-1]:  # half-second blocks, some late
+        s.add_raw(sid, _raw(range(k, k + 50)), WIRE)
+    before = s.raw(sid)
+    blocks = s._q("SELECT COUNT(*) FROM raw_blocks WHERE session_id=?", (sid,))[0][0]
+    assert s.compact_raw(sid)
+    after = s.raw(sid)
+    np.testing.assert_array_equal(after.ticks, before.ticks)
+    np.testing.assert_array_equal(after.acc, before.acc)
+    np.testing.assert_array_equal(after.gyr, before.gyr)
+    assert after.ticks.tolist() == list(range(30000))
+    assert blocks == 600
+    assert s._q("SELECT COUNT(*) FROM raw_blocks WHERE session_id=?", (sid,))[0][0] == 5
+    assert not s.compact_raw(sid)  # already compact
+    assert s.add_raw(sid, _raw(range(29990, 30010)), WIRE) == 10  # and it still takes more

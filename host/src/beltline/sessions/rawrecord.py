@@ -50,7 +50,7 @@ class RawRecord(StoreDB):
             keep = np.concatenate([[True], ticks[1:] > ticks[:-1]])
             ticks, values = ticks[keep], values[order][keep]
         counts = _counts(values, fmt)
-        span = min(max(1, int(RAW_SPAN_S * fmt.tick_hz)), codec.MAX_TICK_STEP)  # per block
+        span = min(max(1, int(RAW_SPAN_S * fmt.tick_hz)), codec.MAX_TICK_STEP)  # see _rows
         with self.transaction() as db:
             self._set_tick_hz(sid, fmt.tick_hz, arrived_unix, int(ticks[0]))
             # blocks that may hold some of these ticks start at most `span` before them (the
@@ -67,19 +67,8 @@ class RawRecord(StoreDB):
             stored = len(ticks)
             if stored == 0:
                 return 0
-            # blocks of at most RAW_BLOCK_MAX samples within one `span` window each (so also
-            # no step beyond the codec's int32 tick deltas)
-            window = (ticks - ticks[0]) // span
-            cuts = np.flatnonzero(window[1:] != window[:-1]) + 1
-            bounds = [0, *cuts.tolist(), stored]
-            rows = []
-            for a, b in itertools.pairwise(bounds):
-                for i in range(a, b, RAW_BLOCK_MAX):
-                    j = min(i + RAW_BLOCK_MAX, b)
-                    rows.append((sid, block.epoch, int(ticks[i]), int(ticks[j - 1]), j - i,
-                                 fmt.acc_lsb, fmt.gyr_lsb, fmt.bits,
-                                 codec.encode_raw(ticks[i:j], counts[i:j], fmt.bits)))
-            db.executemany("INSERT INTO raw_blocks VALUES (?,?,?,?,?,?,?,?,?)", rows)
+            db.executemany("INSERT INTO raw_blocks VALUES (?,?,?,?,?,?,?,?,?)",
+                           _rows(sid, block.epoch, ticks, counts, fmt))
             db.execute("UPDATE sessions SET raw_n = raw_n + ?, "
                        "raw_first = MIN(COALESCE(raw_first, ?), ?), "
                        "raw_last = MAX(COALESCE(raw_last, ?), ?) WHERE id=?",
@@ -99,23 +88,21 @@ class RawRecord(StoreDB):
         fmt = self.raw_format(sid)
         if fmt is None or blocks <= 1 or n / blocks >= 0.5 * RAW_SPAN_S * fmt.tick_hz:
             return False
-        pieces = list(self.iter_raw(sid, piece=1 << 20))
+        epoch = int(self._q("SELECT MIN(epoch) FROM raw_blocks WHERE session_id=?",  # type: ignore
+                            (sid,))[0][0])
+        rows = [r for p in self.iter_raw(sid) for r in  # packed at once: ~7 B a sample
+                _rows(sid, epoch, p.ticks, _counts(np.column_stack([p.acc, p.gyr]), fmt), fmt)]
         with self.transaction() as db:
             now = db.execute("SELECT COUNT(*), COALESCE(SUM(n), 0), MAX(last_tick) FROM "
                              "raw_blocks WHERE session_id=?", (sid,)).fetchone()
             if tuple(now) != (blocks, n, last):
                 return False  # it changed meanwhile: leave it as it is
-            raw_n, first, last_ = db.execute("SELECT raw_n, raw_first, raw_last FROM sessions "
-                                             "WHERE id=?", (sid,)).fetchone()
-            db.execute("DELETE FROM raw_blocks WHERE session_id=?", (sid,))
-            db.execute("UPDATE sessions SET raw_n=0, raw_first=NULL, raw_last=NULL WHERE id=?",
-                       (sid,))
-            stored = sum(self.add_raw(sid, p, fmt) for p in pieces)
+            stored = sum(int(r[4]) for r in rows)  # type: ignore[call-overload]
             if stored != n:
                 raise DataError(f"session {sid}: rewriting the raw record gave {stored} "
                                 f"samples, not {n}; nothing was changed")
-            db.execute("UPDATE sessions SET raw_n=?, raw_first=?, raw_last=? WHERE id=?",
-                       (raw_n, first, last_, sid))
+            db.execute("DELETE FROM raw_blocks WHERE session_id=?", (sid,))
+            db.executemany("INSERT INTO raw_blocks VALUES (?,?,?,?,?,?,?,?,?)", rows)
         return True
 
     def _set_tick_hz(self, sid: int, tick_hz: float, arrived_unix: float | None,
@@ -209,3 +196,24 @@ def _counts(x: np.ndarray, fmt: RawFormat) -> np.ndarray:
     return c.astype(np.int64)
 
 
+
+
+def _rows(sid: int, epoch: int, ticks: np.ndarray, counts: np.ndarray,
+          fmt: RawFormat) -> list[tuple[object, ...]]:
+    """``raw_blocks`` rows for ticks in order: blocks of at most ``RAW_BLOCK_MAX`` samples,
+    each within one window of ``RAW_SPAN_S`` (so also no step beyond the codec's int32 tick
+    deltas, and a block that may hold a tick starts at most a window before it)."""
+    if not len(ticks):
+        return []
+    span = min(max(1, int(RAW_SPAN_S * fmt.tick_hz)), codec.MAX_TICK_STEP)
+    window = (ticks - ticks[0]) // span
+    cuts = np.flatnonzero(window[1:] != window[:-1]) + 1
+    bounds = [0, *cuts.tolist(), len(ticks)]
+    rows: list[tuple[object, ...]] = []
+    for a, b in itertools.pairwise(bounds):
+        for i in range(a, b, RAW_BLOCK_MAX):
+            j = min(i + RAW_BLOCK_MAX, b)
+            rows.append((sid, epoch, int(ticks[i]), int(ticks[j - 1]), j - i, fmt.acc_lsb,
+                         fmt.gyr_lsb, fmt.bits,
+                         codec.encode_raw(ticks[i:j], counts[i:j], fmt.bits)))
+    return rows
