@@ -188,3 +188,20 @@ def test_a_30_s_drop_loses_nothing_in_the_store(tmp_path: Path) -> None:
     assert st.gaps(info.id) == []
     t = st.samples(info.id).t_s
     assert ((t > 61.0) & (t < 89.0)).sum() > 2700  # the drop's 30 s are analysed too
+
+
+def test_stop_and_start_recording_makes_two_sessions(tmp_path: Path) -> None:
+    rec = simulate(scenarios.build("healthy_walk", 1.0, 2), 100.0, seed=2)
+    live = LiveSession(VirtualLink(rec, speed=0), tmp_path / "b.db", Settings())
+    live.set_recording(False)  # handled at the first notification: ends session 1 at once
+    live.set_recording(True)  # and starts session 2
+    live.start()
+    assert live.done.wait(300)
+    live.stop()
+    st = Store(tmp_path / "b.db")
+    first, second = st.sessions()
+    assert first.closed
+    assert first.raw_samples == 0
+    assert second.closed
+    assert second.final
+    assert second.raw_samples > len(rec.t) - 100

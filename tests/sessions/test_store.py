@@ -483,3 +483,37 @@ def test_a_closed_sessions_raw_record_is_rewritten_in_minute_blocks_losslessly(
     assert s._q("SELECT COUNT(*) FROM raw_blocks WHERE session_id=?", (sid,))[0][0] == 5
     assert not s.compact_raw(sid)  # already compact
     assert s.add_raw(sid, _raw(range(29990, 30010)), WIRE) == 10  # and it still takes more
+
+
+def test_repair_gives_an_interrupted_final_analysis_its_turn(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = simulate(scenarios.build("hip_drop_left", 2.0, 4), 100.0, seed=4, mount="left")
+    s = Store(tmp_path / "b.db")
+    r = Recorder.start(s, "live", link="virtual")
+    ticks = np.arange(len(rec.t), dtype=np.int64)
+    for i in range(0, len(ticks), 14):
+        r.raw(RawBlock(ticks[i:i + 14], rec.acc[i:i + 14], rec.gyr[i:i + 14]), WIRE)
+    r.close(None)  # closed, but its final analysis never ran (killed right then)
+    r.release()
+    assert not s.session(r.sid).final
+    assert main(["sessions", "--repair", "--json", "--store", str(s.path)]) == 0
+    (info,) = json.loads(capsys.readouterr().out)
+    assert info["final"]
+    assert info["episodes"] == 1
+    assert info["raw_samples"] == len(ticks)
+
+
+def test_a_session_being_recorded_is_left_alone(tmp_path: Path) -> None:
+    s = Store(tmp_path / "b.db")
+    r = Recorder.start(s, "live")
+    r.raw(_raw(range(500)), WIRE)
+    r.flush()
+    other = Store(tmp_path / "b.db")  # another program (here: another connection) opens it
+    from beltline.sessions.finish import repair
+
+    assert repair(other) == []
+    assert not other.session(r.sid).closed
+    assert main(["reanalyze", str(r.sid), "--store", str(s.path)]) == 1
+    r.release()  # the recorder is gone: now it is finished
+    assert repair(other) == [r.sid]
+    assert other.session(r.sid).closed

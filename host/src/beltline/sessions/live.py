@@ -93,6 +93,7 @@ class LiveSession:
         self._battery = device_battery
         self._asked = 0
         self._fmt: RawFormat | None = None  # the unit's raw format, once connected
+        self._finishing: list[threading.Thread] = []
         self.done = threading.Event()
 
     # --- control (any thread) ---------------------------------------------------------------
@@ -126,6 +127,8 @@ class LiveSession:
             with self.state.lock:
                 self.state.error = f"{type(exc).__name__}: {exc}"
         finally:
+            for t in self._finishing:  # the final analyses of the sessions recorded
+                t.join()
             self.done.set()
 
     async def _main(self) -> None:
@@ -256,30 +259,45 @@ class LiveSession:
                                 "recorded until now is kept.")
 
     def _close_recording(self) -> None:
+        """Commit what is queued; the final analysis (the batch pipeline over the complete raw
+        record, which then closes the session) runs in a thread of its own with its own
+        connection, so the live view never waits for it."""
         rec, self._recorder = self._recorder, None
+        with self.state.lock:
+            self.state.recording = False
         if rec is None or self.store is None:
-            with self.state.lock:
-                self.state.recording = False
             return
-        cal = self.pipeline.calibration
         try:
             rec.flush(all_samples=True)
-            try:
-                # the final analysis: the batch pipeline over the complete raw record
-                log.info("session %d: final analysis of its raw record", rec.sid)
-                finish.finalise(self.store, rec.sid, self.settings, ended_unix=time.time())
-            except BeltlineError as exc:
-                if isinstance(exc, StoreError):
+        except StoreError as exc:
+            log.error("could not commit session %d: %s (the next start finishes it)",
+                      rec.sid, exc)
+            rec.release()
+            return
+        cal = self.pipeline.calibration
+        t = threading.Thread(target=self._finish, args=(rec, cal.as_dict() if cal else None),
+                             name=f"beltline-finish-{rec.sid}", daemon=True)
+        self._finishing.append(t)
+        t.start()
+
+    def _finish(self, rec: Recorder, calibration: dict[str, object] | None) -> None:
+        try:
+            with Store(self.store_path) as store:
+                try:
+                    log.info("session %d: final analysis of its raw record", rec.sid)
+                    finish.finalise(store, rec.sid, self.settings, ended_unix=time.time())
+                except StoreError:
                     raise
-                log.info("session %d: %s; the live results stay", rec.sid, exc)
-                self.store.close_session(rec.sid, cal.as_dict() if cal is not None else None)
+                except BeltlineError as exc:  # no raw record (an angles-only link)
+                    log.info("session %d: %s; the live results stay", rec.sid, exc)
+                    store.close_session(rec.sid, calibration)
         except StoreError as exc:
             log.error("could not close session %d: %s (the next start finishes it)",
                       rec.sid, exc)
+        except Exception:  # a session left open is finished at the next start
+            log.exception("the final analysis of session %d failed", rec.sid)
         finally:
             rec.release()
-        with self.state.lock:
-            self.state.recording = False
 
     def _on_state(self, s: LinkState) -> None:
         with self.state.lock:
