@@ -41,6 +41,16 @@ class DataError(BeltlineError):
     """A recording or data set that cannot be used as it is (missing file, columns, units)."""
 
 
+class StoreError(BeltlineError):
+    """The session store cannot be opened, read or written. ``reason``: "full" (the disk or the
+    store's size limit), "readonly", "busy" (another program holds it), "damaged" (not a
+    Beltline store, or a corrupt file), "other"."""
+
+    def __init__(self, message: str, reason: str = "other") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class UsageError(BeltlineError):
     """The command line itself cannot work (a bad value, an output folder that is missing, a
     network address without --allow-network): exit status 2, said before any work starts."""

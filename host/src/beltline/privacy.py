@@ -1,7 +1,9 @@
 """Health data stay private on a shared machine: files Beltline writes with the wearer's data
-(reports, exports, analysis outputs) are readable by their owner only (0600) and the folders it
-creates for them are 0700, whatever the umask. Folders that already exist are left as they are
-(an export into ~/Documents does not change ~/Documents)."""
+(the store, reports, exports, analysis outputs) are readable by their owner only (0600) and the
+folders it creates for them are 0700, whatever the umask (on POSIX; Windows keeps its own
+ACLs). Folders that already exist are left as they are (an export into ~/Documents does not
+change ~/Documents), except Beltline's own data folder. A file is never written through a
+symbolic link: an export folder prepared by someone else cannot redirect it elsewhere."""
 
 from __future__ import annotations
 
@@ -9,13 +11,20 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
+from beltline.errors import DataError
+
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def private_dir(path: Path | str) -> Path:
-    """``path`` as a folder, created 0700 (with any missing parents) if it does not exist."""
+def private_dir(path: Path | str, tighten: bool = False) -> Path:
+    """``path`` as a folder, created 0700 (with any missing parents) if it does not exist.
+    ``tighten``: also take group/other permissions away from an existing folder (Beltline's
+    own data folder; never a folder the user chose)."""
     p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise DataError(f"{p} is a file, not a folder")
     missing = []
     q = p
     while not q.exists():
@@ -24,31 +33,52 @@ def private_dir(path: Path | str) -> Path:
             break
         q = q.parent
     for d in reversed(missing):
-        d.mkdir(mode=DIR_MODE)
+        d.mkdir(mode=DIR_MODE, exist_ok=True)
         os.chmod(d, DIR_MODE)  # mkdir's mode is filtered by the umask
+    if tighten and not missing and os.name == "posix" and p.stat().st_mode & 0o077:
+        os.chmod(p, DIR_MODE)
     return p
+
+
+def _open_fd(p: Path) -> int:
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, FILE_MODE)
+    except OSError as exc:
+        if p.is_symlink():
+            raise DataError(f"{p} is a symbolic link; refusing to write through it") from exc
+        raise DataError(f"cannot write {p}: {exc.strerror}") from exc
+    if os.name == "posix":
+        os.fchmod(fd, FILE_MODE)  # an existing file keeps its old mode otherwise
+    return fd
 
 
 def private_file(path: Path | str) -> Path:
     """Create ``path`` empty (or truncate it) as a 0600 file; writing it afterwards with any
     library keeps that mode."""
     p = Path(path)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)  # an existing file keeps its old mode otherwise
-    finally:
-        os.close(fd)
+    os.close(_open_fd(p))
     return p
 
 
 def open_private(path: Path | str, mode: str = "w", **kw: Any) -> IO[Any]:
-    """``open(path, mode)`` of a 0600 file (mode "w"/"wb")."""
-    private_file(path)
-    return open(path, mode, **kw)
+    """A text (``"w"``: UTF-8, newline="" for the csv module unless given) or binary
+    (``"wb"``) file opened for writing, 0600, truncated; never through a symbolic link."""
+    fd = _open_fd(Path(path))
+    if "b" in mode:
+        return os.fdopen(fd, mode, **kw)
+    kw.setdefault("encoding", "utf-8")
+    kw.setdefault("newline", "")
+    return os.fdopen(fd, mode, **kw)
+
+
+def make_private(path: Path | str) -> None:
+    """Take group/other permissions away from a file Beltline made (e.g. by a library)."""
+    if os.name == "posix" and not Path(path).is_symlink():
+        os.chmod(path, FILE_MODE)
 
 
 def write_text(path: Path | str, text: str) -> Path:
-    with open_private(path, "w", encoding="utf-8") as f:
+    with open_private(path, "w", newline=None) as f:
         f.write(text)
     return Path(path)
 

@@ -6,6 +6,8 @@ the dashboard and the reports read them: one shape each, from the pipeline to th
     EpisodeRow   a sustained episode
     GapRow       a span with no data
     Rows         all of them, what one pipeline call made final or what a session holds
+    RawBlock     raw IMU samples as they arrived, on the device's tick clock
+    RawFormat    how a session's raw samples are kept (tick rate, quantisation)
 
 Units and signs: DESIGN.md §3 (s, degrees; obliquity + = right side lower, tilt + =
 anterior). Column names below are the CSV headers and the store's columns.
@@ -94,3 +96,45 @@ class Rows:
     steps: list[StepRow] = field(default_factory=list)
     episodes: list[EpisodeRow] = field(default_factory=list)
     gaps: list[GapRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RawFormat:
+    """How a session's raw samples are stored: ``tick_hz`` device ticks per second (so
+    ``t_s = tick / tick_hz``, the device's clock), and the quantisation of the values:
+    ``acc_lsb`` m/s² and ``gyr_lsb`` rad/s per count, in ``bits``-bit integers (16 or 32).
+
+    ``wire(rate_hz)`` is the belt unit's own format (``beltline.firmware.wire``): its int16
+    counts are kept exactly as they arrived. Imports of other files use ``fine()``: 32-bit
+    counts of 1e-4 m/s² and 1e-5 rad/s, far below any MEMS IMU's resolution (an LSM6DSO reads
+    6e-4 m/s² and 7.6e-5 rad/s per count at its finest ranges)."""
+
+    tick_hz: float
+    acc_lsb: float
+    gyr_lsb: float
+    bits: int = 16
+
+    @classmethod
+    def wire(cls, rate_hz: float) -> RawFormat:
+        from beltline.firmware import wire as fw
+
+        return cls(float(rate_hz), fw.ACC_LSB, fw.GYR_LSB, 16)
+
+    @classmethod
+    def fine(cls, tick_hz: float) -> RawFormat:
+        return cls(float(tick_hz), 1e-4, 1e-5, 32)
+
+
+@dataclass
+class RawBlock:
+    """Raw samples in tick order: ``ticks`` (int64, the device's sample clock, unwrapped),
+    ``acc`` (N×3, m/s², sensor frame, gravity included), ``gyr`` (N×3, rad/s). ``epoch``
+    numbers the device's boots (its tick clock restarts at a reboot)."""
+
+    ticks: np.ndarray
+    acc: np.ndarray
+    gyr: np.ndarray
+    epoch: int = 0
+
+    def __len__(self) -> int:
+        return len(self.ticks)

@@ -20,9 +20,9 @@ Beltline: the ruler through your belt loops, in hardware.
 
 A belt-clipped IMU measures pelvic obliquity (roll) and tilt (pitch) while you walk and stand.
 This command is the host side: live monitoring (`monitor`), analysis of recordings (`analyze`),
-the session store (`sessions`, `export`, `import`), reports for a physiotherapist (`report`,
-`trends`), the belt unit (`device`, `scan`), the virtual wearer (`simulate`) and benchmarks
-(`bench`). Run `beltline COMMAND --help` for each command's manual.
+the session store (`sessions`, `export`, `import`, `reanalyze`, `delete`), reports for a
+physiotherapist (`report`, `trends`), the belt unit (`device`, `scan`), the virtual wearer
+(`simulate`) and benchmarks (`bench`). Run `beltline COMMAND --help` for each command's manual.
 
 Exit status: 0 done, 1 a runtime error (a bad file, a unit that cannot be reached), 2 a
 command line that cannot work (said before any work starts), 130 interrupted.
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s%s", exc.strerror or exc, where)
         return 1
     except sqlite3.Error as exc:
-        log.error("the session store cannot be used: %s", exc)
+        log.error("session store: %s", str(exc).splitlines()[0] if str(exc) else exc)
         return 1
     except KeyboardInterrupt:
         log.error("interrupted")

@@ -161,6 +161,23 @@ Example:
   beltline bench link --seconds 60 --disconnect-at 20 --disconnect-for 30
 """
 
+STORE = """\
+What keeping every raw sample costs, and what a kill loses. A virtual walk (the demo scenario)
+streams through the firmware's packets, the receiver, the live pipeline and the recorder;
+then the session gets its final analysis from the store. Reports the store's size per hour
+of raw (target <= 5 MB/h) and the raw blocks' bytes per sample (also on the shared real
+walkers, quantised to the unit's counts), the recorder's cost per
+sample against the live pipeline's in the same run, the commits (at least every 0.5 s) and
+their cost, and reanalyze_s (the batch pipeline over the stored raw record) against analyze_s
+(the batch pipeline over the same samples in memory). --kills N kills a live session in a
+child process with SIGKILL N times at random instants (a third before the calibration) and
+reports what arrived against what the store holds once the next command has finished it
+(target: at most 1 s lost).
+
+Example:
+  beltline bench store --minutes 60 --kills 6
+"""
+
 
 def _trials(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
@@ -250,6 +267,19 @@ def register(sub: argparse._SubParsersAction) -> None:
             REPORT, report)
     p.add_argument("--hours", type=POSITIVE, default=8.0, help="session length, hours (default: 8)")
 
+    p = add(b, "store", "raw record: store size per hour, recorder cost, kill loss", STORE,
+            store)
+    p.add_argument("--minutes", type=POSITIVE, default=60.0,
+                   help="virtual walk to record, minutes (default: 60)")
+    p.add_argument("--kills", type=number(int, 0, 100), default=0,
+                   help="kill trials with SIGKILL (default: 0)")
+    p.add_argument("--speed", type=POSITIVE, default=10.0,
+                   help="kill trials: the virtual unit at this many times real time "
+                   "(default: 10)")
+    p.add_argument("--walkers", type=Path, default=DEFAULT_WALKERS, metavar="DIR",
+                   help="real recordings to measure the raw codec on (default: "
+                   f"{DEFAULT_WALKERS}; skipped if absent)")
+
     p = add(b, "link", "a virtual walk over a real BLE stack", LINK, link)
     p.add_argument("--seconds", type=POSITIVE, default=60.0, help="walk length (default 60)")
     p.add_argument("--disconnect-at", type=POSITIVE, default=None, metavar="S")
@@ -310,3 +340,9 @@ def link(a: argparse.Namespace) -> None:
     from beltline.bench import link as m
 
     m.main(a.seconds, a.disconnect_at, a.disconnect_for, a.loss)
+
+
+def store(a: argparse.Namespace) -> None:
+    from beltline.bench import store as m
+
+    m.main(a.minutes, a.kills, a.speed, a.walkers)

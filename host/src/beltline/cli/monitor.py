@@ -130,6 +130,9 @@ def monitor(args: argparse.Namespace) -> None:
     cfg = settings.load(args.settings, args.set)
     server.check_port(args.host, args.port)  # a busy port is said before the session starts
     store: Path | None = args.store
+    from beltline.sessions.finish import open_store
+
+    open_store(store).close()  # a session a killed monitor left open is finished first
     if not args.virtual:
         live = _unit_session(args, cfg, store)
     else:

@@ -84,9 +84,9 @@ def trends(args: argparse.Namespace) -> None:
     from beltline import analysis
     from beltline.analysis import report as rep
     from beltline.analysis import trends as tr
-    from beltline.sessions.store import Store
+    from beltline.sessions.finish import open_store
 
-    with Store(args.store) as store:
+    with open_store(args.store) as store:
         rows = [tr.session_row(analysis.load_store(store, s.id), s.started_unix, s.id)
                 for s in store.sessions()]
     if not rows:
@@ -106,11 +106,11 @@ def report(args: argparse.Namespace) -> None:
     from beltline.analysis import report as rep
     from beltline.pipeline import settings
     from beltline.sessions import analyze, rawcsv
-    from beltline.sessions.store import Store
+    from beltline.sessions.finish import open_store
 
     src = args.source
     if src.isdigit():
-        with Store(args.store) as store:
+        with open_store(args.store) as store:
             session = analysis.load_store(store, int(src))
         title = f"Beltline session {src}"
     elif Path(src).is_dir():

@@ -75,6 +75,7 @@ class ActivityClassifier:
     def __init__(self, params: ActivityParams | None = None) -> None:
         self.params = params or ActivityParams()
         self._block_next: int | None = None  # first block not yet given out
+        self._block_floor = 0  # blocks before this were given out (before a gap)
         self._walk: list[tuple[int, int]] = []  # walking spans (grid index) from steps
         self._seated = False
         self._in_quiet = False
@@ -84,9 +85,23 @@ class ActivityClassifier:
         self._stride_end: int | None = None
 
     def start(self, k0: int) -> None:
-        """The first analysed grid index (blocks are counted from here)."""
+        """The first analysed grid index (blocks are counted from here, and again after a
+        gap)."""
         if self._block_next is None:
-            self._block_next = k0 // self.params.block
+            self._block_next = max(k0 // self.params.block, self._block_floor)
+
+    def gap(self) -> None:
+        """A gap in the data, after ``blocks(final=True)`` decided everything before it: the
+        next block is the first after the gap (none is made for the gap itself), and what
+        needs continuous data (walking spans, quiet spells, the vertical anchors) starts
+        again. The seated state carries over."""
+        if self._block_next is not None:
+            self._block_floor = self._block_next
+        self._block_next = None
+        self._walk = []
+        self._in_quiet, self._qrun = False, 0
+        self._quiet_end = self._stride_end = None
+        self._strikes.clear()
 
     def step(self, s: Step) -> None:
         self._strikes.append(s.i)

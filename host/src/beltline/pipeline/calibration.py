@@ -224,8 +224,8 @@ class Calibrator:
                     "then walk normally for 30 s")
             return None
         walk = walk[: p.walk_max_steps]
-        data = self._buffer_array()
-        k_first = self._buf[0][0]
+        data = self._buffer_array(walk[0], walk[-1])  # only the walk: never across a long gap
+        k_first = walk[0]
         quiet = self._quiet_seconds()
         first_walk_s = walk[0] // int(RATE_HZ)
         stand = [s for s in sorted(quiet) if s < first_walk_s - 1]
@@ -266,13 +266,14 @@ class Calibrator:
         k0, arr, _, _ = self._buf[-1]
         return k0 + len(arr)
 
-    def _buffer_array(self) -> np.ndarray:
-        # contiguous view of the buffered samples; gaps are filled with NaN rows
-        k_first = self._buf[0][0]
-        n = self._last_k() - k_first
-        out = np.full((n, 9), np.nan)
+    def _buffer_array(self, k_lo: int, k_hi: int) -> np.ndarray:
+        # the buffered samples of grid indices [k_lo, k_hi), holes filled with NaN rows (a
+        # walk's steps are at most max_step_s apart, so this never spans a long gap)
+        out = np.full((k_hi - k_lo, 9), np.nan)
         for k0, arr, _, _ in self._buf:
-            out[k0 - k_first: k0 - k_first + len(arr)] = arr
+            a, b = max(k0, k_lo), min(k0 + len(arr), k_hi)
+            if a < b:
+                out[a - k_lo: b - k_lo] = arr[a - k0: b - k0]
         return out
 
 

@@ -206,6 +206,12 @@ class Pipeline:
         assert self.calibration is not None
         h = self.history
         if h.end and k0 > h.end:
+            # a gap: nothing after it changes what came before, so the steps and the pending
+            # activity blocks before it are decided now (not lost), and the blocks start again
+            # after it (no arrays across the gap, however long)
+            self._steps(self.tracker.reset(), out)
+            self._blocks(h.end, out, final=True)
+            self.activity.gap()
             hole = k0 - h.end
             if hole <= h.keep:
                 nan = np.full(hole, np.nan)

@@ -8,17 +8,19 @@ threads only ever read ``LiveState`` under its lock. Everything the dashboard sh
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from beltline.errors import BeltlineError
+from beltline.errors import BeltlineError, StoreError
 from beltline.firmware import config as unit_config
 from beltline.firmware import control
 from beltline.link.base import ClockPoint, Link, LinkState, Notification
@@ -29,13 +31,16 @@ from beltline.link.gatt import (
     FLAG_PAIRING,
     FLAG_SECURE,
 )
-from beltline.link.receiver import Receiver
+from beltline.link.receiver import RawChunk, Receiver
 from beltline.pipeline import Pipeline
 from beltline.pipeline.calibration import CalibrationProgress
 from beltline.pipeline.episodes import Episode, OpenEpisode
 from beltline.pipeline.output import Output
 from beltline.pipeline.settings import Settings, as_dict
-from beltline.sessions.store import Recorder, Store
+from beltline.records import RawBlock, RawFormat
+from beltline.sessions import finish
+from beltline.sessions.recorder import Recorder
+from beltline.sessions.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +114,8 @@ class LiveSession:
         self._clock: list[ClockPoint] = []  # the time sync of every connection
         self._sent_cal: object = None  # the calibration last sent to the unit
         self.sent_commands: list[bytes] = []
+        self._fmt: RawFormat | None = None  # the unit's raw format, once connected
+        self._finishing: list[threading.Thread] = []
         self.done = threading.Event()
 
     # --- control (any thread) ---------------------------------------------------------------
@@ -142,6 +149,8 @@ class LiveSession:
             with self.state.lock:
                 self.state.error = f"{type(exc).__name__}: {exc}"
         finally:
+            for t in self._finishing:  # the final analyses of the sessions recorded
+                t.join()
             self.done.set()
 
     async def _main(self) -> None:
@@ -158,8 +167,9 @@ class LiveSession:
         async with self.link:
             info = self.link.info
             assert info is not None
-            rx = Receiver(info.rate_hz)
+            rx = Receiver(info.rate_hz, keep_late=True)
             self.receiver = rx
+            self._connected(info.rate_hz, f"{info.name} ({info.address})", info.firmware)
             with self.state.lock:
                 self.state.device = f"{info.name} ({info.address}, firmware {info.firmware})"
             t_start = time.monotonic()
@@ -171,22 +181,26 @@ class LiveSession:
                     self._on_state(item)
                     if item.state == "lost":
                         for chunk in rx.flush():
-                            self._feed(chunk.t, chunk.acc, chunk.gyr)
+                            self._on_chunk(chunk)
                     elif item.state == "connected":
                         for chunk in rx.on_connected(item.clock):  # a new boot: a new epoch
-                            self._feed(chunk.t, chunk.acc, chunk.gyr)
+                            self._on_chunk(chunk)
                         self._on_clock(item.clock)
                         self._sent_cal = None  # (re)send the calibration to this link
                     continue
                 assert isinstance(item, Notification)
                 arrived = time.monotonic()
                 for chunk in rx.push(item.payload):
-                    self._feed(chunk.t, chunk.acc, chunk.gyr, arrived)
+                    self._on_chunk(chunk, arrived)
+                for chunk in rx.take_late():
+                    self._on_chunk(chunk)
                 await self._ask_for_gaps(rx)
                 await self._send_calibration()
                 self._update_counters(rx, t_start)
             for chunk in rx.flush():
-                self._feed(chunk.t, chunk.acc, chunk.gyr)
+                self._on_chunk(chunk)
+            for chunk in rx.take_late():
+                self._on_chunk(chunk)
             out = self.pipeline.finish()
             self._absorb(out)
         with self.state.lock:
@@ -194,7 +208,8 @@ class LiveSession:
 
     async def _ask_for_gaps(self, rx: Receiver) -> None:
         """Ask a unit with a logbook for each span the timeline reports missing. What comes
-        back is counted (``late``) and kept in the timeline; the live pipeline has moved on."""
+        back is stored in its place (``late``); the live pipeline has moved on, the final
+        analysis at the session's end has it."""
         ask = getattr(self.link, "request_replay", None)
         if rx.epochs != self._asked_epoch:  # a new boot: its gaps are counted afresh
             self._asked_epoch, self._asked = rx.epochs, 0
@@ -211,8 +226,8 @@ class LiveSession:
         the unit, which keeps them (so its own alerts judge calibrated pelvis angles, with or
         without this host)."""
         cal = self.pipeline.calibration
-        if cal is None or cal is self._sent_cal:
-            return
+        if cal is None or cal is self._sent_cal or self.state.connection == "lost":
+            return  # (after a drop: at the next connection)
         s = self.settings
         ref = float(np.mean(cal.walk_drop_deg))  # the unit has one rule for both sides
         lim = unit_config  # the unit refuses values outside its limits: send them within
@@ -235,10 +250,14 @@ class LiveSession:
     def _on_clock(self, point: ClockPoint | None) -> None:
         if point is None:
             return
-        self._clock.append(point)
-        if self._recorder is not None and self.store is not None:
-            self.store.set_clock(self._recorder.sid, [(p.boot_id, p.tick, p.wall_unix,
-                                                       p.rate_hz) for p in self._clock])
+        # its tick on the raw record's axis (the receiver places a reboot's ticks after the
+        # earlier ones)
+        shift = self.receiver.offset_ticks if self.receiver is not None else 0
+        self._clock.append(dataclasses.replace(point, tick=point.tick + shift))
+        store = self.store
+        if store is not None:
+            rows = [(p.boot_id, p.tick, p.wall_unix, p.rate_hz) for p in self._clock]
+            self._guard(lambda r: store.set_clock(r.sid, rows))
 
     def _do_commands(self) -> None:
         while self._commands:
@@ -253,26 +272,104 @@ class LiveSession:
             elif c == "pause":
                 self._close_recording()
 
+    # --- recording: the raw record first, the live preview beside it ------------------------
     def _open_recording(self) -> None:
         assert self.store is not None
-        settings: dict[str, object] = dict(as_dict(self.settings))
-        sid = self.store.new_session(self.link.source, name=self.name, settings=settings)
-        self._recorder = Recorder(self.store, sid)
+        try:
+            self._recorder = Recorder.start(self.store, "live", name=self.name,
+                                            link=self.link.source,
+                                            settings=dict(as_dict(self.settings)))
+            if self.link.info is not None:
+                info = self.link.info
+                self.store.set_device(self._recorder.sid, f"{info.name} ({info.address})",
+                                      info.firmware)
+        except StoreError as exc:
+            self._recording_failed(exc)
+            return
         with self.state.lock:
             self.state.recording = True
-            self.state.session_id = sid
+            self.state.session_id = self._recorder.sid
 
-    def _close_recording(self) -> None:
+    def _connected(self, rate_hz: float, device: str, firmware: str) -> None:
+        self._fmt = RawFormat.wire(rate_hz)
+        if self._recorder is not None and self.store is not None:
+            self._guard(lambda r: self.store.set_device(r.sid, device, firmware))  # type: ignore
+
+    def _on_chunk(self, chunk: RawChunk, arrived: float | None = None) -> None:
+        """Store the raw samples (before anything else can fail), then, unless they came late,
+        through the live pipeline."""
+        if self._recorder is not None and self._fmt is not None and chunk.ticks is not None:
+            block = RawBlock(chunk.ticks, chunk.acc, chunk.gyr)
+            fmt = self._fmt
+            self._guard(lambda r: r.raw(block, fmt, late=chunk.late))
+        if not chunk.late:
+            self._feed(chunk.t, chunk.acc, chunk.gyr, arrived)
+
+    def _guard(self, write: Callable[[Recorder], None]) -> None:
+        """A write to the store; if it fails (a full disk), the recording stops and says so,
+        while the live view goes on."""
+        rec = self._recorder
+        if rec is None:
+            return
+        try:
+            write(rec)
+        except StoreError as exc:
+            self._recording_failed(exc)
+
+    def _recording_failed(self, exc: StoreError) -> None:
         rec, self._recorder = self._recorder, None
-        if rec is not None and self.store is not None:
-            rec.flush()
-            if self._clock:
-                self.store.set_clock(rec.sid, [(p.boot_id, p.tick, p.wall_unix, p.rate_hz)
-                                               for p in self._clock])
-            cal = self.pipeline.calibration
-            self.store.close_session(rec.sid, cal.as_dict() if cal is not None else None)
+        if rec is not None:
+            rec.release()  # the next start finishes the session from what was committed
+        why = "the disk is full" if exc.reason == "full" else str(exc)
+        log.error("recording stopped: %s (the live view goes on)", exc)
         with self.state.lock:
             self.state.recording = False
+            self.state.error = (f"Recording stopped: {why}. The live view goes on; what was "
+                                "recorded until now is kept.")
+
+    def _close_recording(self) -> None:
+        """Commit what is queued; the final analysis (the batch pipeline over the complete raw
+        record, which then closes the session) runs in a thread of its own with its own
+        connection, so the live view never waits for it."""
+        rec, self._recorder = self._recorder, None
+        with self.state.lock:
+            self.state.recording = False
+        if rec is None or self.store is None:
+            return
+        try:
+            rec.flush(all_samples=True)
+            if self._clock:  # the unit's ticks against the wall clock, per connection
+                self.store.set_clock(rec.sid, [(p.boot_id, p.tick, p.wall_unix, p.rate_hz)
+                                               for p in self._clock])
+        except StoreError as exc:
+            log.error("could not commit session %d: %s (the next start finishes it)",
+                      rec.sid, exc)
+            rec.release()
+            return
+        cal = self.pipeline.calibration
+        t = threading.Thread(target=self._finish, args=(rec, cal.as_dict() if cal else None),
+                             name=f"beltline-finish-{rec.sid}", daemon=True)
+        self._finishing.append(t)
+        t.start()
+
+    def _finish(self, rec: Recorder, calibration: dict[str, object] | None) -> None:
+        try:
+            with Store(self.store_path) as store:
+                try:
+                    log.info("session %d: final analysis of its raw record", rec.sid)
+                    finish.finalise(store, rec.sid, self.settings, ended_unix=time.time())
+                except StoreError:
+                    raise
+                except BeltlineError as exc:  # no raw record (an angles-only link)
+                    log.info("session %d: %s; the live results stay", rec.sid, exc)
+                    store.close_session(rec.sid, calibration)
+        except StoreError as exc:
+            log.error("could not close session %d: %s (the next start finishes it)",
+                      rec.sid, exc)
+        except Exception:  # a session left open is finished at the next start
+            log.exception("the final analysis of session %d failed", rec.sid)
+        finally:
+            rec.release()
 
     def _on_state(self, s: LinkState) -> None:
         with self.state.lock:
@@ -291,7 +388,8 @@ class LiveSession:
 
     def _absorb(self, out: Output, arrived: float | None = None) -> None:
         if self._recorder is not None:
-            self._recorder.write(out.rows())
+            rows = out.rows()
+            self._guard(lambda r: r.write(rows))
         st = self.state
         with st.lock:
             for t, o, p in out.now:

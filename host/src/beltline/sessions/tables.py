@@ -1,17 +1,28 @@
-"""The session's CSV files, written and read in one place: ``samples.csv``, ``steps.csv``,
-``episodes.csv`` (column names from ``beltline.records``). Reading checks every row and names
-the file, line, field and value of anything wrong, before anything is stored."""
+"""The session's tables as files, written and read in one place: ``samples``, ``steps``,
+``episodes`` and ``raw`` as CSV (column names from ``beltline.records`` and the raw import
+format) or as the Parquet files ``beltline export --parquet`` writes.
+
+Reading is for files that may have been damaged or tampered with: a file must be a regular
+file (never a symbolic link), text without NUL bytes, with exactly the expected columns; every
+cell is checked (numbers finite and within physical limits, words from their list, time in
+order), and the first fault is named by file, line (or Parquet row), field and value.
+Nothing is stored until every file has passed (``exchange.import_export``).
+"""
 
 from __future__ import annotations
 
 import csv
 import math
+import os
+import stat
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from beltline.errors import DataError
+from beltline.privacy import open_private
 from beltline.records import (
     EPISODE_COLUMNS,
     SAMPLE_COLUMNS,
@@ -21,11 +32,22 @@ from beltline.records import (
     StepRow,
 )
 
+RAW_COLUMNS = ("t_s", "ax", "ay", "az", "gx", "gy", "gz")
+ACTIVITIES = ("standing", "walking", "sitting", "other", "")
+KINDS = ("hip_drop", "hip_hike", "anterior_tilt", "pelvic_obliquity")
+SIDES = ("left", "right", "")
+PARQUET_EXTRA = ("session_id", "started_unix")  # every Parquet row carries them
+MAX_FILE_BYTES = 8 << 30  # 8 GiB: two days of raw CSV at 200 Hz is ~3 GiB
+MAX_T_S = 1e9  # 31 years of device clock
+ACC_MAX_MS2 = 1000.0  # ~100 g: beyond any body-worn IMU's range
+GYR_MAX_RADS = 100.0  # ~5700 deg/s
 
+
+# --- writing --------------------------------------------------------------------------------
 def write_samples(path: Path, samples: SampleBlock) -> None:
     """``t_s,obliquity_deg,tilt_deg,activity``; unknown angles are empty fields."""
     t, o, p, a = samples.t_s, samples.obliquity_deg, samples.tilt_deg, samples.activity
-    with Path(path).open("w", newline="", encoding="utf-8") as f:
+    with open_private(path) as f:
         f.write(",".join(SAMPLE_COLUMNS) + "\n")
         for w, x, y, z in zip(np.char.mod("%.4f", t), np.char.mod("%.3f", o),
                               np.char.mod("%.3f", p), a, strict=True):
@@ -36,8 +58,8 @@ def write_steps(path: Path, steps: Iterable[StepRow],
                 columns: Sequence[str] = STEP_COLUMNS) -> None:
     """The steps with ``columns`` (a prefix of ``STEP_COLUMNS``: ``analyze --steps`` writes
     only ``t_s,side``)."""
-    with Path(path).open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+    with open_private(path) as f:
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(columns)
         for s in steps:
             values = [getattr(s, c) for c in columns]
@@ -45,86 +67,320 @@ def write_steps(path: Path, steps: Iterable[StepRow],
 
 
 def write_episodes(path: Path, episodes: Iterable[EpisodeRow]) -> None:
-    with Path(path).open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+    with open_private(path) as f:
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(EPISODE_COLUMNS)
         for e in episodes:
             w.writerow(e.row())
 
 
-def read_samples(path: Path) -> SampleBlock:
-    rows = _read(path, SAMPLE_COLUMNS)
-    return SampleBlock(
-        np.array([_num(path, i, r, "t_s", empty=False) for i, r in rows]),
-        np.array([_num(path, i, r, "obliquity_deg") for i, r in rows]),
-        np.array([_num(path, i, r, "tilt_deg") for i, r in rows]),
-        np.array([_word(path, i, r, "activity", ("standing", "walking", "sitting", "other", ""))
-                  for i, r in rows], "<U8"))
+def write_raw(path: Path, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+              t_decimals: int = 6, acc_decimals: int = 6, gyr_decimals: int = 6) -> int:
+    """The common raw format ``t_s,ax,ay,az,gx,gy,gz`` (s, m/s², rad/s); returns the rows."""
+    fmt = ",".join([f"%.{t_decimals}f"] + [f"%.{acc_decimals}f"] * 3 + [f"%.{gyr_decimals}f"] * 3)
+    with open_private(path) as f:
+        f.write(",".join(RAW_COLUMNS) + "\n")
+        for i in range(0, len(t), 65536):  # bounded memory for long sessions
+            np.savetxt(f, np.column_stack([t[i: i + 65536], acc[i: i + 65536],
+                                           gyr[i: i + 65536]]), fmt=fmt, delimiter=",")
+    return len(t)
 
 
-def read_steps(path: Path) -> list[StepRow]:
-    return [StepRow(_num(path, i, r, "t_s", empty=False),
-                    _word(path, i, r, "side", ("left", "right", "")),
-                    *(_num(path, i, r, c) for c in STEP_COLUMNS[2:]))
-            for i, r in _read(path, STEP_COLUMNS)]
+def decimals(lsb: float) -> int:
+    """The fewest decimals that write multiples of ``lsb`` exactly (at most 9)."""
+    for d in range(10):
+        if abs(round(lsb * 10**d) - lsb * 10**d) < 1e-9:
+            return d
+    return 9
 
 
-def read_episodes(path: Path) -> list[EpisodeRow]:
-    out = []
-    for i, r in _read(path, EPISODE_COLUMNS):
-        steps = r["steps"].strip()
-        if not steps.isdigit():
-            raise DataError(f"{path}: line {i}, field steps: {steps!r} is not a count")
-        out.append(EpisodeRow(
-            _word(path, i, r, "kind", ("hip_drop", "hip_hike", "anterior_tilt",
-                                       "pelvic_obliquity")),
-            _word(path, i, r, "side", ("left", "right", "")),
-            _num(path, i, r, "start_s", empty=False), _num(path, i, r, "end_s", empty=False),
-            _num(path, i, r, "peak_deg"), _num(path, i, r, "mean_deg"), r["activity"],
-            int(steps)))
-    return out
+# --- reading --------------------------------------------------------------------------------
+CHUNK_ROWS = 50000  # CSV rows checked at a time: memory stays bounded for long sessions
 
 
-def _read(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+@dataclass(frozen=True)
+class Col:
+    """How a column is checked: numbers within [lo, hi] (``empty``: a blank cell is NaN) or
+    words from ``allowed``."""
+
+    name: str
+    lo: float = -math.inf
+    hi: float = math.inf
+    empty: bool = False
+    allowed: tuple[str, ...] = ()
+
+
+@dataclass
+class Table:
+    """One file's checked columns (floats, or words) and where each row came from."""
+
+    path: Path
+    columns: dict[str, np.ndarray]
+    lines: np.ndarray | None  # CSV line of each row (None: Parquet, rows counted from 1)
+
+    def where(self, i: int) -> str:
+        return f"line {int(self.lines[i])}" if self.lines is not None else f"row {i + 1}"
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def bad(self, i: int, field: str, value: object, why: str) -> DataError:
+        return DataError(f"{self.path}: {self.where(i)}, field {field}: {_show(value)} {why}")
+
+
+def check_file(path: Path) -> int:
+    """A regular file that is no symbolic link and not absurdly large; returns its size."""
     try:
-        with Path(path).open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
-            rows = list(enumerate(reader, start=2))
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise DataError(f"{path} is a symbolic link; an export holds plain files only")
+    if not stat.S_ISREG(st.st_mode):
+        raise DataError(f"{path} is not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise DataError(f"{path} is {st.st_size / 2**30:.1f} GiB, more than any session "
+                        f"needs ({MAX_FILE_BYTES >> 30} GiB); refusing to read it")
+    return st.st_size
+
+
+def read_table(path: Path, cols: Sequence[Col]) -> Table:
+    """``path`` (``.csv`` or ``.parquet``) with exactly the columns ``cols``, every cell
+    checked."""
+    path = Path(path)
+    check_file(path)
+    if path.suffix == ".parquet":
+        return _read_parquet(path, cols)
+    return _read_csv(path, cols)
+
+
+def _read_csv(path: Path, cols: Sequence[Col]) -> Table:
+    names = [c.name for c in cols]
+    size = path.stat().st_size
+    with path.open("rb") as fb:  # the head and the tail: a sparse or padded file shows at once
+        for start in sorted({0, max(0, size - (1 << 16))}):
+            fb.seek(start)
+            piece = fb.read(1 << 16)
+            if b"\0" in piece:
+                pos = start + piece.index(b"\0")
+                raise DataError(f"{path}: not a text CSV file (binary data at byte {pos})")
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in names}
+    lines: list[np.ndarray] = []
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                raise DataError(f"{path}: empty file; expected the header {','.join(names)}")
+            header = [h.strip().lstrip("\ufeff") for h in header]
+            _check_header(path, header, names, ())
+            idx = [header.index(c) for c in names]
+            width = len(header)
+            done = False
+            while not done:
+                cells: list[list[str]] = []
+                at: list[int] = []
+                for row in reader:
+                    if len(row) != width:
+                        if not row:
+                            raise DataError(f"{path}: line {reader.line_num} is empty")
+                        raise DataError(f"{path}: line {reader.line_num} has {len(row)} "
+                                        f"fields, expected {width} (truncated or damaged?)")
+                    cells.append(row)
+                    at.append(reader.line_num)
+                    if len(cells) >= CHUNK_ROWS:
+                        break
+                else:
+                    done = True
+                arr = np.array(cells, dtype=str).reshape(len(cells), width)
+                chunk = Table(path, {c: arr[:, i] for c, i in zip(names, idx, strict=True)},
+                              np.array(at, np.int64))
+                for c in cols:
+                    parts[c.name].append(_check(chunk, c))
+                lines.append(np.array(at, np.int64))
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a text CSV file ({exc.reason})") from exc
+        raise DataError(f"{path}: not a text CSV file ({exc.reason} at byte {exc.start})") \
+            from exc
     except csv.Error as exc:
         raise DataError(f"{path}: not a valid CSV file ({exc})") from exc
-    for i, r in rows:
-        if any(r.get(c) is None for c in columns) or None in r:
-            raise DataError(f"{path}: line {i} has the wrong number of fields (truncated?)")
-    return rows
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from exc
+    return Table(path, {c: np.concatenate(v) for c, v in parts.items()}, np.concatenate(lines))
 
 
-def _num(path: Path, line: int, row: dict[str, str], field: str, empty: bool = True) -> float:
-    text = row[field].strip()
-    if text == "" and empty:
-        return math.nan
+def _read_parquet(path: Path, cols: Sequence[Col]) -> Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        v = float(text)
-    except ValueError:
-        raise DataError(f"{path}: line {line}, field {field}: {text!r} is not a number") from None
-    if not math.isfinite(v):
-        raise DataError(f"{path}: line {line}, field {field}: {text!r} is not a finite number")
+        tab = pq.read_table(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a valid Parquet file ({str(exc).splitlines()[0]})") \
+            from exc
+    _check_header(path, list(tab.column_names), [c.name for c in cols], PARQUET_EXTRA)
+    raw: dict[str, np.ndarray] = {}
+    for c in cols:
+        col = tab.column(c.name)
+        typ = col.type
+        numeric = pa.types.is_integer(typ) or pa.types.is_floating(typ)
+        text = pa.types.is_string(typ) or pa.types.is_large_string(typ)
+        if (numeric or pa.types.is_null(typ)) and not c.allowed:  # null: an empty table
+            raw[c.name] = np.array(col.to_pylist(), dtype=float)
+        elif (text or pa.types.is_null(typ)) and c.allowed:
+            raw[c.name] = np.array(["" if v is None else v for v in col.to_pylist()], dtype=str)
+        else:
+            raise DataError(f"{path}: field {c.name} has the type {typ}, not "
+                            f"{'text' if c.allowed else 'numbers'}")
+    t = Table(path, raw, None)
+    return Table(path, {c.name: _check(t, c) for c in cols}, None)
+
+
+def _check_header(path: Path, names: list[str], columns: Sequence[str],
+                  allowed_extra: Sequence[str]) -> None:
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise DataError(f"{path}: column(s) {', '.join(dup)} appear more than once")
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected "
+                        f"{','.join(columns)}")
+    extra = [n for n in names if n not in columns and n not in allowed_extra]
+    if extra:
+        raise DataError(f"{path}: unexpected column(s) {', '.join(map(repr, extra))}; expected "
+                        f"{','.join(columns)} (written by a newer Beltline, or edited?)")
+
+
+def _check(tab: Table, c: Col) -> np.ndarray:
+    return _words(tab, c) if c.allowed else _numbers(tab, c)
+
+
+def _numbers(tab: Table, c: Col) -> np.ndarray:
+    """Finite, within [lo, hi]; NaN for an empty cell where allowed."""
+    col, field = tab.columns[c.name], c.name
+    if col.dtype.kind in "fiu":  # Parquet: typed already; a null is an empty cell
+        v = col.astype(float)
+        blank = np.isnan(v) if c.empty else np.zeros(len(v), bool)
+        if not c.empty and np.isnan(v).any():
+            i = int(np.flatnonzero(np.isnan(v))[0])
+            raise tab.bad(i, field, v[i], "is empty or not a number")
+    else:
+        text = np.char.strip(col)
+        blank = text == ""
+        if blank.any() and not c.empty:
+            i = int(np.flatnonzero(blank)[0])
+            raise tab.bad(i, field, "", "is empty; a number is needed")
+        v = np.full(len(text), np.nan)
+        try:
+            v[~blank] = text[~blank].astype(float)
+        except ValueError:
+            for i in np.flatnonzero(~blank).tolist():
+                try:
+                    float(text[i])
+                except ValueError:
+                    raise tab.bad(i, field, col[i], "is not a number") from None
+            raise
+    bad = ~blank & ~np.isfinite(v)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise tab.bad(i, field, col[i], "is not a finite number")
+    out = ~blank & ((v < c.lo) | (v > c.hi))
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        raise tab.bad(i, field, col[i], f"is outside {c.lo:g} to {c.hi:g}")
     return v
 
 
-def _word(path: Path, line: int, row: dict[str, str], field: str,
-          allowed: Sequence[str]) -> str:
-    text = row[field].strip()
-    if text not in allowed:
-        raise DataError(f"{path}: line {line}, field {field}: {text!r} is not one of "
-                        f"{', '.join(repr(a) for a in allowed)}")
-    return text
+def _words(tab: Table, c: Col) -> np.ndarray:
+    col = np.char.strip(tab.columns[c.name].astype(str))
+    ok = np.isin(col, np.array(c.allowed, dtype=str))
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise tab.bad(i, c.name, tab.columns[c.name][i],
+                      f"is not one of {', '.join(repr(a) for a in c.allowed)}")
+    return col
+
+
+def _increasing(tab: Table, field: str, strict: bool = True) -> np.ndarray:
+    t = tab.columns[field]
+    d = np.diff(t)
+    bad = d <= 0 if strict else d < 0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0]) + 1
+        raise tab.bad(i, field, float(t[i]), f"is not after the row above it ({t[i - 1]!r}); "
+                      "the time must increase")
+    return t
+
+
+T = Col("t_s", -MAX_T_S, MAX_T_S)
+
+
+def _deg(name: str, lo: float = -180.0, hi: float = 180.0) -> Col:
+    return Col(name, lo, hi, empty=True)
+
+
+SAMPLE_COLS = (T, _deg("obliquity_deg"), _deg("tilt_deg"), Col("activity", allowed=ACTIVITIES))
+STEP_COLS = (T, Col("side", allowed=SIDES), _deg("drop_deg"), _deg("tilt_deg"),
+             _deg("range_deg", 0.0, 360.0), _deg("cadence_spm", 0.0, 400.0))
+EPISODE_COLS = (Col("kind", allowed=KINDS), Col("side", allowed=SIDES),
+                Col("start_s", -MAX_T_S, MAX_T_S), Col("end_s", -MAX_T_S, MAX_T_S),
+                _deg("peak_deg"), _deg("mean_deg"), Col("activity", allowed=ACTIVITIES),
+                Col("steps", 0, 1e7))
+RAW_COLS = (T, *(Col(c, -ACC_MAX_MS2, ACC_MAX_MS2) for c in ("ax", "ay", "az")),
+            *(Col(c, -GYR_MAX_RADS, GYR_MAX_RADS) for c in ("gx", "gy", "gz")))
+
+
+def read_samples(path: Path) -> SampleBlock:
+    tab = read_table(path, SAMPLE_COLS)
+    c = tab.columns
+    return SampleBlock(_increasing(tab, "t_s"), c["obliquity_deg"], c["tilt_deg"],
+                       c["activity"].astype("<U8"))
+
+
+def read_steps(path: Path) -> list[StepRow]:
+    tab = read_table(path, STEP_COLS)
+    c = tab.columns
+    t = _increasing(tab, "t_s", strict=False).tolist()
+    side = c["side"].tolist()
+    rest = [c[n].tolist() for n in STEP_COLUMNS[2:]]
+    return [StepRow(t[i], side[i], *(r[i] for r in rest)) for i in range(len(t))]
+
+
+def read_episodes(path: Path) -> list[EpisodeRow]:
+    tab = read_table(path, EPISODE_COLS)
+    c = tab.columns
+    back = c["end_s"] < c["start_s"]
+    if back.any():
+        i = int(np.flatnonzero(back)[0])
+        raise tab.bad(i, "end_s", float(c["end_s"][i]), "is before start_s")
+    steps = c["steps"]
+    frac = steps != np.floor(steps)
+    if frac.any():
+        i = int(np.flatnonzero(frac)[0])
+        raise tab.bad(i, "steps", float(steps[i]), "is not a count")
+    cols = [c[n].tolist() for n in EPISODE_COLUMNS]
+    return [EpisodeRow(k, s, a, b, p, m, act, int(n))
+            for k, s, a, b, p, m, act, n in zip(*cols, strict=True)]
+
+
+def read_raw(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``raw.csv``/``raw.parquet`` of an export: (t, acc N×3, gyr N×3), checked."""
+    tab = read_table(path, RAW_COLS)
+    c = tab.columns
+    t = _increasing(tab, "t_s")
+    return (t, np.column_stack([c["ax"], c["ay"], c["az"]]).reshape(-1, 3),
+            np.column_stack([c["gx"], c["gy"], c["gz"]]).reshape(-1, 3))
+
+
+def _show(v: object) -> str:
+    s = repr(str(v)) if not isinstance(v, float) else repr(v)
+    return s if len(s) <= 40 else s[:37] + "...'"
 
 
 def _fmt(v: object) -> str:
     f = float(v)  # type: ignore[arg-type]
     return "" if f != f else f"{f:.3f}"
+
+
+__all__ = ["RAW_COLUMNS", "Col", "Table", "check_file", "decimals", "read_episodes",
+           "read_raw", "read_samples", "read_steps", "read_table", "write_episodes",
+           "write_raw", "write_samples", "write_steps"]
