@@ -1,7 +1,7 @@
-"""Episode detectors: sustained hip drop, anterior tilt, standing pelvic obliquity.
+"""Episode detectors: sustained hip drop, hip hike, anterior tilt, standing pelvic obliquity.
 
-Each detector is fed evidence units in time order (a single-leg stance for hip drop, one second
-of eligible posture for tilt and obliquity), keeps a window of the last N units and uses two
+Each detector is fed evidence units in time order (a single-leg stance for hip drop and hike,
+one second of eligible posture for tilt and obliquity), keeps a window of the last N units and uses two
 thresholds (hysteresis): an episode opens when at least ``on`` of the last N units show the
 condition and closes when at most ``off`` do, or when evidence stops for longer than
 ``pause_max_s``. Start and end are back-dated to the first and last unit that showed it, so a
@@ -18,7 +18,7 @@ from beltline.records import EpisodeRow as Episode
 
 __all__ = ["KINDS", "Detectors", "Episode"]
 
-KINDS = ("hip_drop", "anterior_tilt", "pelvic_obliquity")
+KINDS = ("hip_drop", "hip_hike", "anterior_tilt", "pelvic_obliquity")
 
 
 @dataclass
@@ -44,6 +44,7 @@ class _Track:
     pause_max_s: float
     min_s: float
     recent: deque[Unit] = field(default_factory=deque)
+    streak: list[Unit] = field(default_factory=list)
     open_units: list[Unit] | None = None
     last_end: float = float("-inf")
 
@@ -52,15 +53,22 @@ class _Track:
         if self.recent and u.start_s - self.recent[-1].end_s > self.pause_max_s:
             closed = self.close()
             self.recent.clear()
+            self.streak.clear()
         self.recent.append(u)
         while len(self.recent) > self.window:
             self.recent.popleft()
         hits = sum(x.hit for x in self.recent)
         if self.open_units is None:
-            fresh = [x for x in self.recent if x.hit and x.start_s >= self.last_end]
-            if len(fresh) >= self.on and fresh[-1].end_s - fresh[0].start_s >= self.min_s:
-                first = next(i for i, x in enumerate(self.recent) if x is fresh[0])
-                self.open_units = list(self.recent)[first:]
+            # the streak: every unit since the first hit of the current run of evidence; it
+            # ends when the window falls to `off` hits
+            if hits <= self.off:
+                self.streak.clear()
+            if (self.streak or u.hit) and u.start_s >= self.last_end:
+                self.streak.append(u)
+            if hits >= self.on and self.streak and \
+                    u.end_s - self.streak[0].start_s >= self.min_s:
+                self.open_units = list(self.streak)
+                self.streak.clear()
         else:
             self.open_units.append(u)
             if hits <= self.off:
@@ -101,18 +109,20 @@ class Detectors:
         self.tracks = {
             ("hip_drop", "left"): _Track("hip_drop", "left", *hd),
             ("hip_drop", "right"): _Track("hip_drop", "right", *hd),
+            ("hip_hike", "left"): _Track("hip_hike", "left", *hd),
+            ("hip_hike", "right"): _Track("hip_hike", "right", *hd),
             ("anterior_tilt", ""): _Track("anterior_tilt", "", *po),
             ("pelvic_obliquity", "left"): _Track("pelvic_obliquity", "left", *po),
             ("pelvic_obliquity", "right"): _Track("pelvic_obliquity", "right", *po),
         }
 
-    def stance(self, side: str, start_s: float, end_s: float, excess_deg: float,
-               drop_deg: float) -> list[Episode]:
-        """A single-leg stance on ``side`` whose swing side dropped ``drop_deg`` (relative to
-        neutral), ``excess_deg`` more than the wearer's reference."""
-        hit = excess_deg >= self.settings.hip_drop_deg
-        e = self.tracks[("hip_drop", side)].feed(
-            Unit(start_s, end_s, drop_deg, hit, "walking", 1))
+    def stance(self, kind: str, side: str, start_s: float, end_s: float, value_deg: float,
+               hit: bool) -> list[Episode]:
+        """A single-leg stance on ``side`` as evidence for ``kind`` ("hip_drop" or
+        "hip_hike"): its measure ``value_deg`` (the swing side's drop, or its rise) and whether
+        it shows the condition (``pipeline.evidence`` decides, against normal and against the
+        wearer)."""
+        e = self.tracks[(kind, side)].feed(Unit(start_s, end_s, value_deg, hit, "walking", 1))
         return [e] if e else []
 
     def second(self, start_s: float, activity: str, tilt_excess_deg: float, tilt_deg: float,

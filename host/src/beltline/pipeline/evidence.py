@@ -1,13 +1,23 @@
-"""Evidence for the episode detectors: one unit per single-leg stance (hip drop) and per whole
-second of posture (tilt, standing obliquity), measured against the wearer's own references.
+"""Evidence for the episode detectors: one unit per single-leg stance (hip drop, hip hike) and
+per whole second of posture (tilt, standing obliquity).
 
-The references come from the calibration walk: each side's typical swing-side drop (kept
-inside the healthy range, ``Settings.hip_drop_reference_*``) and the mean walking tilt. Until
-that walk's steps are all in, evidence is held, then released in order.
+A stance is judged against normal as well as against the wearer (``Settings``): its swing-side
+drop (measured against the pelvis's level at its own heel strikes, so it needs no neutral)
+against the healthy band, against the other leg's recent stances (a drop present from the
+first step: chronic, unilateral) and against the wearer's own drop in their first normal walk
+(a drop that grows: fatigue); its swing-side rise in mid-stance against the hike threshold. Only
+steps whose side is confident and that do not turn are evidence.
+
+Posture is judged only against a neutral that is quiet upright standing (``Calibration.
+neutral_is_standing``): a neutral found while walking or in an unclear posture raises no tilt
+or obliquity episode. The walking tilt reference (the first walk's mean tilt) is needed before
+posture seconds become evidence; until then they are held, then released in order.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -19,12 +29,18 @@ from beltline.pipeline.gait import Step
 from beltline.pipeline.settings import Settings
 from beltline.pipeline.signals import RATE_HZ
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class EvidenceParams:
-    """- ``min_reference_steps`` (3): calibration-walk stances of a side needed for its own
+    """- ``min_reference_steps`` (3): first-walk stances of a side needed for its own
       reference; fewer and ``default_reference_deg`` (4.0, the middle of the healthy swing-side
-      drop, Smith et al. 2002: obliquity range 7-9° per stride) is used.
+      drop, Smith et al. 2002: obliquity range 7-9° per stride) is reported.
+    - ``baseline_steps`` (12): straight stances per side that make the wearer's own drop
+      reference (their first walking; used only if it looks healthy).
+    - ``other_leg_steps`` (8) / ``other_leg_min`` (3): the other leg's recent stances the
+      asymmetry compares with, and how many are needed.
     - ``walking_tilt_limit_deg`` (10): the walking tilt reference is kept within this.
     - ``second_min_fraction`` (0.5): a second needs data for at least this share to count.
     - ``second_majority`` (0.7): a second whose activity is less uniform is "other" (a
@@ -32,6 +48,9 @@ class EvidenceParams:
 
     min_reference_steps: int = 3
     default_reference_deg: float = 4.0
+    baseline_steps: int = 12
+    other_leg_steps: int = 8
+    other_leg_min: int = 3
     walking_tilt_limit_deg: float = 10.0
     second_min_fraction: float = 0.5
     second_majority: float = 0.7
@@ -77,7 +96,7 @@ class PostureSeconds:
 
 
 class Evidence:
-    """Steps and posture seconds into the detectors, once the references are set."""
+    """Steps and posture seconds into the detectors."""
 
     def __init__(self, settings: Settings, detectors: Detectors,
                  params: EvidenceParams | None = None) -> None:
@@ -87,28 +106,31 @@ class Evidence:
         self.refs_set = False
         self._steps: list[Step] = []
         self._seconds: list[tuple[float, str, float, float]] = []
+        p = self.params
+        self._recent = {s: deque[float](maxlen=p.other_leg_steps) for s in ("left", "right")}
+        self._first = {s: list[float]() for s in ("left", "right")}
+        self.baseline: tuple[float, float] | None = None  # the wearer's own drop per side
 
     def reset(self) -> None:
-        """A new calibration: the references are found again."""
+        """A new calibration: the walking references are found again."""
         self.refs_set = False
 
     def references(self, cal: Calibration, walk: tuple[int, int]) -> Calibration:
-        """``cal`` with the wearer's references from the held steps of the calibration walk
-        (grid indices ``walk``); the held seconds become evidence."""
+        """``cal`` with the wearer's first-walk references from the held steps of the
+        calibration walk (grid indices ``walk``); the held seconds become evidence."""
         s, p = self.settings, self.params
-        in_walk = [x for x in self._steps if walk[0] <= x.i <= walk[1]
-                   and x.turn_dps < s.turn_rate_dps and np.isfinite(x.drop_deg)]
+        in_walk = [x for x in self._steps if walk[0] <= x.i <= walk[1] and x.confident
+                   and x.turn_dps < s.turn_rate_dps]
         drops = []
         for side in ("left", "right"):
-            d = [x.drop_deg for x in in_walk if x.side == side]
+            d = [x.drop_deg for x in in_walk if x.side == side and np.isfinite(x.drop_deg)]
             drops.append(float(np.median(d)) if len(d) >= p.min_reference_steps
                          else p.default_reference_deg)
-        lo, hi = s.hip_drop_reference_min_deg, s.hip_drop_reference_max_deg
-        tilts = [x.tilt_deg for x in in_walk if np.isfinite(x.tilt_deg)]
+        tilts = [x.tilt_deg for x in self._steps if walk[0] <= x.i <= walk[1]
+                 and np.isfinite(x.tilt_deg) and x.turn_dps < s.turn_rate_dps]
         lim = p.walking_tilt_limit_deg
         self.refs_set = True
-        return replace(cal, walk_drop_deg=(float(np.clip(drops[0], lo, hi)),
-                                           float(np.clip(drops[1], lo, hi))),
+        return replace(cal, walk_drop_deg=(drops[0], drops[1]),
                        walk_tilt_deg=float(np.clip(np.median(tilts), -lim, lim)) if tilts
                        else 0.0)
 
@@ -123,18 +145,64 @@ class Evidence:
         self._steps += steps
 
     def stances(self, cal: Calibration, t_of: Callable[[int], float]) -> list[Episode]:
-        """The held steps as hip-drop evidence (turning steps are not evidence)."""
+        """The held steps as hip-drop and hip-hike evidence."""
         out: list[Episode] = []
-        ref = cal.walk_drop_deg
-        turn = self.settings.turn_rate_dps
+        s = self.settings
         for x in self._steps:
-            if not np.isfinite(x.drop_deg) or x.turn_dps >= turn:
+            if not x.confident or not np.isfinite(x.drop_deg) or x.turn_dps >= s.turn_rate_dps:
                 continue
-            r = ref[0] if x.side == "left" else ref[1]
-            out += self.detectors.stance(x.side, t_of(x.i), t_of(x.end_i), x.drop_deg - r,
-                                         x.drop_deg)
+            t0, t1 = t_of(x.i), t_of(x.end_i)
+            out += self.detectors.stance("hip_drop", x.side, t0, t1, x.drop_deg,
+                                         self._drop_hit(x))
+            if np.isfinite(x.hike_deg):
+                out += self.detectors.stance("hip_hike", x.side, t0, t1, x.hike_deg,
+                                             x.hike_deg >= s.hip_hike_deg)
+            self._learn(x)
         self._steps = []
         return out
+
+    def _drop_hit(self, x: Step) -> bool:
+        """Whether this stance's drop is beyond normal, beyond the other leg or beyond the
+        wearer's own first walk (DESIGN.md §4)."""
+        s, p = self.settings, self.params
+        d = x.drop_deg
+        if d < s.hip_drop_floor_deg:
+            return False
+        if d >= s.hip_drop_normal_max_deg:
+            return True
+        other = self._recent["right" if x.side == "left" else "left"]
+        if len(other) >= p.other_leg_min and d - float(np.median(other)) >= \
+                s.hip_drop_asymmetry_deg:
+            return True
+        if self.baseline is not None:
+            ref = self.baseline[0] if x.side == "left" else self.baseline[1]
+            if d - ref >= s.hip_drop_deg:
+                return True
+        return False
+
+    def _learn(self, x: Step) -> None:
+        """The other leg's recent stances, and the wearer's own reference from their first
+        stances, kept only if they look healthy (within the reference range, no asymmetry)."""
+        s, p = self.settings, self.params
+        self._recent[x.side].append(x.drop_deg)
+        if self.baseline is not None:
+            return
+        first = self._first[x.side]
+        if len(first) < p.baseline_steps:
+            first.append(x.drop_deg)
+        lf, rf = self._first["left"], self._first["right"]
+        if len(lf) >= p.baseline_steps and len(rf) >= p.baseline_steps:
+            ml, mr = float(np.median(lf)), float(np.median(rf))
+            lo, hi = s.hip_drop_reference_min_deg, s.hip_drop_reference_max_deg
+            if lo <= ml <= hi and lo <= mr <= hi and abs(ml - mr) < s.hip_drop_asymmetry_deg:
+                self.baseline = (ml, mr)
+                log.info("the wearer's own swing-side drop: %.1f deg in left stance, %.1f deg "
+                         "in right stance", ml, mr)
+            else:
+                # not healthy from the start: keep judging against normal and the other leg
+                self.baseline = (float("inf"), float("inf"))
+                log.info("first walking not within the healthy band (drop %.1f / %.1f deg): "
+                         "judged against normal and the other leg only", ml, mr)
 
     def second(self, cal: Calibration | None, t: float, act: str, tilt: float,
                obliquity: float) -> list[Episode]:
@@ -146,5 +214,7 @@ class Evidence:
 
     def posture(self, cal: Calibration, t: float, act: str, tilt: float,
                 obliquity: float) -> list[Episode]:
+        if not cal.neutral_is_standing:
+            return []  # posture is judged only against a standing neutral
         ref = cal.walk_tilt_deg if act == "walking" else 0.0
         return self.detectors.second(t, act, tilt - ref, tilt, obliquity)

@@ -117,7 +117,7 @@ class Pipeline:
         if self.calibration is None:
             self._calibrated(self.calibrator.find(final=True), out)
         if self.calibration is not None:
-            self._steps(self.tracker.reset(), out, force=True)
+            self._steps(self.tracker.close(), out, force=True)
         self._blocks(self.history.end, out, final=True)
         self._posture(self.seconds.flush(), out)
         if self.calibration is not None:
@@ -135,7 +135,8 @@ class Pipeline:
     def diagnostics(self) -> Diagnostics:
         cal = self.calibration
         progress = self.calibrator.progress() if cal is None else CalibrationProgress(
-            "done", 0.0, 0.0, 0, 0)
+            "done", 0.0, 0.0, 0, 0, cal.neutral_confidence, cal.axes_confidence,
+            cal.neutral_source)
         return Diagnostics(
             self.samples_in, cal is not None, progress, self.evidence.refs_set,
             cal.walk_drop_deg if cal is not None and self.evidence.refs_set else None,
@@ -215,9 +216,12 @@ class Pipeline:
         self._blocks(h.end - int(self.params.activity.delay_s * RATE_HZ), out, final=False)
 
     def _steps(self, steps: list[Step], out: Output, force: bool = False) -> None:
+        # the activity learns of walking as soon as the strikes are known; the steps (with
+        # their side) come a few strikes later
+        for strike, end in self.tracker.take_spans():
+            self.activity.walking(strike, end)
         for s in steps:
             out.steps.append((self._t(s.i), s.side, s))
-            self.activity.step(s)
         self.evidence.hold_steps(steps)
         self._evidence(out, force)
 

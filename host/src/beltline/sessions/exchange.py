@@ -34,10 +34,10 @@ def store_session(store: Store, source: str, name: str, settings: dict[str, obje
     return sid
 
 
-def import_raw(store: Store, path: Path, settings: Settings, acc_unit: str = "m/s2",
-               gyro_unit: str = "rad/s") -> int:
+def import_raw(store: Store, path: Path, settings: Settings, acc_unit: str | None = None,
+               gyro_unit: str | None = None, rate_hz: float | None = None) -> int:
     """Analyse a raw CSV and store it as a session; returns its id."""
-    raw = rawcsv.read(path, acc_unit, gyro_unit)
+    raw = rawcsv.read(path, acc_unit, gyro_unit, rate_hz)
     res = analyze.run(raw, settings)
     cal = res.pipeline.calibration
     return store_session(store, "import", Path(path).name, dict(as_dict(settings)),

@@ -75,6 +75,10 @@ MIGRATIONS = [
         json TEXT NOT NULL
     );
     """,
+    # 2: the per-step hip-hike measure (the swing side's rise in mid-stance)
+    """
+    ALTER TABLE steps ADD COLUMN hike_deg REAL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -256,7 +260,8 @@ class Recorder:
                 self._first_t = float(t[0])
         for st in rows.steps:
             self._rows["steps"].append((sid, st.t_s, st.side, _f(st.drop_deg), _f(st.tilt_deg),
-                                        _f(st.range_deg), _f(st.cadence_spm)))
+                                        _f(st.range_deg), _f(st.cadence_spm),
+                                        _f(st.hike_deg)))
         for e in rows.episodes:
             self._rows["episodes"].append((sid, e.kind, e.side, e.start_s, e.end_s,
                                            e.peak_deg, e.mean_deg, e.activity, e.steps))
@@ -270,7 +275,8 @@ class Recorder:
 
     def flush(self) -> None:
         sql = {"samples": "INSERT INTO samples VALUES (?,?,?,?,?)",
-               "steps": "INSERT INTO steps VALUES (?,?,?,?,?,?,?)",
+               "steps": "INSERT INTO steps (session_id, t_s, side, drop_deg, tilt_deg, "
+                        "range_deg, cadence_spm, hike_deg) VALUES (?,?,?,?,?,?,?,?)",
                "episodes": "INSERT INTO episodes VALUES (?,?,?,?,?,?,?,?,?)",
                "gaps": "INSERT INTO gaps VALUES (?,?,?)"}
         with self.store.transaction() as db:

@@ -63,10 +63,11 @@ def read_samples(path: Path) -> SampleBlock:
 
 
 def read_steps(path: Path) -> list[StepRow]:
+    """Steps as written by ``write_steps`` (files from before ``hike_deg`` read as NaN)."""
     return [StepRow(_num(path, i, r, "t_s", empty=False),
-                    _word(path, i, r, "side", ("left", "right", "")),
-                    *(_num(path, i, r, c) for c in STEP_COLUMNS[2:]))
-            for i, r in _read(path, STEP_COLUMNS)]
+                    _word(path, i, r, "side", ("left", "right", "unknown", "")),
+                    *(_num(path, i, r, c) if c in r else math.nan for c in STEP_COLUMNS[2:]))
+            for i, r in _read(path, STEP_COLUMNS[:6])]
 
 
 def read_episodes(path: Path) -> list[EpisodeRow]:
