@@ -46,12 +46,13 @@ class _Track:
     recent: deque[Unit] = field(default_factory=deque)
     streak: list[Unit] = field(default_factory=list)
     open_units: list[Unit] | None = None
+    held: list[Unit] | None = None  # a closed episode, given out unless a new one joins it
     last_end: float = float("-inf")
 
     def feed(self, u: Unit) -> Episode | None:
-        closed = None
+        closed = self.tick(u.start_s)
         if self.recent and u.start_s - self.recent[-1].end_s > self.pause_max_s:
-            closed = self.close()
+            closed = self.close() or closed
             self.recent.clear()
             self.streak.clear()
         self.recent.append(u)
@@ -67,7 +68,7 @@ class _Track:
                 self.streak.append(u)
             if hits >= self.on and self.streak and \
                     u.end_s - self.streak[0].start_s >= self.min_s:
-                self.open_units = list(self.streak)
+                closed = self._opened(list(self.streak)) or closed
                 self.streak.clear()
         else:
             self.open_units.append(u)
@@ -76,12 +77,25 @@ class _Track:
         return closed
 
     def close(self) -> Episode | None:
+        """End the open episode. It is given out only once no new one has opened within
+        ``pause_max_s`` (a condition that comes and goes around its threshold, as a growing
+        drop does, is one episode): the closed one is held and merged with a new one that
+        opens in time; ``flush`` gives out what is held."""
         units, self.open_units = self.open_units, None
         if not units:
             return None
         last = max(i for i, x in enumerate(units) if x.hit)
         units = units[: last + 1]
         self.last_end = units[-1].end_s
+        out = self.flush()
+        self.held = units
+        return out
+
+    def flush(self) -> Episode | None:
+        """The held episode, if any."""
+        units, self.held = self.held, None
+        if not units:
+            return None
         hits = [x for x in units if x.hit]
         acts: dict[str, float] = {}
         for x in units:
@@ -89,6 +103,23 @@ class _Track:
         return Episode(self.kind, self.side, units[0].start_s, units[-1].end_s,
                        max(x.value for x in hits), sum(x.value for x in hits) / len(hits),
                        max(acts, key=lambda k: acts[k]), sum(x.steps for x in units))
+
+    def _opened(self, units: list[Unit]) -> Episode | None:
+        """A new episode opens with ``units``: merged with the held one if that ended less
+        than ``pause_max_s`` before; else the held one is given out."""
+        if self.held and units[0].start_s - self.held[-1].end_s <= self.pause_max_s:
+            self.open_units = self.held + units
+            self.held = None
+            return None
+        out = self.flush()
+        self.open_units = units
+        return out
+
+    def tick(self, t_s: float) -> Episode | None:
+        """Give out the held episode once ``pause_max_s`` has passed since it ended."""
+        if self.held and t_s - self.held[-1].end_s > self.pause_max_s:
+            return self.flush()
+        return None
 
     @property
     def active(self) -> bool:
@@ -149,5 +180,7 @@ class Detectors:
         return [k for k, t in self.tracks.items() if t.active]
 
     def finish(self) -> list[Episode]:
-        out = [t.close() for t in self.tracks.values()]
+        out = []
+        for t in self.tracks.values():
+            out += [t.close(), t.flush()]
         return [e for e in out if e]

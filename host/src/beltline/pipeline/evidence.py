@@ -39,8 +39,10 @@ class EvidenceParams:
       drop, Smith et al. 2002: obliquity range 7-9° per stride) is reported.
     - ``baseline_steps`` (12): straight stances per side that make the wearer's own drop
       reference (their first walking; used only if it looks healthy).
-    - ``other_leg_steps`` (8) / ``other_leg_min`` (3): the other leg's recent stances the
-      asymmetry compares with, and how many are needed.
+    - ``evidence_stances`` (5): a stance is judged by the median of its side's last stances
+      (itself included) and compared with the median of the other leg's last ones.
+    - ``other_leg_steps`` (8) / ``other_leg_min`` (3): the recent stances kept per side, and
+      how many of the other leg's are needed for the comparison.
     - ``walking_tilt_limit_deg`` (10): the walking tilt reference is kept within this.
     - ``second_min_fraction`` (0.5): a second needs data for at least this share to count.
     - ``second_majority`` (0.7): a second whose activity is less uniform is "other" (a
@@ -49,6 +51,7 @@ class EvidenceParams:
     min_reference_steps: int = 3
     default_reference_deg: float = 4.0
     baseline_steps: int = 12
+    evidence_stances: int = 5
     other_leg_steps: int = 8
     other_leg_min: int = 3
     walking_tilt_limit_deg: float = 10.0
@@ -107,9 +110,13 @@ class Evidence:
         self._steps: list[Step] = []
         self._seconds: list[tuple[float, str, float, float]] = []
         p = self.params
-        self._recent = {s: deque[float](maxlen=p.other_leg_steps) for s in ("left", "right")}
-        self._first = {s: list[float]() for s in ("left", "right")}
-        self.baseline: tuple[float, float] | None = None  # the wearer's own drop per side
+        # per side: (peak drop, mid-stance drop, hike) of the recent stances; (peak, mid) of the
+        # first ones
+        self._recent = {s: deque[tuple[float, float, float]](maxlen=p.other_leg_steps)
+                        for s in ("left", "right")}
+        self._first = {s: list[tuple[float, float]]() for s in ("left", "right")}
+        # the wearer's own ((peak left, right), (mid-stance left, right)) from the first walks
+        self.baseline: tuple[tuple[float, float], tuple[float, float]] | None = None
 
     def reset(self) -> None:
         """A new calibration: the walking references are found again."""
@@ -152,31 +159,47 @@ class Evidence:
             if not x.confident or not np.isfinite(x.drop_deg) or x.turn_dps >= s.turn_rate_dps:
                 continue
             t0, t1 = t_of(x.i), t_of(x.end_i)
+            self._learn(x)
             out += self.detectors.stance("hip_drop", x.side, t0, t1, x.drop_deg,
                                          self._drop_hit(x))
             if np.isfinite(x.hike_deg):
                 out += self.detectors.stance("hip_hike", x.side, t0, t1, x.hike_deg,
                                              x.hike_deg >= s.hip_hike_deg)
-            self._learn(x)
         self._steps = []
         return out
 
     def _drop_hit(self, x: Step) -> bool:
-        """Whether this stance's drop is beyond normal, beyond the other leg or beyond the
-        wearer's own first walk (DESIGN.md §4)."""
-        s, p = self.settings, self.params
-        d = x.drop_deg
-        if d < s.hip_drop_floor_deg:
+        """Whether this side's recent stances (their median, so one odd step decides
+        nothing) drop beyond normal, beyond the other leg's or beyond the wearer's own first
+        walk (DESIGN.md §4), at the peak (the loading response) or over mid-stance (single
+        support, where a Trendelenburg sign is held)."""
+        s = self.settings
+        return self._beyond(x, 0, s.hip_drop_floor_deg, s.hip_drop_normal_max_deg,
+                            s.hip_drop_asymmetry_deg, s.hip_drop_deg) or \
+            self._beyond(x, 1, s.hip_drop_mid_floor_deg, s.hip_drop_mid_normal_max_deg,
+                         s.hip_drop_mid_asymmetry_deg, s.hip_drop_mid_asymmetry_deg)
+
+    def _beyond(self, x: Step, m: int, floor: float, normal_max: float, asym: float,
+                own: float) -> bool:
+        p = self.params
+        mine = [v[m] for v in self._recent[x.side]][-p.evidence_stances:]
+        d = float(np.median(mine)) if mine else float("nan")
+        if not d >= floor:
             return False
-        if d >= s.hip_drop_normal_max_deg:
+        if d >= normal_max:
             return True
-        other = self._recent["right" if x.side == "left" else "left"]
-        if len(other) >= p.other_leg_min and d - float(np.median(other)) >= \
-                s.hip_drop_asymmetry_deg:
+        recent = list(self._recent["right" if x.side == "left" else "left"])[-p.evidence_stances:]
+        other = [v[m] for v in recent]
+        # the other leg is the yardstick only while it drops normally itself (a hike there
+        # would make a normal drop on this side look large)
+        hiking = len(recent) and float(np.median([v[2] for v in recent])) >= \
+            self.settings.hip_hike_deg
+        if len(other) >= p.other_leg_min and not hiking and \
+                d - float(np.median(other)) >= asym:
             return True
         if self.baseline is not None:
-            ref = self.baseline[0] if x.side == "left" else self.baseline[1]
-            if d - ref >= s.hip_drop_deg:
+            ref = self.baseline[m][0 if x.side == "left" else 1]
+            if d - ref >= own:
                 return True
         return False
 
@@ -184,25 +207,30 @@ class Evidence:
         """The other leg's recent stances, and the wearer's own reference from their first
         stances, kept only if they look healthy (within the reference range, no asymmetry)."""
         s, p = self.settings, self.params
-        self._recent[x.side].append(x.drop_deg)
+        mid = x.mid_drop_deg if np.isfinite(x.mid_drop_deg) else x.drop_deg
+        hike = x.hike_deg if np.isfinite(x.hike_deg) else 0.0
+        self._recent[x.side].append((x.drop_deg, mid, hike))
         if self.baseline is not None:
             return
         first = self._first[x.side]
         if len(first) < p.baseline_steps:
-            first.append(x.drop_deg)
+            first.append((x.drop_deg, mid))
         lf, rf = self._first["left"], self._first["right"]
         if len(lf) >= p.baseline_steps and len(rf) >= p.baseline_steps:
-            ml, mr = float(np.median(lf)), float(np.median(rf))
+            pl, pr = (float(np.median([v[0] for v in f])) for f in (lf, rf))
+            ml, mr = (float(np.median([v[1] for v in f])) for f in (lf, rf))
             lo, hi = s.hip_drop_reference_min_deg, s.hip_drop_reference_max_deg
-            if lo <= ml <= hi and lo <= mr <= hi and abs(ml - mr) < s.hip_drop_asymmetry_deg:
-                self.baseline = (ml, mr)
+            if lo <= pl <= hi and lo <= pr <= hi and abs(pl - pr) < s.hip_drop_asymmetry_deg \
+                    and abs(ml - mr) < s.hip_drop_mid_asymmetry_deg:
+                self.baseline = ((pl, pr), (ml, mr))
                 log.info("the wearer's own swing-side drop: %.1f deg in left stance, %.1f deg "
-                         "in right stance", ml, mr)
+                         "in right stance", pl, pr)
             else:
                 # not healthy from the start: keep judging against normal and the other leg
-                self.baseline = (float("inf"), float("inf"))
+                inf = float("inf")
+                self.baseline = ((inf, inf), (inf, inf))
                 log.info("first walking not within the healthy band (drop %.1f / %.1f deg): "
-                         "judged against normal and the other leg only", ml, mr)
+                         "judged against normal and the other leg only", pl, pr)
 
     def second(self, cal: Calibration | None, t: float, act: str, tilt: float,
                obliquity: float) -> list[Episode]:

@@ -199,6 +199,7 @@ class Step:
     hike_deg: float = float("nan")
     confidence: float = 0.0
     bout: int = 0  # which walk (run of steps) it belongs to, counted from 0
+    mid_drop_deg: float = float("nan")  # the swing side's mean drop over mid-stance
 
     @property
     def confident(self) -> bool:
@@ -482,7 +483,7 @@ class StepTracker:
         pitch = self.h.get("pitch", i, end)
         wz = self.h.get("wz", i - n, end)  # a whole stride: the sway cancels
         stride = self.h.get("roll", i - n, end + 3)
-        drop = hike = rng = nan
+        drop = hike = rng = middle = nan
         if side in ("left", "right") and exact and n > 0 and len(stride) == 2 * n + 3 and \
                 np.isfinite(stride).all():
             roll = stride[n: 2 * n]
@@ -493,12 +494,14 @@ class StepTracker:
             mid = roll[int(a * n): max(int(b * n), int(a * n) + 1)]
             if side == "left":  # right side is the swing side: + roll = right lower
                 drop, hike = float(roll.max()) - level, level - float(mid.min())
+                middle = float(mid.mean()) - level
             else:
                 drop, hike = level - float(roll.min()), float(mid.max()) - level
+                middle = level - float(mid.mean())
             rng = float(stride[: 2 * n].max() - stride[: 2 * n].min())
         return Step(i, side, end, drop, _mean(pitch, nan),
                     float(np.degrees(abs(_mean(wz, nan)))), float(run[j].cues[0]), rng,
-                    60.0 * RATE_HZ / n if n > 0 else nan, hike, conf, self.bouts)
+                    60.0 * RATE_HZ / n if n > 0 else nan, hike, conf, self.bouts, middle)
 
 
 def _mean(x: np.ndarray, empty: float) -> float:

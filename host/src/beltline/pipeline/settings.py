@@ -31,10 +31,17 @@ class Settings:
     # SD of Smith et al.: bilateral weakness, the "runway" walk, shows here), more than the
     # other leg's recent stances (`hip_drop_asymmetry_deg`: a drop present from the first
     # step), or more than the wearer's own drop in their first normal walk (`hip_drop_deg`).
+    # `hip_drop_normal_max_deg` 8: half of the women's mean + 2 SD range in Smith et al.
     hip_drop_deg: float = 2.5
     hip_drop_floor_deg: float = 5.0
-    hip_drop_normal_max_deg: float = 7.5
+    hip_drop_normal_max_deg: float = 8.0
     hip_drop_asymmetry_deg: float = 2.5
+    # The same over mid-stance (the middle half of the step, single support: where a
+    # Trendelenburg sign is held), the swing side's mean drop: healthy walkers 1.7 deg in
+    # median, at most 3.9; left minus right at most 3.3 (90th percentile 1.5).
+    hip_drop_mid_floor_deg: float = 3.0
+    hip_drop_mid_normal_max_deg: float = 6.0
+    hip_drop_mid_asymmetry_deg: float = 3.0
     # The wearer's own reference (their first walk's drop per side) counts only while it lies
     # in the healthy range: a wearer who already drops then is measured against normal.
     hip_drop_reference_min_deg: float = 2.0
@@ -80,6 +87,9 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "hip_drop_floor_deg": (0.0, 20.0),
     "hip_drop_normal_max_deg": (1.0, 30.0),
     "hip_drop_asymmetry_deg": (0.5, 20.0),
+    "hip_drop_mid_floor_deg": (0.0, 20.0),
+    "hip_drop_mid_normal_max_deg": (1.0, 30.0),
+    "hip_drop_mid_asymmetry_deg": (0.5, 20.0),
     "hip_hike_deg": (0.0, 20.0),
     "hip_drop_reference_min_deg": (0.0, 20.0),
     "hip_drop_reference_max_deg": (0.0, 20.0),

@@ -170,7 +170,7 @@ def read_xsens(path: Path, h: Header, acc_unit: str | None = None, gyro_unit: st
         raise DataError(f"{path}: an Xsens export needs PacketCounter or SampleTimeFine for the "
                         "time; export it with the packet counter")
     acc, gyr = acc[keep], gyr[keep]
-    log.info("%s: Xsens export, %d samples, time from %s", path, len(t), how)
+    log.debug("%s: Xsens export, %d samples, time from %s", path, len(t), how)
     return _finish(path, t, acc, gyr, acc_unit or "m/s2", gyro_unit or "rad/s")
 
 
