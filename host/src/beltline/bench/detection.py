@@ -3,9 +3,9 @@
 Two suites:
 
 - **virtual**: virtual-wearer sessions from the scenario library, with wearers (incl. side-cue
-  polarities, asymmetric steps, belt-clip wobble: ``scenarios.varied_wearer``), mountings (incl.
-  off-centre) and sample rates varied per session and seeds from 10_000 up (the detectors were
-  never tuned on them). An episode is found when a detection of the same kind and side overlaps the label;
+  polarities, asymmetric steps, belt-clip wobble: ``scenarios.varied_wearer``), mountings
+  (incl. off-centre) and sample rates varied per session and seeds from 10_000 up (the
+  detectors were never tuned on them). An episode is found when a detection of the same kind and side overlaps the label;
   precision, recall and F1 per kind, the median onset error (detected start - labelled start)
   and false alerts per hour of recordings that contain no episode of that kind.
 - **walkers** (``../shared/data/lowerback-walks``, Voisard et al., IPOL 2023, AGPL-3.0): heel
@@ -49,14 +49,6 @@ class Tally:
         p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
         r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
         return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
-def _wearer(rng: np.random.Generator) -> wearer.Wearer:
-    return wearer.Wearer(cadence_spm=float(rng.uniform(90, 125)),
-                         speed_ms=float(rng.uniform(1.0, 1.5)),
-                         obliquity_rom_deg=float(rng.uniform(5.5, 11.0)),
-                         tilt_rom_deg=float(rng.uniform(2.0, 4.0)),
-                         rotation_rom_deg=float(rng.uniform(6.0, 10.0)))
 
 
 def virtual(sessions: int, minutes: float, seed0: int = 10_000) -> dict[str, object]:

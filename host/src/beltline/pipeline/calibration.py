@@ -144,9 +144,10 @@ class CalibrationParams:
       (its first ``walk_max_steps`` are used); ``walk_any_steps`` (3): the shortest walk used
       when there is no longer one.
     - ``adjacent_s`` (4): standing this close to a walk's first or last strike is "next to" it.
-    - ``stand_tilt_max_deg`` (10) / ``stand_obliquity_max_deg`` (3): standing's tilt and
-      obliquity are within these of the walking posture's (healthy walking is symmetric: on
-      the shared walkers the mean walking obliquity is within 0.7 +- 0.9 deg of standing's).
+    - ``stand_tilt_max_deg`` (10) / ``stand_obliquity_max_deg`` (3): standing's tilt is within
+      this of the walk's mean tilt, its obliquity within this of the pelvis's level at the
+      walk's heel strikes (double support, where a stance drop has not begun; on the shared
+      walkers the walking obliquity is within 0.7 +- 0.9 deg of standing's).
     - ``seat_drop_m`` (0.2): a rise or fall of the pelvis this large between the walk and the
       spell means a sit-down or stand-up in between (a seat is ~0.45 m lower).
     - ``buffer_max_s`` (1800): how long the samples wait for a good calibration.
@@ -450,9 +451,18 @@ class Calibrator:
                      np.zeros(3))
             if not float(np.linalg.norm(cw)) > 0:
                 return None
-            roll, pitch = angles_deg(frame(walk_up, cw), up_s[None, :])
+            # obliquity against the pelvis's level at the heel strikes (double support: a
+            # drop in one leg's stance does not move it), tilt against the walk's mean
+            lag = self.gait.n(self.gait.candidate_lag_s)
+            at_strikes = np.vstack([self._range(c - lag, c - lag + 1)[:, 0:3]
+                                    for w in walks for c in w])
+            at_strikes = at_strikes[np.isfinite(at_strikes).all(axis=1)]
+            wf = frame(walk_up, cw)
+            roll, pitch = angles_deg(wf, up_s[None, :])
+            level = float(angles_deg(wf, _unit(at_strikes.mean(axis=0))[None, :])[0][0]) \
+                if len(at_strikes) else 0.0
             if abs(float(pitch[0])) > p.stand_tilt_max_deg or \
-                    abs(float(roll[0])) > p.stand_obliquity_max_deg:
+                    abs(float(roll[0]) - level) > p.stand_obliquity_max_deg:
                 self._memo[memo] = None
                 return None  # sitting, lying, bending, leaning: not the neutral
             if side in ("before", "after") and near is not None:

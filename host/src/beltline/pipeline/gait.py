@@ -56,8 +56,9 @@ class GaitParams:
     - ``max_missed_steps`` (2): steps a hole may be counted as (with no candidate to fill it).
     - ``forward_lowpass_hz`` (15): low-pass of the forward acceleration before refining.
     - ``typical_step_s`` (0.55): the last step's length when a run has only one step.
-    - ``hike_window`` (0.25-0.75): the part of a step that is mid-stance (single support; the
-      other foot leaves the ground at about a quarter of the step, Perry & Burnfield 2010).
+    - ``hike_window`` (0.25-0.6): the part of a step that is mid-stance (the other foot
+      leaves the ground at about a quarter of the step, terminal stance begins at about 60 %:
+      Perry & Burnfield 2010, 10-30 % of the gait cycle).
     - ``side``: the cue vote (``SideParams``).
     """
 
@@ -80,7 +81,7 @@ class GaitParams:
     max_missed_steps: int = 2
     forward_lowpass_hz: float = 15.0
     typical_step_s: float = 0.55
-    hike_window: tuple[float, float] = (0.25, 0.75)
+    hike_window: tuple[float, float] = (0.25, 0.6)
     side: SideParams = field(default_factory=SideParams)
 
     def n(self, seconds: float) -> int:

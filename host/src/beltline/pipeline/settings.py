@@ -31,16 +31,19 @@ class Settings:
     # SD of Smith et al.: bilateral weakness, the "runway" walk, shows here), more than the
     # other leg's recent stances (`hip_drop_asymmetry_deg`: a drop present from the first
     # step), or more than the wearer's own drop in their first normal walk (`hip_drop_deg`).
-    # `hip_drop_normal_max_deg` 8: half of the women's mean + 2 SD range in Smith et al.
+    # `hip_drop_normal_max_deg` 7.5: half of the mean + 2 SD range in Smith et al. (women 8.2,
+    # men 7.1).
     hip_drop_deg: float = 2.5
     hip_drop_floor_deg: float = 5.0
-    hip_drop_normal_max_deg: float = 8.0
+    hip_drop_normal_max_deg: float = 7.5
     hip_drop_asymmetry_deg: float = 2.5
     # The same over mid-stance (the middle half of the step, single support: where a
     # Trendelenburg sign is held), the swing side's mean drop: healthy walkers 1.7 deg in
-    # median, at most 3.9; left minus right at most 3.3 (90th percentile 1.5).
+    # median, at most 3.9; left minus right at most 3.3 (90th percentile 1.5). Its normal
+    # maximum is that of the peak less a little (a pelvis whose drop is held through stance
+    # has a mid-stance drop close to its peak).
     hip_drop_mid_floor_deg: float = 3.0
-    hip_drop_mid_normal_max_deg: float = 6.0
+    hip_drop_mid_normal_max_deg: float = 7.0
     hip_drop_mid_asymmetry_deg: float = 3.0
     # The wearer's own reference (their first walk's drop per side) counts only while it lies
     # in the healthy range: a wearer who already drops then is measured against normal.

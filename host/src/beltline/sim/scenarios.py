@@ -318,7 +318,8 @@ def wearer_for(name: str, base: Wearer | None = None) -> Wearer:
 
 def varied_wearer(rng: np.random.Generator) -> tuple[Wearer, str]:
     """A wearer drawn from the variety of real people and belts, and where the unit sits: the
-    side cues' polarities differ (obliquity phase -30..+100 deg, lateral sway phase +-35 deg,
+    side cues' polarities differ (obliquity phase -40..+75 deg: the roll rate after a strike
+    changes sign from about +55; lateral sway phase +-35 deg,
     pelvic rotation with or against the leading leg), sway and ranges, asymmetric steps,
     belt-clip wobble in some, every mounting incl. off-centre."""
     w = Wearer(cadence_spm=float(rng.uniform(85, 125)), speed_ms=float(rng.uniform(0.9, 1.5)),
@@ -326,7 +327,7 @@ def varied_wearer(rng: np.random.Generator) -> tuple[Wearer, str]:
                tilt_rom_deg=float(rng.uniform(2.0, 4.0)),
                rotation_rom_deg=float(rng.uniform(5.0, 10.0)),
                lateral_m=float(rng.uniform(0.025, 0.06)),
-               roll_phase_deg=float(rng.uniform(-30.0, 100.0)),
+               roll_phase_deg=float(rng.uniform(-40.0, 75.0)),
                lateral_phase_deg=float(rng.uniform(-35.0, 35.0)),
                rotation_phase_deg=float(rng.choice([0.0, 180.0]) + rng.uniform(-30, 30)),
                step_asymmetry=float(rng.choice([0.0, 0.0, rng.uniform(-0.08, 0.08)])),

@@ -46,8 +46,16 @@ class Wearer:
     tilt_rom_deg: float = 3.0
     rotation_rom_deg: float = 8.0
     vertical_m: float = 0.04  # peak-to-peak, twice per stride
+    # the pelvis is lowest (its upward acceleration largest) in the loading response, just
+    # after the strike: the phase of the vertical oscillation, in degrees of its own (half-
+    # stride) cycle (30 = 1/24 of a stride, ~45 ms at 108 steps/min)
+    vertical_phase_deg: float = 30.0
     lateral_m: float = 0.04  # peak-to-peak, once per stride
     heel_strike_ms2: float = 2.5  # amplitude of the vertical transient at each heel strike
+    # the braking at each heel strike: the lower trunk's forward acceleration peaks at initial
+    # contact and falls steeply just after it (Zijlstra & Hof 2003); amplitude of that
+    # transient (m/s^2, a damped 8 Hz cosine in the forward acceleration)
+    brake_ms2: float = 2.0
     sway_deg: float = 0.3  # standing postural sway (RMS)
     sit_tilt_deg: float = -15.0  # tilt when seated (posterior: slumped on a chair)
     # How this wearer's pattern differs from the textbook one (the cues a side method reads
@@ -363,10 +371,12 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
     dx = np.cos(yaw) * speed * dt
     dy = np.sin(yaw) * speed * dt
     strike_tr = _heel_transients(phase, env, t, wearer.heel_strike_ms2)
+    brake = _brake_transients(phase, env, t, wearer.brake_ms2)
     pos = np.stack([
-        np.cumsum(dx) + xf_s * np.cos(yaw),
-        np.cumsum(dy) + xf_s * np.sin(yaw),
-        z_s + env * (-0.5 * wearer.vertical_m * np.cos(2 * ph)) + strike_tr,
+        np.cumsum(dx) + (xf_s + brake) * np.cos(yaw),
+        np.cumsum(dy) + (xf_s + brake) * np.sin(yaw),
+        z_s + env * (-0.5 * wearer.vertical_m * np.cos(
+            2 * ph - np.radians(wearer.vertical_phase_deg))) + strike_tr,
     ], axis=1)
     # toward the stance leg (left = +y)
     lat = env * 0.5 * wearer.lateral_m * np.sin(ph + np.radians(wearer.lateral_phase_deg))
@@ -496,6 +506,31 @@ def _heel_transients(phase: np.ndarray, env: np.ndarray, t: np.ndarray,
             continue
         j = min(len(t), i + span)
         out[i:j] -= kernel[: j - i] * env[i]
+    return out
+
+
+def _brake_transients(phase: np.ndarray, env: np.ndarray, t: np.ndarray,
+                      amp_ms2: float) -> np.ndarray:
+    """Forward displacement (m) whose second derivative is a damped 8 Hz cosine of amplitude
+    ``amp_ms2`` starting at each heel strike: the forward acceleration peaks at the strike and
+    falls steeply after it. Integrated twice with the velocity and position changes of each
+    pulse removed again over the following step (no net change of speed or place)."""
+    dt = t[1] - t[0]
+    half = np.floor(phase / np.pi)
+    strikes = np.flatnonzero(np.diff(half) > 0) + 1
+    f, tau = 8.0, 0.05
+    span = int(6 * tau / dt)
+    k = np.arange(span) * dt
+    acc = amp_ms2 * np.exp(-k / tau) * np.cos(2 * np.pi * f * k)
+    vel = np.cumsum(acc) * dt
+    pos = np.cumsum(vel - vel[-1] * np.linspace(0.0, 1.0, span)) * dt  # speed back to normal
+    pos -= np.linspace(0.0, pos[-1], span)  # and back in place by the pulse's end
+    out = np.zeros_like(t)
+    for i in strikes:
+        if env[i] < 0.5:
+            continue
+        j = min(len(t), i + span)
+        out[i:j] += pos[: j - i] * env[i]
     return out
 
 
