@@ -211,6 +211,7 @@ class Calibrator:
         self.params = params or CalibrationParams()
         self.gait = gait
         self.walk_span = (0, 0)  # grid indices of the calibration walk's first and last strike
+        self.decided_at = 0  # grid index from which the last calibration found could be made
         self.reset()
 
     def reset(self) -> None:
@@ -219,7 +220,9 @@ class Calibrator:
         self._buf_n = 0
         self._secs: dict[int, _Second] = {}
         self._cands: list[int] = []
+        self._runs: list[list[int]] = []  # the candidates grouped into runs, as they come
         self._checked: tuple[int, int] = (-1, -1)
+        self._pruned = -(10**12)  # samples before this grid index were dropped (watching)
         self._memo: dict[object, Calibration | None] = {}
 
     @property
@@ -232,6 +235,12 @@ class Calibrator:
         self._k0s.append(k0)
         self._buf_n += len(up)
         self._cands += cands
+        lo, hi = self.gait.min_step_s * RATE_HZ, self.gait.max_step_s * RATE_HZ
+        for c in cands:
+            if self._runs and lo <= c - self._runs[-1][-1] <= hi:
+                self._runs[-1].append(c)
+            elif not self._runs or c - self._runs[-1][-1] >= lo:
+                self._runs.append([c])
         an = np.linalg.norm(acc, axis=1)
         gn = np.linalg.norm(gyr, axis=1)
         sec = (k0 + np.arange(len(up))) // SEC
@@ -277,7 +286,7 @@ class Calibrator:
     def progress(self) -> CalibrationProgress:
         """For the person being calibrated (cheap: looks at the last seconds only)."""
         p = self.params
-        runs = _runs(self._cands, self.gait)
+        runs = self._runs
         steps = len(runs[-1]) if runs and self._buf and \
             self._last_k() - runs[-1][-1] <= self.gait.max_step_s * RATE_HZ else 0
         run = 0
@@ -306,12 +315,17 @@ class Calibrator:
         if not final and key == self._checked and end < horizon:
             return None  # nothing new since the last look: no new second, no new candidate
         self._checked = key
-        good = self._good(min(end, horizon))
+        found = self._earliest(min(end, horizon))
+        good = None
+        if found is not None:
+            self.walk_span = found[2]
+            self.decided_at, good = found[0], found[1]
         if good is not None:
             log.info("calibrated from %s (walk of %d steps)", good.neutral_source,
                      good.walk_steps)
             return good
         if final or end >= horizon:
+            self.decided_at = min(end, horizon)
             cal = self._best(min(end, horizon))
             log.info("calibrated from %s (%d steps of walking); neutral confidence %.1f",
                      cal.neutral_source, cal.walk_steps, cal.neutral_confidence)
@@ -320,9 +334,16 @@ class Calibrator:
 
     def _walks(self, end: int) -> list[list[int]]:
         """Runs of strong candidates (the walks), as complete as the data up to ``end`` tell:
-        each cut at ``walk_max_steps``; a run still going on is included as it is."""
-        cands = [c for c in self._cands if c < end]
-        return [r[: self.params.walk_max_steps] for r in _runs(cands, self.gait)]
+        each cut at ``walk_max_steps``; a run still going on is included as it is. While
+        watching, only the runs whose samples are still held."""
+        out = []
+        for r in self._runs:
+            if r[-1] < self._pruned:
+                continue
+            r = [c for c in r[: self.params.walk_max_steps] if c < end]
+            if r and r[0] >= self._pruned:
+                out.append(r)
+        return out
 
     def _complete_at(self, walk: list[int]) -> int:
         """The grid index from which a walk is known whole: its last step plus a step's
@@ -331,9 +352,10 @@ class Calibrator:
             return walk[-1]
         return walk[-1] + int(self.gait.max_step_s * RATE_HZ)
 
-    def _good(self, end: int) -> Calibration | None:
+    def _earliest(self, end: int) -> tuple[int, Calibration, tuple[int, int]] | None:
         """The (walk, standing next to it) pair that could be decided earliest, if one can be
-        decided with the data before ``end``: the decision uses only what was known then."""
+        decided with the data before ``end`` (the decision uses only what was known then):
+        (decision index, calibration, walk span)."""
         p = self.params
         best: tuple[int, Calibration, tuple[int, int]] | None = None
         walks = [w for w in self._walks(end) if len(w) >= p.walk_min_steps]
@@ -359,10 +381,7 @@ class Calibrator:
                 cal = self._make([w], use, side, w)
                 if cal is not None and cal.neutral_confidence >= 0.6:
                     best = (at, cal, (w[0], w[-1]))
-        if best is None:
-            return None
-        self.walk_span = best[2]
-        return best[1]
+        return best
 
     def _next_to(self, walk: list[int], spells: list[tuple[_Spell, bool]]
                  ) -> list[tuple[tuple[_Spell, bool], str]]:
@@ -534,6 +553,49 @@ class Calibrator:
             if lo < hi:
                 out[lo - a: hi - a] = arr[lo - k0: hi - k0]
         return out
+
+    # --- watching for better evidence once calibrated ------------------------------------
+    def better(self, current: Calibration) -> tuple[int, Calibration] | None:
+        """While watching (after the calibration): a calibration from a walk with quiet
+        upright standing next to it found since, if it is more confident than ``current``,
+        and the grid index from which it applies (the next whole second after it could first
+        be decided, so live and batch switch at the same sample)."""
+        if not self._buf:
+            return None
+        end = self._last_k()
+        key = (end // SEC, len(self._cands))
+        if key == self._checked:
+            return None
+        self._checked = key
+        found = self._earliest(end)
+        if found is None:
+            return None
+        at, cal, _ = found
+        gain = cal.neutral_confidence - current.neutral_confidence
+        if gain < 0.05 and not (cal.axes_confidence >= current.axes_confidence + 0.2
+                                and gain >= 0):
+            return None
+        switch = -(-at // SEC) * SEC
+        self.prune(switch, forget=True)
+        self._checked = (-1, -1)  # look again at once: what is left may be better still
+        self.decided_at = switch
+        return switch, cal
+
+    def prune(self, before: int, forget: bool = False) -> None:
+        """Drop the samples (and quiet seconds) before grid index ``before``, and with them the
+        walks that began before it (``forget``: their evidence has been used)."""
+        keep = [i for i, (k0, arr, _, _) in enumerate(self._buf) if k0 + len(arr) > before]
+        if keep and keep[0] > 0:
+            self._buf = self._buf[keep[0]:]
+            self._k0s = self._k0s[keep[0]:]
+        elif not keep:
+            self._buf, self._k0s = [], []
+        self._buf_n = sum(len(a) for _, a, _, _ in self._buf)
+        for sec in [x for x in self._secs if x * SEC < before - SEC]:
+            del self._secs[sec]
+        self._pruned = max(self._pruned, before)
+        self._memo = {k: v for k, v in self._memo.items()
+                      if not (isinstance(k, tuple) and k[0] and k[0][0][0] < self._pruned)}
 
     def drain(self) -> list[tuple[int, np.ndarray, list[int], list[int]]]:
         """The buffered chunks ``(k0, [up acc gyr], weak, candidates)``, oldest first."""
