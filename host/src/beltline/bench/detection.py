@@ -5,9 +5,10 @@ Two suites:
 - **virtual**: virtual-wearer sessions from the scenario library, with wearers (incl. side-cue
   polarities, asymmetric steps, belt-clip wobble: ``scenarios.varied_wearer``), mountings
   (incl. off-centre) and sample rates varied per session and seeds from 10_000 up (the
-  detectors were never tuned on them). An episode is found when a detection of the same kind and side overlaps the label;
-  precision, recall and F1 per kind, the median onset error (detected start - labelled start)
-  and false alerts per hour of recordings that contain no episode of that kind.
+  detectors were never tuned on them). An episode is found when a detection of the same kind
+  and side overlaps the label; precision, recall and F1 per kind, the median onset error
+  (detected start - labelled start) and false alerts per hour of recordings that contain no
+  episode of that kind.
 - **walkers** (``../shared/data/lowerback-walks``, Voisard et al., IPOL 2023, AGPL-3.0): heel
   strikes against the foot-sensor events (a match is within 100 ms), the stance side of the
   matched ones, and how many episodes these healthy walkers raise (should be none).

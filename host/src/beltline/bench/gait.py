@@ -28,6 +28,7 @@ import json
 import logging
 import statistics
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -72,14 +73,14 @@ def walkers(data_dir: Path) -> dict[str, object]:
                  "held_out_walks": 0} for a in DROPS_DEG}
     false_alerts = 0
     for f in tqdm(files, desc="walkers", unit="trial"):
-        meta = walker_meta(f)
+        meta: dict[str, Any] = walker_meta(f)
         raw, truth_all, (a, b) = load_walker(f)
-        turn = tuple(x / 100.0 for x in meta["UTurnBoundaries"])  # type: ignore[union-attr]
+        u0, u1 = (x / 100.0 for x in meta["UTurnBoundaries"])
         res = analyze.run(raw)
         truth = [x for x in truth_all if a - TOLERANCE_S <= x[0] <= b + TOLERANCE_S]
         det = [x for x in res.steps if a - TOLERANCE_S <= x[0] <= b + TOLERANCE_S]
-        tags = _walker_tags(truth, turn)  # type: ignore[arg-type]
-        held = int(meta["Subject"]) not in TUNED_SUBJECTS  # type: ignore[call-overload]
+        tags = _walker_tags(truth, (u0, u1))
+        held = int(meta["Subject"]) not in TUNED_SUBJECTS
         one = StrikeScore()
         for s in (one, scores["all"],
                   scores["subjects_6_10_held_out" if held else "subjects_1_5_tuned"]):
@@ -265,7 +266,7 @@ def main(walkers_dir: Path, gaitpy_dir: Path | None, sessions: int = 20,
                   f"{d['side_unknown_share']}" for k, d in per.items()]
     files = gaitpy_files(gaitpy_dir)
     if files:
-        gp = gaitpy(*files)
+        gp: dict[str, Any] = gaitpy(*files)
         result["gaitpy_demo"] = gp
         lines.append(f"GaitPy demo ({gp['bouts']} bouts, accelerometer only): steps "
                      f"{gp['beltline_steps']} vs GaitPy {gp['gaitpy_steps']}, cadence |error| "

@@ -1,8 +1,8 @@
 """Episode detectors: sustained hip drop, hip hike, anterior tilt, standing pelvic obliquity.
 
 Each detector is fed evidence units in time order (a single-leg stance for hip drop and hike,
-one second of eligible posture for tilt and obliquity), keeps a window of the last N units and uses two
-thresholds (hysteresis): an episode opens when at least ``on`` of the last N units show the
+one second of eligible posture for tilt and obliquity), keeps a window of the last N units and
+uses two thresholds (hysteresis): an episode opens when at least ``on`` of the last N units show the
 condition and closes when at most ``off`` do, or when evidence stops for longer than
 ``pause_max_s``. Start and end are back-dated to the first and last unit that showed it, so a
 recording's episodes do not depend on the dwell time's delay. Settings: ``pipeline.settings``.

@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -117,7 +118,8 @@ class StepCandidates:
         self._band.reset()
         p = self.params
         # per finder: armed, best, best index, low (valley), rise at arming, last peak index
-        self._st = [[False, -np.inf, -1, np.inf, 0.0, -(10**12)] for _ in range(2)]
+        self._st: list[list[Any]] = [[False, -np.inf, -1, np.inf, 0.0, -(10**12)]
+                                     for _ in range(2)]
         self._rises: list[float] = []
         self.strong_drop = p.strike_drop_ms2
         self._carry = np.zeros(0)
@@ -221,7 +223,8 @@ class StepTracker:
     least 5 s back.
 
     ``feed`` gives the steps whose side is decided (a few steps late); ``take_spans`` the
-    walking spans (strike, next strike) as soon as the strikes are known (for the activity, which cannot wait for the side);
+    walking spans (strike, next strike) as soon as the strikes are known (for the activity,
+    which cannot wait for the side);
     ``reset`` marks a break in the data (a walk survives a short one); ``close`` ends the
     current walk (the end of the recording)."""
 

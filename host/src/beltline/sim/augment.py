@@ -22,6 +22,7 @@ added.)
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,7 +35,7 @@ def drop_pattern(t: np.ndarray, strikes: Sequence[tuple[float, str]], leg: str,
     theta = np.zeros(len(t))
     sign = 1.0 if leg == "left" else -1.0
     amp = np.radians(amplitude_deg)
-    for (a, foot), (b, _) in zip(strikes[:-1], strikes[1:], strict=True):
+    for (a, foot), (b, _) in itertools.pairwise(strikes):
         if foot != leg or not 0.2 < b - a <= max_step_s:
             continue
         m = (t >= a) & (t < b)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class Scenario:
     wearer: dict[str, float] = field(default_factory=dict)
 
 
-def _walks(minutes: float, rng: np.random.Generator, **cond: object) -> list[Segment]:
+def _walks(minutes: float, rng: np.random.Generator, **cond: Any) -> list[Segment]:
     # walking bouts of 40-90 s with 180-degree or 90-degree turns between, and short stops
     out: list[Segment] = []
     left = minutes * 60.0
@@ -135,17 +136,17 @@ def _demo(m: float, rng: np.random.Generator) -> list[Segment]:
 def _chronic(side: str) -> Callable[[float, np.random.Generator], list[Segment]]:
     # a weak hip from the first step: the drop is there in the very first walk too
     def build(m: float, rng: np.random.Generator) -> list[Segment]:
-        d = {"hip_drop_deg": 6.0, "hip_drop_side": side}
-        return [Segment("stand", 10.0), Segment("walk", 30.0, **d),  # type: ignore[arg-type]
-                *_walks(m, rng, **d), Segment("stand", 10.0)]
+        d: dict[str, Any] = {"hip_drop_deg": 6.0, "hip_drop_side": side}
+        return [Segment("stand", 10.0), Segment("walk", 30.0, **d), *_walks(m, rng, **d),
+                Segment("stand", 10.0)]
     return build
 
 
 def _bilateral(m: float, rng: np.random.Generator) -> list[Segment]:
     # both hips weak: a symmetric large drop ("runway walk"), from the first step
-    d = {"hip_drop_deg": 6.0, "hip_drop_side": "both"}
-    return [Segment("stand", 10.0), Segment("walk", 30.0, **d),  # type: ignore[arg-type]
-            *_walks(m, rng, **d), Segment("stand", 10.0)]
+    d: dict[str, Any] = {"hip_drop_deg": 6.0, "hip_drop_side": "both"}
+    return [Segment("stand", 10.0), Segment("walk", 30.0, **d), *_walks(m, rng, **d),
+            Segment("stand", 10.0)]
 
 
 def _hike(side: str) -> Callable[[float, np.random.Generator], list[Segment]]:
@@ -157,7 +158,7 @@ def _hike(side: str) -> Callable[[float, np.random.Generator], list[Segment]]:
     return build
 
 
-def _short_walk(rng: np.random.Generator, **cond: object) -> list[Segment]:
+def _short_walk(rng: np.random.Generator, **cond: Any) -> list[Segment]:
     # across a room and back: 10 m, a 180 deg turn, 10 m (15-25 s), as in a clinic's test
     leg = float(rng.uniform(6.0, 10.0))
     return [Segment("walk", leg, **cond), Segment("walk", 2.5, turn_deg=180.0, **cond),
@@ -167,7 +168,7 @@ def _short_walk(rng: np.random.Generator, **cond: object) -> list[Segment]:
 def _short_walks(drop: bool) -> Callable[[float, np.random.Generator], list[Segment]]:
     def build(m: float, rng: np.random.Generator) -> list[Segment]:
         side = str(rng.choice(["left", "right"]))
-        cond: dict[str, object] = {"hip_drop_deg": 6.0, "hip_drop_side": side} if drop else {}
+        cond: dict[str, Any] = {"hip_drop_deg": 6.0, "hip_drop_side": side} if drop else {}
         out: list[Segment] = [Segment("stand", 8.0)]
         left = m * 60.0
         while left > 0:

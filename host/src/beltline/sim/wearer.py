@@ -455,7 +455,7 @@ def _wobble(f: np.ndarray, w: np.ndarray, phase: np.ndarray, env: np.ndarray, t:
     kernel = np.radians(wearer.wobble_deg) * np.exp(-k / wearer.wobble_tau_s) * np.sin(
         2 * np.pi * wearer.wobble_hz * k)
     theta = np.zeros(len(t))
-    for i in strikes:
+    for i in strikes.tolist():
         if env[i] < 0.5:
             continue
         j = min(len(t), i + span)
@@ -501,7 +501,7 @@ def _heel_transients(phase: np.ndarray, env: np.ndarray, t: np.ndarray,
     span = int(5 * tau / dt)
     k = np.arange(span) * dt
     kernel = a_m * np.exp(-k / tau) * np.sin(2 * np.pi * f * k)
-    for i in strikes:
+    for i in strikes.tolist():
         if env[i] < 0.5:
             continue
         j = min(len(t), i + span)
@@ -526,7 +526,7 @@ def _brake_transients(phase: np.ndarray, env: np.ndarray, t: np.ndarray,
     pos = np.cumsum(vel - vel[-1] * np.linspace(0.0, 1.0, span)) * dt  # speed back to normal
     pos -= np.linspace(0.0, pos[-1], span)  # and back in place by the pulse's end
     out = np.zeros_like(t)
-    for i in strikes:
+    for i in strikes.tolist():
         if env[i] < 0.5:
             continue
         j = min(len(t), i + span)
