@@ -126,3 +126,37 @@ def test_session_commands(raw_file: Path, tmp_path: Path,
     assert main(["export", "1", "--out", str(tmp_path / "e"), "--store", db]) == 0
     assert (tmp_path / "e" / "session.json").exists()
     assert main(["export", "9", "--out", str(tmp_path / "e"), "--store", db]) == 1
+
+
+def test_steps_keep_their_hike_and_an_unknown_side(tmp_path: Path) -> None:
+    """Schema 2 adds the per-step hike; a file of schema 1 is upgraded in place and its steps
+    read back with the hike unknown (NaN)."""
+    from beltline.records import Rows, StepRow
+    from beltline.sessions import tables
+    from beltline.sessions.store import MIGRATIONS, Recorder
+
+    old = tmp_path / "old.db"
+    db = sqlite3.connect(old)
+    db.executescript(f"BEGIN;{MIGRATIONS[0]};PRAGMA user_version=1;COMMIT;")
+    db.execute("INSERT INTO sessions VALUES (1, 0.0, 'import', '', '', '', 1.0)")
+    db.execute("INSERT INTO steps VALUES (1, 1.5, 'left', 4.0, 1.0, 8.0, 110.0)")
+    db.commit()
+    db.close()
+    s = Store(old)
+    assert s.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    (step,) = s.steps(1)
+    assert step.side == "left"
+    assert np.isnan(step.hike_deg)
+    rec = Recorder(s, 1)
+    rec.write(Rows(steps=[StepRow(2.0, "right", 3.5, 0.5, 7.0, 108.0, 2.2),
+                          StepRow(2.6, "unknown")]))
+    rec.flush()
+    back = s.steps(1)
+    assert [x.side for x in back] == ["left", "right", "unknown"]
+    assert back[1].hike_deg == 2.2
+    path = tmp_path / "steps.csv"
+    tables.write_steps(path, back)
+    again = tables.read_steps(path)
+    assert [x.side for x in again] == ["left", "right", "unknown"]
+    assert again[1].hike_deg == pytest.approx(2.2)
+    s.close()

@@ -345,6 +345,14 @@ class Calibrator:
                 out.append(r)
         return out
 
+    def _full(self, walk: list[int], end: int) -> list[int]:
+        """The whole run a (cut) walk comes from, as far as the data up to ``end`` go: the
+        standing next to it is next to the run's ends."""
+        for r in self._runs:
+            if r[0] == walk[0]:
+                return [c for c in r if c < end]
+        return walk
+
     def _complete_at(self, walk: list[int]) -> int:
         """The grid index from which a walk is known whole: its last step plus a step's
         silence, or its ``walk_max_steps``-th strike."""
@@ -364,7 +372,8 @@ class Calibrator:
             done = self._complete_at(w)
             if done > end:
                 continue
-            for (sp, ended), side in self._next_to(w, spells):
+            run = self._full(w, end)
+            for (sp, ended), side in self._next_to(run, spells):
                 if side == "after":
                     if sp.s1 - sp.s0 >= p.stand_good_s:
                         use = _Spell(sp.s0, sp.s0 + p.stand_good_s)
@@ -378,7 +387,7 @@ class Calibrator:
                 at = max(done, ready)
                 if at > end or (best is not None and at >= best[0]):
                     continue
-                cal = self._make([w], use, side, w)
+                cal = self._make([w], use, side, run)
                 if cal is not None and cal.neutral_confidence >= 0.6:
                     best = (at, cal, (w[0], w[-1]))
         return best
@@ -417,10 +426,11 @@ class Calibrator:
         spells = self._spells(end // SEC)
         found: list[Calibration] = []
         for w in walks:
-            for (sp, _), side in self._next_to(w, spells):
+            run = self._full(w, end)
+            for (sp, _), side in self._next_to(run, spells):
                 part = _Spell(sp.s0, min(sp.s1, sp.s0 + p.stand_use_s)) if side == "after" \
                     else _Spell(max(sp.s0, sp.s1 - p.stand_use_s), sp.s1)
-                cal = self._make(use, part, side, w)
+                cal = self._make(use, part, side, run)
                 if cal is not None:
                     found.append(cal)
         for sp, _ in spells:  # standing anywhere, judged by its posture alone

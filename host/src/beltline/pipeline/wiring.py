@@ -72,6 +72,15 @@ class Diagnostics:
     bridged: tuple[int, float]  # short holes bridged: how many, seconds in all
     attitude_restarts: int
     active_episodes: list[tuple[str, str]]  # (kind, side) open now
+    # the calibration as stored (Calibration.as_dict: axes and neutral confidence, where the
+    # neutral came from), None while calibrating; how often better evidence improved it
+    calibration_record: dict[str, object] | None = None
+    calibration_updates: int = 0
+    # the stance side: steps given a side and left unknown so far, and each side cue's learned
+    # polarity (+1/-1, 0 = not yet; "lat" is the anchor)
+    steps_sided: int = 0
+    steps_unknown_side: int = 0
+    side_cues: dict[str, float] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -101,6 +110,7 @@ class Pipeline:
         self.watch: Calibrator | None = None
         self._switch_at: tuple[int, Calibration] | None = None
         self.calibration_updates = 0
+        self._sided = self._unknown = 0
         self.gaps: list[Gap] = []
         self.samples_in = 0
 
@@ -150,7 +160,9 @@ class Pipeline:
         return Diagnostics(
             self.samples_in, cal is not None, progress, self.evidence.refs_set,
             cal.walk_drop_deg if cal is not None and self.evidence.refs_set else None,
-            len(self.gaps), self.bridged, self.attitude.restarts, self.detectors.active())
+            len(self.gaps), self.bridged, self.attitude.restarts, self.detectors.active(),
+            cal.as_dict() if cal is not None else None, self.calibration_updates,
+            self._sided, self._unknown, self.tracker.vote.learned())
 
     @property
     def bridged(self) -> tuple[int, float]:
@@ -286,6 +298,10 @@ class Pipeline:
             self.activity.walking(strike, end)
         for s in steps:
             out.steps.append((self._t(s.i), s.side, s))
+            if s.confident:
+                self._sided += 1
+            else:
+                self._unknown += 1
         self.evidence.hold_steps(steps)
         self._evidence(out, force)
 
