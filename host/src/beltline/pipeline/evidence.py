@@ -25,7 +25,7 @@ import numpy as np
 
 from beltline.pipeline.calibration import Calibration
 from beltline.pipeline.episodes import Detectors, Episode
-from beltline.pipeline.gait import Step
+from beltline.pipeline.gait import Step, _median
 from beltline.pipeline.settings import Settings
 from beltline.pipeline.signals import RATE_HZ
 
@@ -183,7 +183,7 @@ class Evidence:
                 own: float) -> bool:
         p = self.params
         mine = [v[m] for v in self._recent[x.side]][-p.evidence_stances:]
-        d = float(np.median(mine)) if mine else float("nan")
+        d = _median(mine) if mine else float("nan")
         if not d >= floor:
             return False
         if d >= normal_max:
@@ -192,10 +192,8 @@ class Evidence:
         other = [v[m] for v in recent]
         # the other leg is the yardstick only while it drops normally itself (a hike there
         # would make a normal drop on this side look large)
-        hiking = len(recent) and float(np.median([v[2] for v in recent])) >= \
-            self.settings.hip_hike_deg
-        if len(other) >= p.other_leg_min and not hiking and \
-                d - float(np.median(other)) >= asym:
+        hiking = len(recent) and _median([v[2] for v in recent]) >= self.settings.hip_hike_deg
+        if len(other) >= p.other_leg_min and not hiking and d - _median(other) >= asym:
             return True
         if self.baseline is not None:
             ref = self.baseline[m][0 if x.side == "left" else 1]

@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,7 +174,10 @@ class StepCandidates:
         if len(self._rises) > 12:
             del self._rises[0]
         if len(self._rises) >= 6:
-            big = float(np.percentile(self._rises, 75))
+            r = sorted(self._rises)
+            x = 0.75 * (len(r) - 1)  # the 75th percentile, linear between neighbours
+            lo = int(x)
+            big = r[lo] + (r[min(lo + 1, len(r) - 1)] - r[lo]) * (x - lo)
             self.strong_drop = float(np.clip(p.strike_rel * big, p.strike_min_ms2,
                                              p.strike_drop_ms2))
 
@@ -213,7 +217,7 @@ class Step:
 class _Strike:
     i: int
     phantom: bool = False  # a step counted but not seen (a hole in a run or in the data)
-    cues: np.ndarray = field(default_factory=lambda: np.full(len(CUES), np.nan))
+    cues: list[float] = field(default_factory=lambda: [float("nan")] * len(CUES))
 
 
 class StepTracker:
@@ -240,6 +244,7 @@ class StepTracker:
         self._max = p.max_step_s * RATE_HZ
         self.pending: list[int] = []
         self.run: list[_Strike] = []
+        self.real = 0  # strikes of the run that were seen (not counted as missed)
         self.emitted = 0  # how many of the run's strikes were given out (or skipped)
         self.spanned = 0  # how many of the run's strikes gave their walking span
         self.weak: list[int] = []  # small candidates, for a walk's edges and holes
@@ -305,7 +310,7 @@ class StepTracker:
         real = [s.i for s in self.run[-9:]]
         if len(real) < 3:
             return None
-        return float(np.median(np.diff(real)))
+        return _median([b - a for a, b in itertools.pairwise(real)])
 
     def _weak_between(self, a: int, b: int) -> list[int]:
         """Refined strikes of the weak candidates whose strike lies in (a, b)."""
@@ -357,8 +362,7 @@ class StepTracker:
             elif gap > self._max:
                 out += self._close()
         self._append(_Strike(i))
-        n_real = sum(not s.phantom for s in self.run)
-        if n_real >= p.run_min_steps:
+        if self.real >= p.run_min_steps:
             self._give_spans()
             while self.emitted + p.side.after_steps < len(self.run):
                 out += self._emit(self.emitted)
@@ -368,6 +372,7 @@ class StepTracker:
     def _append(self, s: _Strike) -> None:
         run = self.run
         run.append(s)
+        self.real += not s.phantom
         j = len(run) - 1
         if j == 0 or s.phantom:
             self._cues_start(s)
@@ -375,26 +380,12 @@ class StepTracker:
         self._cues_start(s)
         self._cues_step(j - 1)
 
-    def _first_step(self) -> None:
-        """Gait initiation: the first step is often too small for the normal candidates; take
-        the latest weak candidate 0.35-1.0 s before the run's first strike."""
-        p = self.params
-        first = self.run[0].i
-        lo, hi = first - p.n(p.closing_max_s), first - p.n(p.closing_min_s)
-        earlier = [self._refine(w) for w in self.weak if lo <= w - self._lag <= hi]
-        earlier = [s for s in earlier if first - s >= self._min and s >= self.h.start]
-        if earlier:
-            s = _Strike(max(earlier))
-            self.run.insert(0, s)
-            self._cues_start(s)
-            self._cues_step(0)
-
     def _closing_step(self) -> None:
         """When a walk stops, the feet come together with one small last step, often too weak
         for the normal candidates: take the first weak candidate 0.35-1.0 s after the last
         strike, if the run was a real walk."""
         p = self.params
-        if sum(not s.phantom for s in self.run) < p.run_min_steps:
+        if self.real < p.run_min_steps:
             return
         last = self.run[-1].i
         lo, hi = int(p.closing_min_s * RATE_HZ), int(p.closing_max_s * RATE_HZ)
@@ -415,7 +406,7 @@ class StepTracker:
     def _close(self) -> list[Step]:
         out: list[Step] = []
         p = self.params
-        if sum(not s.phantom for s in self.run) >= p.run_min_steps:
+        if self.real >= p.run_min_steps:
             if self.run:
                 last = self.run[-1].i
                 self.spans.append((last, last + self._typical()))
@@ -425,6 +416,7 @@ class StepTracker:
             self.vote.end_bout(self.run[0].i / RATE_HZ)
             self.bouts += 1
         self.run = []
+        self.real = 0
         self.emitted = 0
         self.spanned = 0
         return out
@@ -440,9 +432,9 @@ class StepTracker:
         if s.phantom:
             return
         wx = self.h.get("wx", s.i, s.i + self._cue)
-        s.cues[1] = _mean(wx, np.nan)
+        s.cues[1] = _mean(wx, float("nan"))
         wzb = self.h.get("wzb", s.i, s.i + 1)
-        s.cues[2] = float(wzb[0]) if len(wzb) else np.nan
+        s.cues[2] = float(wzb[0]) if len(wzb) else float("nan")
 
     def _cues_step(self, j: int) -> None:
         """The cues of strike ``j`` that need the step to its successor: the lateral velocity
@@ -454,10 +446,14 @@ class StepTracker:
         if j + 1 < len(self.run) and self.run[j + 1].phantom:
             return
         lat = self.h.get("alat", s.i, end)
-        if len(lat) == end - s.i and len(lat) and np.isfinite(lat).mean() > 0.9:
-            s.cues[0] = -float(np.nansum(lat)) / RATE_HZ
+        if len(lat) == end - s.i and len(lat):
+            total = float(lat.sum())
+            if total != total and np.isfinite(lat).mean() > 0.9:  # next to a gap
+                total = float(np.nansum(lat))
+            if total == total:
+                s.cues[0] = -total / RATE_HZ
         roll = self.h.get("roll", s.i, end)
-        s.cues[3] = _mean(roll, np.nan)
+        s.cues[3] = _mean(roll, float("nan"))
 
     # --- steps ----------------------------------------------------------------------------
     def _emit(self, j: int) -> list[Step]:
@@ -488,24 +484,33 @@ class StepTracker:
         wz = self.h.get("wz", i - n, end)  # a whole stride: the sway cancels
         stride = self.h.get("roll", i - n, end + 3)
         drop = hike = rng = middle = nan
-        if side in ("left", "right") and exact and n > 0 and len(stride) == 2 * n + 3 and \
-                np.isfinite(stride).all():
-            roll = stride[n: 2 * n]
-            at_strike = float(stride[n - 2: n + 3].mean())
-            at_next = float(stride[2 * n - 2: 2 * n + 3].mean())
-            level = 0.5 * (at_strike + at_next)  # the pelvis at double support
+        if side in ("left", "right") and exact and n > 0 and len(stride) == 2 * n + 3:
+            # a few reductions of one slice (this runs once per step, live too)
             a, b = p.hike_window
-            mid = roll[int(a * n): max(int(b * n), int(a * n) + 1)]
-            if side == "left":  # right side is the swing side: + roll = right lower
-                drop, hike = float(roll.max()) - level, level - float(mid.min())
-                middle = float(mid.mean()) - level
-            else:
-                drop, hike = level - float(roll.min()), float(mid.max()) - level
-                middle = level - float(mid.mean())
-            rng = float(stride[: 2 * n].max() - stride[: 2 * n].min())
+            m0, m1 = n + int(a * n), n + max(int(b * n), int(a * n) + 1)
+            cs = np.concatenate([[0.0], np.cumsum(stride)]).tolist()
+            # the pelvis at double support: around the two strikes
+            level = 0.1 * (cs[n + 3] - cs[n - 2] + cs[2 * n + 3] - cs[2 * n - 2])
+            mid_mean = (cs[m1] - cs[m0]) / (m1 - m0)
+            if level == level and mid_mean == mid_mean:
+                roll, mid = stride[n: 2 * n], stride[m0:m1]
+                if side == "left":  # right side is the swing side: + roll = right lower
+                    drop, hike = float(roll.max()) - level, level - float(mid.min())
+                    middle = mid_mean - level
+                else:
+                    drop, hike = level - float(roll.min()), float(mid.max()) - level
+                    middle = level - mid_mean
+                rng = float(np.ptp(stride[: 2 * n]))
         return Step(i, side, end, drop, _mean(pitch, nan),
                     float(np.degrees(abs(_mean(wz, nan)))), float(run[j].cues[0]), rng,
                     60.0 * RATE_HZ / n if n > 0 else nan, hike, conf, self.bouts, middle)
+
+
+def _median(v: list[float] | list[int]) -> float:
+    """The median of a short list (numpy's costs more than it saves for a handful)."""
+    s = sorted(v)
+    n = len(s)
+    return float(s[n // 2]) if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
 
 
 def _mean(x: np.ndarray, empty: float) -> float:

@@ -64,6 +64,26 @@ class SideParams:
     disagree_min: float = 0.3
 
 
+def alternations(cues: np.ndarray, j: int) -> np.ndarray:
+    """``alternation`` of every column of ``cues`` (strikes × cues) at once (plain Python: the
+    window is a handful of numbers, for which numpy's per-call cost dominates)."""
+    rows = cues.tolist()
+    out = []
+    for k in range(len(rows[0]) if rows else 0):
+        vals = [(m, r[k]) for m, r in enumerate(rows) if r[k] == r[k]]
+        if len(vals) < 3:
+            out.append(float("nan"))
+            continue
+        mean = sum(v for _, v in vals) / len(vals)
+        num = den = 0.0
+        for m, v in vals:
+            x = v - mean
+            num += x if (m - j) % 2 == 0 else -x
+            den += abs(x)
+        out.append(num / den if den > 0 else 0.0)
+    return np.array(out)
+
+
 def alternation(values: np.ndarray, j: int) -> float:
     """How consistently ``values`` (one per strike, NaN = none) alternate in sign around strike
     ``j``'s position: +1 when strike j and every second neighbour are high and the others low,
@@ -115,7 +135,7 @@ class SideVote:
         window (the caller passes the window, ``j`` indexing into it). Returns (side or
         "unknown", confidence 0..1), and learns from it."""
         p = self.params
-        a = np.array([alternation(cues[:, k], j) for k in range(len(CUES))])
+        a = alternations(cues, j)
         pol = [self.polarity(k) for k in range(len(CUES))]
         anchor = a[ANCHOR]
         learned_num = sum(w * s * a[k] for k, (s, w) in enumerate(pol)
