@@ -13,8 +13,9 @@
   much longer than the run's own step (a shuffling turn, a dropped packet) is filled from the
   weak candidates, or, when it is about a whole number of steps with no candidate, counted as
   missed steps so the feet still alternate; a short break in the data does not end a walk. A
-  walk's first step (gait initiation) and its closing step (the feet coming together) are
-  looked for among the weak candidates just before and after the run.
+  walk's closing step (the feet coming together) is looked for among the weak candidates just
+  after the run. (The same before the run finds the first swing's toe-off, not a strike, on the
+  shared walkers: the first step is left to the normal candidates.)
 - **Side**: ``beltline.pipeline.side``: a vote of cues with learned polarities, ``unknown``
   when they disagree.
 - **Measures** (only for strikes with a side): the swing side's peak drop in the stance and
@@ -53,7 +54,7 @@ class GaitParams:
     - ``side_cue_s`` (0.12): roll rate after the strike (a side cue).
     - ``candidate_lag_s`` (0.09): a candidate peak comes about this long after its strike.
     - ``closing_min_s``/``closing_max_s`` (0.35, 1.0): where a walk's closing step may follow
-      (and its first step come before) the run's outer strikes.
+      its last strike.
     - ``hole_ratio`` (1.6): an interval this many times the run's median step is a hole to fill.
     - ``max_missed_steps`` (2): steps a hole may be counted as (with no candidate to fill it).
     - ``forward_lowpass_hz`` (15): low-pass of the forward acceleration before refining.
