@@ -58,16 +58,20 @@ def walking_clock(s: Session, t: np.ndarray | pd.Series) -> np.ndarray:
 
 def stance_table(s: Session) -> pd.DataFrame:
     """Per stance leg (index ``left``/``right``): number of single-leg stances, mean and
-    90th-percentile swing-side drop, the threshold and the share of stances above it (%)."""
+    90th-percentile swing-side drop, the threshold and the share of stances above it
+    (percent), and the mean swing-side rise in mid-stance (a hip hike when positive)."""
     thr = s.thresholds
     rows = []
     for side in ("left", "right"):
         d = s.steps.loc[s.steps["side"] == side, "drop_deg"].dropna()
+        hike = s.steps.loc[s.steps["side"] == side, "hike_deg"].dropna() \
+            if "hike_deg" in s.steps else pd.Series(dtype=float)
         over = float((d > thr[side]).mean() * 100) if len(d) else 0.0
         rows.append({"stance": side, "swing side": SWING[side], "stances": len(d),
                      "mean drop (deg)": round(float(d.mean()), 2) if len(d) else math.nan,
                      "p90 drop (deg)": round(float(d.quantile(0.9)), 2) if len(d) else math.nan,
-                     "threshold (deg)": round(thr[side], 1), "above (%)": round(over, 1)})
+                     "threshold (deg)": round(thr[side], 1), "above (%)": round(over, 1),
+                     "mean hike (deg)": round(float(hike.mean()), 2) if len(hike) else math.nan})
     return pd.DataFrame(rows).set_index("stance")
 
 

@@ -34,8 +34,9 @@ class Session:
 
     @property
     def thresholds(self) -> dict[str, float]:
-        """Per stance leg, the drop above which a stance counts: the wearer's own drop in the
-        calibration walk plus the hip-drop setting (the same rule the detector uses)."""
+        """Per stance leg, the drop above which a stance counts against the wearer: their own
+        drop in the first walk plus the hip-drop setting (one of the detector's rules; it also
+        judges against the healthy band and the other leg, ``pipeline.evidence``)."""
         cal = self.meta.get("calibration") or {}
         ref = cal.get("walk_drop_deg", [4.0, 4.0]) if isinstance(cal, dict) else [4.0, 4.0]
         settings = self.meta.get("settings") or {}

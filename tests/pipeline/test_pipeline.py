@@ -80,7 +80,12 @@ def test_episodes_are_found_with_their_side_and_nothing_else(
     for kind in {k for k, _ in kinds}:
         _tp, fp, fn, onsets = match_episodes(res.episodes, rec.labels, kind)
         assert (fp, fn) == (0, 0), (kind, res.episodes, rec.labels)
-        assert max(abs(o) for o in onsets) < 15.0
+        if name == "fatigue":
+            # a drop growing by ~1 deg a minute is labelled from 4 deg (a Trendelenburg sign);
+            # it is found once it exceeds the wearer's own first walk by hip_drop_deg (2.5)
+            assert all(-100.0 < o < 15.0 for o in onsets), onsets
+        else:
+            assert max(abs(o) for o in onsets) < 15.0
     for e in res.episodes:
         assert e.peak_deg >= e.mean_deg > 0
         assert e.end_s > e.start_s

@@ -527,4 +527,43 @@ def test_the_unit_clock_is_kept_with_the_session(tmp_path: Path) -> None:
     clock = s.meta(sid)["clock"]
     assert clock == [{"host_unix": 1000.5, "device_tick": 100, "epoch": 7, "rate_hz": 104.0},
                      {"host_unix": 1030.25, "device_tick": 52, "epoch": 9, "rate_hz": 104.0}]
+
+
+def test_steps_keep_their_hike_and_an_unknown_side(tmp_path: Path) -> None:
+    """Schema 4 adds the per-step hike; a file of schema 1 is upgraded in place and its steps
+    read back with the hike unknown (NaN); a steps.csv without the column reads too."""
+    from beltline.records import Rows, StepRow
+    from beltline.sessions import tables
+    from beltline.sessions.recorder import Recorder
+    from beltline.sessions.schema import MIGRATIONS
+
+    old = tmp_path / "old.db"
+    db = sqlite3.connect(old)
+    db.executescript(f"BEGIN;{MIGRATIONS[0]};PRAGMA user_version=1;COMMIT;")
+    db.execute("INSERT INTO sessions VALUES (1, 0.0, 'import', '', '', '', 1.0)")
+    db.execute("INSERT INTO steps VALUES (1, 1.5, 'left', 4.0, 1.0, 8.0, 110.0)")
+    db.commit()
+    db.close()
+    s = Store(old)
+    assert s.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    (step,) = s.steps(1)
+    assert step.side == "left"
+    assert np.isnan(step.hike_deg)
+    rec = Recorder(s, 1)
+    rec.write(Rows(steps=[StepRow(2.0, "right", 3.5, 0.5, 7.0, 108.0, 2.2),
+                          StepRow(2.6, "unknown")]))
+    rec.flush()
+    back = s.steps(1)
+    assert [x.side for x in back] == ["left", "right", "unknown"]
+    assert back[1].hike_deg == 2.2
+    path = tmp_path / "steps.csv"
+    tables.write_steps(path, back)
+    again = tables.read_steps(path)
+    assert [x.side for x in again] == ["left", "right", "unknown"]
+    assert again[1].hike_deg == pytest.approx(2.2)
+    old_csv = tmp_path / "old-steps.csv"
+    old_csv.write_text("t_s,side,drop_deg,tilt_deg,range_deg,cadence_spm\n1.5,left,4,1,8,110\n")
+    (o,) = tables.read_steps(old_csv)
+    assert o.side == "left"
+    assert np.isnan(o.hike_deg)
     s.close()

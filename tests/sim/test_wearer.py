@@ -125,3 +125,42 @@ def test_simulate_command_writes_the_four_files(tmp_path: Path) -> None:
     listing = subprocess.run([sys.executable, "-m", "beltline.cli", "simulate", "--list"],
                              capture_output=True, text=True, check=True).stdout
     assert len(listing.splitlines()) == len(scenarios.SCENARIOS)
+
+
+def test_new_patterns_are_labelled_and_physical() -> None:
+    from beltline.sim.wearer import Wearer
+
+    base = [Segment("stand", 5.0)]
+    hike = simulate([*base, Segment("walk", 40.0, hip_hike_deg=4.0, hip_hike_side="left")],
+                    seed=3, sensor=PERFECT)
+    both = simulate([*base, Segment("walk", 40.0, hip_drop_deg=6.0, hip_drop_side="both")],
+                    seed=3, sensor=PERFECT)
+    assert hike.labels == [("hip_hike", "left", 5.0, 45.0)]
+    assert {(k, s) for k, s, _, _ in both.labels} == {("hip_drop", "left"),
+                                                      ("hip_drop", "right")}
+    ls = hike.stance == "left"
+    assert hike.obliquity_deg[ls].min() < -3.0  # in left stance the right side is raised
+    lying = simulate([Segment("lie", 20.0)], seed=1, sensor=PERFECT)
+    assert np.mean(lying.tilt_deg[500:]) == pytest.approx(-85.0, abs=1.0)
+    # the loose clip: a damped 6-12 Hz rotation after each strike shows in the gyroscope
+    calm = simulate(WALK, seed=4, sensor=PERFECT)
+    loose = simulate(WALK, seed=4, sensor=PERFECT, wearer=Wearer(wobble_deg=0.8))
+
+    def band(x: np.ndarray) -> float:
+        spec = np.abs(np.fft.rfft(x - x.mean())) ** 2
+        f = np.fft.rfftfreq(len(x), 0.01)
+        return float(spec[(f > 6) & (f < 12)].sum())
+
+    assert band(loose.gyr[:, 0]) > 3 * band(calm.gyr[:, 0])
+    # the truth angles are the pelvis's: the clip's wobble is not a change of obliquity
+    np.testing.assert_allclose(loose.obliquity_deg, calm.obliquity_deg, atol=1e-6)
+
+
+def test_scenarios_start_as_real_life_does() -> None:
+    seated = scenarios.build("seated_start", 2.0, seed=1)
+    assert seated[0].activity == "sit"  # no calibration protocol first
+    assert scenarios.build("healthy_walk", 1.0, 1)[:2] == scenarios.CALIBRATION
+    assert scenarios.wearer_for("slow_gait").cadence_spm == 75.0
+    day = scenarios.build("normal_day", 45.0, seed=2)
+    assert 44 * 60 < sum(s.seconds for s in day) < 60 * 60
+    assert not any(s.hip_drop_deg or s.tilt_deg or s.obliquity_deg for s in day)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SAMPLE_COLUMNS = ("t_s", "obliquity_deg", "tilt_deg", "activity")
-STEP_COLUMNS = ("t_s", "side", "drop_deg", "tilt_deg", "range_deg", "cadence_spm")
+STEP_COLUMNS = ("t_s", "side", "drop_deg", "tilt_deg", "range_deg", "cadence_spm", "hike_deg")
+SIDES = ("left", "right", "unknown")  # a step's side: "unknown" when the cues disagree
 EPISODE_COLUMNS = ("kind", "side", "start_s", "end_s", "peak_deg", "mean_deg", "activity",
                    "steps")
 GAP_COLUMNS = ("start_s", "end_s")
@@ -29,10 +30,13 @@ GAP_COLUMNS = ("start_s", "end_s")
 
 @dataclass(frozen=True)
 class StepRow:
-    """``side`` is the striking foot = the stance leg of the stance that follows; ``drop_deg``
-    the swing side's peak drop in that stance from the neutral (+ = dropped), ``tilt_deg`` its
-    mean tilt, ``range_deg`` the obliquity range over the stride ending with it, ``cadence_spm``
-    steps per minute from its duration (NaN where unknown)."""
+    """``side`` is the striking foot = the stance leg of the stance that follows ("unknown"
+    when the side cues disagree: then the stance measures are NaN); ``drop_deg`` the swing
+    side's peak drop in that stance below the pelvis's level at the stance's two heel strikes
+    (+ = dropped), ``hike_deg`` the swing side's peak rise in mid-stance above that level (+ =
+    raised: a hip hike; normally negative), ``tilt_deg`` its mean tilt, ``range_deg`` the
+    obliquity range over the stride ending with it, ``cadence_spm`` steps per minute from its
+    duration (NaN where unknown)."""
 
     t_s: float
     side: str
@@ -40,6 +44,7 @@ class StepRow:
     tilt_deg: float = math.nan
     range_deg: float = math.nan
     cadence_spm: float = math.nan
+    hike_deg: float = math.nan
 
 
 @dataclass(frozen=True)

@@ -13,33 +13,46 @@ MANUAL = """\
 Analyse a recorded raw IMU file from a belt-worn sensor: calibrate, find steps and the stance
 side, classify activity and detect sustained episodes.
 
-Input RAW.csv: header t_s,ax,ay,az,gx,gy,gz (s; m/s^2 with gravity; rad/s; sensor frame; any
-sample rate from 50 to 200 Hz, irregular is fine). The recording must start like the
-calibration protocol: quiet standing (sets zero obliquity and tilt), then normal walking (finds
-forward and left, so the sensor may sit anywhere on the belt, either way up).
+Input (the format is told by the header):
+  - the common raw CSV: t_s,ax,ay,az,gx,gy,gz (s; m/s^2 with gravity; rad/s; sensor frame;
+    any sample rate from 50 to 200 Hz, irregular is fine);
+  - an Xsens MT Manager text export: comment lines, then PacketCounter (and SampleTimeFine),
+    Acc_X/Y/Z (m/s^2), Gyr_X/Y/Z (rad/s); time from the counters, dropped packets become gaps;
+  - mobgap/gaitmap columns: acc_x,acc_y,acc_z (m/s^2), gyr_x,gyr_y,gyr_z (deg/s) with a time
+    column (t_s, time, timestamp: seconds or ISO date-times) or a sample index (--rate).
+The sensor may sit anywhere on the belt, either way up: forward and left are found from the
+walking, the neutral (zero obliquity and tilt) from quiet upright standing wherever it is in
+the recording (before or after a walk; sitting, lying and bending are told apart). A recording
+that starts seated or walking, or has only short walks, is analysed all the same; without
+quiet upright standing no posture episode is raised (the calibration's confidence says so).
 
 Outputs (times in the file's own clock):
   --episodes EP.csv  kind,side,start_s,end_s,peak_deg,mean_deg,activity,steps
-                     kind hip_drop: side = the stance leg, so "hip_drop,right" is a hip
-                     drop in right-leg stance (the left side drops: the right hip's
+                     kind hip_drop / hip_hike: side = the stance leg, so "hip_drop,right"
+                     is a hip drop in right-leg stance (the left side drops: the right hip's
                      abductors do not hold the pelvis); pelvic_obliquity: side = the lower
                      side; anterior_tilt: no side
-  --steps ST.csv     t_s,side   heel strikes, side = the foot that strikes
+  --steps ST.csv     t_s,side   heel strikes, side = the foot that strikes (left, right, or
+                     unknown where the side cues of that walk disagree)
+  --step-measures SM.csv  t_s,side,drop_deg,tilt_deg,range_deg,cadence_spm,hike_deg per step:
+                     the swing side's drop and rise (hike) in the stance against the pelvis's
+                     level at its heel strikes, tilt, obliquity range, cadence
   --samples SA.csv   t_s,obliquity_deg,tilt_deg,activity   per input sample; obliquity + =
                      right side lower, tilt + = anterior, relative to the standing neutral;
                      activity standing, walking, sitting or other
 
 Bad input is an error with the reason and nothing is written (exit status 1; 2 for a bad
 command line): missing columns, text or NaN values, time going backwards, a rate outside
-50-200 Hz, values that look like g or deg/s. Holes in the time line up to 0.1 s are bridged
-and counted; longer ones are gaps: reported, never filled, and no sample is written inside
-them.
+50-200 Hz, values that look like g, deg/s or rad/s where the other is declared, no walking at
+all. Holes in the time line up to 0.1 s are bridged and counted; longer ones are gaps:
+reported, never filled, and no sample is written inside them.
 
 Settings (thresholds, dwell) come from --settings FILE.toml and --set NAME=VALUE; defaults and
 their clinical sources are listed in beltline/pipeline/settings.py and the README.
 
 Example:
   beltline analyze walk.csv --episodes ep.csv --steps st.csv --samples sa.csv
+  beltline analyze ../shared/data/lowerback-walks/1-1_lb.txt --episodes e.csv --steps s.csv
 """
 
 
@@ -49,6 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=out_file, required=True, metavar="EP.csv",
                    help="where to write the episodes")
     p.add_argument("--steps", type=out_file, metavar="ST.csv", help="where to write heel strikes")
+    p.add_argument("--step-measures", type=out_file, metavar="SM.csv",
+                   help="where to write each step's measures (drop, hike, tilt, range, cadence)")
     p.add_argument("--samples", type=out_file, metavar="SA.csv",
                    help="where to write per-sample angles and activity")
     input_options(p)
@@ -59,7 +74,7 @@ def run(args: argparse.Namespace) -> None:
     from beltline.sessions import analyze, rawcsv, tables
 
     cfg = settings.load(args.settings, args.set)
-    raw = rawcsv.read(args.raw, args.acc_unit, args.gyro_unit)
+    raw = rawcsv.read(args.raw, args.acc_unit, args.gyro_unit, args.rate)
     log.info("%s: %d samples, %.1f Hz, %.1f min", args.raw, len(raw.t), raw.rate_hz,
              (raw.t[-1] - raw.t[0]) / 60)
     res = analyze.run(raw, cfg)
@@ -71,16 +86,24 @@ def run(args: argparse.Namespace) -> None:
                     g.seconds)
     from beltline import privacy
 
-    for out in (args.episodes, args.steps, args.samples):
+    for out in (args.episodes, args.steps, args.step_measures, args.samples):
         if out is not None:
             privacy.private_file(out)  # health data: 0600 (the writers keep the mode)
     tables.write_episodes(args.episodes, res.episodes)
+    rows = res.out.rows()
     if args.steps:
-        tables.write_steps(args.steps, res.out.rows().steps, columns=("t_s", "side"))
+        tables.write_steps(args.steps, rows.steps, columns=("t_s", "side"))
+    if args.step_measures:
+        tables.write_steps(args.step_measures, rows.steps)
     if args.samples:
         tables.write_samples(args.samples, res.samples)
     kinds: dict[str, int] = {}
     for e in res.episodes:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
-    log.info("%d steps, %d episode(s) %s, %d gap(s)", len(res.steps), len(res.episodes),
-             kinds or "", len(res.gaps))
+    cal = res.pipeline.calibration
+    unknown = sum(side == "unknown" for _, side in res.steps)
+    log.info("%d steps (%d with the side unknown), %d episode(s) %s, %d gap(s)",
+             len(res.steps), unknown, len(res.episodes), kinds or "", len(res.gaps))
+    if cal is not None:
+        log.info("calibration: neutral from %s (confidence %.1f), axes confidence %.1f",
+                 cal.neutral_source, cal.neutral_confidence, cal.axes_confidence)

@@ -117,13 +117,29 @@ Example:
 """
 
 GAIT = """\
-Validate steps and cadence on real recordings: the shared lower-back walkers' foot-sensor heel
-strikes (cadence over each labelled walk) and GaitPy's lower-back demo recording with its
-published per-bout steps and cadence (accelerometer only: Beltline's strikes without a
-gyroscope). GaitPy's files come with `pip install --no-deps gaitpy`.
+Validate heel strikes, the stance side and hip-drop detection, per data set:
+
+  walkers          ../shared/data/lowerback-walks (Voisard et al., IPOL 2023): 58 real walks
+                   (stand, 10 m, 180 deg turn, 10 m, stand) read from the Xsens exports;
+                   strikes against the foot sensors' events; all subjects, subjects 1-5 (the
+                   parameters were tuned on these) and 6-10 (held out)
+  walkers + drop   the same walks with a 6 and a 4.5 deg swing-side drop added at every stance
+                   of one leg (an extra rotation of the sensor about the pelvis's forward
+                   axis, in the gyroscope and the accelerometer): walks in which the drop is
+                   found on the right leg; false alerts on the unmodified walks
+  virtual          --sessions virtual wearers of varied patterns (side cues of either sign,
+                   off-centre mounts, wobble, slow and asymmetric gait) in the real-life
+                   scenarios (seated, lying, walking starts, home walks, chronic, bilateral
+                   drops, hike)
+  GaitPy demo      GaitPy's lower-back recording and its published bouts (accelerometer only;
+                   `pip install --no-deps gaitpy`), if installed
+
+Per data set: precision/recall/F1 at 50, 100 and 150 ms, side accuracy over the strikes given
+a side and the share left unknown, the median offset, recall in turns and at the walks' edges
+(first and last two strikes). Then one JSON line.
 
 Example:
-  beltline bench gait
+  beltline bench gait --sessions 30 --minutes 4
 """
 
 REPORT = """\
@@ -262,6 +278,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gaitpy", type=Path, default=None, metavar="DIR",
                    help="folder with GaitPy's demo_data.csv and demo_gait_features.csv "
                    "(default: the installed gaitpy package's demo folder)")
+    p.add_argument("--sessions", type=number(int, 0), default=30,
+                   help="virtual sessions (default: 30; 0 skips the virtual suite)")
+    p.add_argument("--minutes", type=POSITIVE, default=4.0,
+                   help="minutes per virtual session (default: 4)")
 
     p = add(b, "report", "report render time against the batch analysis, long session",
             REPORT, report)
@@ -327,7 +347,7 @@ def dashboard(a: argparse.Namespace) -> None:
 def gait(a: argparse.Namespace) -> None:
     from beltline.bench import gait as m
 
-    m.main(a.walkers, a.gaitpy)
+    m.main(a.walkers, a.gaitpy, a.sessions, a.minutes)
 
 
 def report(a: argparse.Namespace) -> None:

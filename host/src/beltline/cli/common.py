@@ -161,11 +161,16 @@ def settings_options(p: argparse.ArgumentParser) -> None:
 
 
 def input_options(p: argparse.ArgumentParser) -> None:
-    """Units of a raw CSV and the wearer's settings: the same for every command reading one."""
-    p.add_argument("--acc-unit", choices=["m/s2", "g"], default="m/s2",
-                   help="accelerometer unit in a raw CSV (default: m/s2)")
-    p.add_argument("--gyro-unit", choices=["rad/s", "deg/s"], default="rad/s",
-                   help="gyroscope unit in a raw CSV (default: rad/s)")
+    """Units of a raw recording and the wearer's settings: the same for every command reading
+    one."""
+    p.add_argument("--acc-unit", choices=["m/s2", "g"], default=None,
+                   help="accelerometer unit (default: the format's own, m/s2)")
+    p.add_argument("--gyro-unit", choices=["rad/s", "deg/s"], default=None,
+                   help="gyroscope unit (default: the format's own: rad/s for the common CSV "
+                   "and Xsens exports, deg/s for mobgap/gaitmap columns)")
+    p.add_argument("--rate", type=number(float, 10.0, 1000.0), default=None, metavar="HZ",
+                   help="sample rate of a file whose time is a sample count (default: the "
+                   "rate the file states, else 100)")
     settings_options(p)
 
 

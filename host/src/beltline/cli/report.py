@@ -118,7 +118,7 @@ def report(args: argparse.Namespace) -> None:
         title = f"Beltline session {Path(src).name}"
     else:
         cfg = settings.load(args.settings, args.set)
-        raw = rawcsv.read(Path(src), args.acc_unit, args.gyro_unit)
+        raw = rawcsv.read(Path(src), args.acc_unit, args.gyro_unit, args.rate)
         session = analysis.from_result(analyze.run(raw, cfg))
         title = f"Beltline: {Path(src).name}"
     rep.write(args.out, rep.build(session, title))

@@ -190,7 +190,8 @@ def import_(args: argparse.Namespace) -> None:
             sid = exchange.import_export(store, args.path)
         else:
             cfg = settings.load(args.settings, args.set)
-            sid = exchange.import_raw(store, args.path, cfg, args.acc_unit, args.gyro_unit)
+            sid = exchange.import_raw(store, args.path, cfg, args.acc_unit, args.gyro_unit,
+                                     args.rate)
     print(sid)
     log.info("imported %s as session %d", args.path, sid)
 

@@ -9,8 +9,10 @@ from beltline.cli.common import POSITIVE, SEED, add, number, out_dir
 
 MANUAL = """\
 Generate a virtual wearer's recording: physically consistent IMU data for a belt unit, with
-ground truth, from a named scenario. Every scenario starts with the calibration protocol
-(10 s of quiet standing, then 30 s of normal walking), as a real wearer would.
+ground truth, from a named scenario. Most scenarios start with the calibration protocol
+(10 s of quiet standing, then 30 s of normal walking); the real-life ones start as real
+recordings do (seated, lying, bending, walking) and some change the wearer (slow or asymmetric
+gait, a loose belt clip): see --list.
 
 Writes into --out:
   raw.csv     t_s,ax,ay,az,gx,gy,gz   (s; m/s^2 with gravity; rad/s; sensor frame)
@@ -18,7 +20,8 @@ Writes into --out:
               obliquity + = right side lower, tilt + = anterior; activity standing, walking,
               sitting or other; stance left, right, double or empty)
   steps.csv   t_s,side   (heel strikes; side = the foot that strikes)
-  labels.csv  kind,side,start_s,end_s   (the injected episodes)
+  labels.csv  kind,side,start_s,end_s   (the injected episodes: hip_drop and hip_hike by the
+              stance leg, anterior_tilt, pelvic_obliquity by the lower side)
 
 The same --scenario, --minutes, --seed, --mount and --rate always give the same files.
 

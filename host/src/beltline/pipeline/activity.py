@@ -104,8 +104,12 @@ class ActivityClassifier:
         self._strikes.clear()
 
     def step(self, s: Step) -> None:
-        self._strikes.append(s.i)
-        self._walk.append((s.i - int(self.params.walk_lead_s * RATE_HZ), s.end_i))
+        self.walking(s.i, s.end_i)
+
+    def walking(self, strike: int, end: int) -> None:
+        """A heel strike at grid index ``strike`` and the step up to ``end``: walking."""
+        self._strikes.append(strike)
+        self._walk.append((strike - int(self.params.walk_lead_s * RATE_HZ), end))
 
     def blocks(self, h: History, upto: int, final: bool) -> Blocks | None:
         """Decide the blocks whose samples are all before grid index ``upto`` (``final``: all)."""

@@ -1,8 +1,8 @@
-"""Episode detectors: sustained hip drop, anterior tilt, standing pelvic obliquity.
+"""Episode detectors: sustained hip drop, hip hike, anterior tilt, standing pelvic obliquity.
 
-Each detector is fed evidence units in time order (a single-leg stance for hip drop, one second
-of eligible posture for tilt and obliquity), keeps a window of the last N units and uses two
-thresholds (hysteresis): an episode opens when at least ``on`` of the last N units show the
+Each detector is fed evidence units in time order (a single-leg stance for hip drop and hike,
+one second of eligible posture for tilt and obliquity), keeps a window of the last N units and
+uses two thresholds (hysteresis): an episode opens when at least ``on`` of the last N units show the
 condition and closes when at most ``off`` do, or when evidence stops for longer than
 ``pause_max_s``. Start and end are back-dated to the first and last unit that showed it, so a
 recording's episodes do not depend on the dwell time's delay. Settings: ``pipeline.settings``.
@@ -18,7 +18,7 @@ from beltline.records import EpisodeRow as Episode
 
 __all__ = ["KINDS", "Detectors", "Episode", "OpenEpisode"]
 
-KINDS = ("hip_drop", "anterior_tilt", "pelvic_obliquity")
+KINDS = ("hip_drop", "hip_hike", "anterior_tilt", "pelvic_obliquity")
 
 
 @dataclass(frozen=True)
@@ -57,23 +57,32 @@ class _Track:
     pause_max_s: float
     min_s: float
     recent: deque[Unit] = field(default_factory=deque)
+    streak: list[Unit] = field(default_factory=list)
     open_units: list[Unit] | None = None
+    held: list[Unit] | None = None  # a closed episode, given out unless a new one joins it
     last_end: float = float("-inf")
 
     def feed(self, u: Unit) -> Episode | None:
-        closed = None
+        closed = self.tick(u.start_s)
         if self.recent and u.start_s - self.recent[-1].end_s > self.pause_max_s:
-            closed = self.close()
+            closed = self.close() or closed
             self.recent.clear()
+            self.streak.clear()
         self.recent.append(u)
         while len(self.recent) > self.window:
             self.recent.popleft()
         hits = sum(x.hit for x in self.recent)
         if self.open_units is None:
-            fresh = [x for x in self.recent if x.hit and x.start_s >= self.last_end]
-            if len(fresh) >= self.on and fresh[-1].end_s - fresh[0].start_s >= self.min_s:
-                first = next(i for i, x in enumerate(self.recent) if x is fresh[0])
-                self.open_units = list(self.recent)[first:]
+            # the streak: every unit since the first hit of the current run of evidence; it
+            # ends when the window falls to `off` hits
+            if hits <= self.off:
+                self.streak.clear()
+            if (self.streak or u.hit) and u.start_s >= self.last_end:
+                self.streak.append(u)
+            if hits >= self.on and self.streak and \
+                    u.end_s - self.streak[0].start_s >= self.min_s:
+                closed = self._opened(list(self.streak)) or closed
+                self.streak.clear()
         else:
             self.open_units.append(u)
             if hits <= self.off:
@@ -81,12 +90,25 @@ class _Track:
         return closed
 
     def close(self) -> Episode | None:
+        """End the open episode. It is given out only once no new one has opened within
+        ``pause_max_s`` (a condition that comes and goes around its threshold, as a growing
+        drop does, is one episode): the closed one is held and merged with a new one that
+        opens in time; ``flush`` gives out what is held."""
         units, self.open_units = self.open_units, None
         if not units:
             return None
         last = max(i for i, x in enumerate(units) if x.hit)
         units = units[: last + 1]
         self.last_end = units[-1].end_s
+        out = self.flush()
+        self.held = units
+        return out
+
+    def flush(self) -> Episode | None:
+        """The held episode, if any."""
+        units, self.held = self.held, None
+        if not units:
+            return None
         hits = [x for x in units if x.hit]
         acts: dict[str, float] = {}
         for x in units:
@@ -94,6 +116,23 @@ class _Track:
         return Episode(self.kind, self.side, units[0].start_s, units[-1].end_s,
                        max(x.value for x in hits), sum(x.value for x in hits) / len(hits),
                        max(acts, key=lambda k: acts[k]), sum(x.steps for x in units))
+
+    def _opened(self, units: list[Unit]) -> Episode | None:
+        """A new episode opens with ``units``: merged with the held one if that ended less
+        than ``pause_max_s`` before; else the held one is given out."""
+        if self.held and units[0].start_s - self.held[-1].end_s <= self.pause_max_s:
+            self.open_units = self.held + units
+            self.held = None
+            return None
+        out = self.flush()
+        self.open_units = units
+        return out
+
+    def tick(self, t_s: float) -> Episode | None:
+        """Give out the held episode once ``pause_max_s`` has passed since it ended."""
+        if self.held and t_s - self.held[-1].end_s > self.pause_max_s:
+            return self.flush()
+        return None
 
     @property
     def active(self) -> bool:
@@ -114,18 +153,20 @@ class Detectors:
         self.tracks = {
             ("hip_drop", "left"): _Track("hip_drop", "left", *hd),
             ("hip_drop", "right"): _Track("hip_drop", "right", *hd),
+            ("hip_hike", "left"): _Track("hip_hike", "left", *hd),
+            ("hip_hike", "right"): _Track("hip_hike", "right", *hd),
             ("anterior_tilt", ""): _Track("anterior_tilt", "", *po),
             ("pelvic_obliquity", "left"): _Track("pelvic_obliquity", "left", *po),
             ("pelvic_obliquity", "right"): _Track("pelvic_obliquity", "right", *po),
         }
 
-    def stance(self, side: str, start_s: float, end_s: float, excess_deg: float,
-               drop_deg: float) -> list[Episode]:
-        """A single-leg stance on ``side`` whose swing side dropped ``drop_deg`` (relative to
-        neutral), ``excess_deg`` more than the wearer's reference."""
-        hit = excess_deg >= self.settings.hip_drop_deg
-        e = self.tracks[("hip_drop", side)].feed(
-            Unit(start_s, end_s, drop_deg, hit, "walking", 1))
+    def stance(self, kind: str, side: str, start_s: float, end_s: float, value_deg: float,
+               hit: bool) -> list[Episode]:
+        """A single-leg stance on ``side`` as evidence for ``kind`` ("hip_drop" or
+        "hip_hike"): its measure ``value_deg`` (the swing side's drop, or its rise) and whether
+        it shows the condition (``pipeline.evidence`` decides, against normal and against the
+        wearer)."""
+        e = self.tracks[(kind, side)].feed(Unit(start_s, end_s, value_deg, hit, "walking", 1))
         return [e] if e else []
 
     def second(self, start_s: float, activity: str, tilt_excess_deg: float, tilt_deg: float,
@@ -167,5 +208,7 @@ class Detectors:
         return [k for k, t in self.tracks.items() if t.active]
 
     def finish(self) -> list[Episode]:
-        out = [t.close() for t in self.tracks.values()]
+        out = []
+        for t in self.tracks.values():
+            out += [t.close(), t.flush()]
         return [e for e in out if e]

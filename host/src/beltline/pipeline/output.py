@@ -64,5 +64,6 @@ class Output:
     def rows(self) -> Rows:
         """What this output made final, as the store and the exports take it."""
         return Rows(SampleBlock(self.t, self.obliquity_deg, self.tilt_deg, self.activity),
-                    [StepRow(t, side, s.drop_deg, s.tilt_deg, s.range_deg, s.cadence_spm)
-                     for t, side, s in self.steps], list(self.episodes), list(self.gaps))
+                    [StepRow(t, side, s.drop_deg, s.tilt_deg, s.range_deg, s.cadence_spm,
+                             s.hike_deg) for t, side, s in self.steps],
+                    list(self.episodes), list(self.gaps))

@@ -19,23 +19,48 @@ from beltline.errors import DataError
 class Settings:
     """Episode rules. Angles in degrees relative to the wearer's calibrated references."""
 
-    # Hip drop: the swing side's peak drop in one single-leg stance, above the wearer's own
-    # drop in the calibration walk. Healthy obliquity range of motion is 9.4 +- 3.5 deg (women),
-    # 7.4 +- 3.4 deg (men) per stride (Smith, Lelas & Kerrigan 2002), i.e. a normal swing-side
-    # drop of about 3-5 deg; a Trendelenburg sign is a held extra drop of ~4-5 deg (about 2 cm
-    # across the pelvis). A single stance counts from 2.5 deg above the wearer's reference: on
-    # the shared healthy walkers 99% of stances stay below that (per-stance peaks are a little
-    # lower than the condition's peak), and the many-stride rule below keeps noise out.
+    # Hip drop. Each single-leg stance's swing-side drop is measured against the pelvis's level
+    # at the stance's own two heel strikes (double support), so it needs no neutral. Healthy
+    # obliquity range of motion is 9.4 +- 3.5 deg (women), 7.4 +- 3.4 deg (men) per stride
+    # (Smith, Lelas & Kerrigan 2002, n=120), i.e. a swing-side drop of about 3.7-4.7 +- 1.7 deg,
+    # and healthy walkers show no left/right difference (Pietraszewski et al. 2012, reference
+    # gait data; on the shared lower-back walkers, Voisard et al. 2023: per-walk median drop
+    # 3.4 deg, at most 6.3 deg; left minus right at most 2.1 deg, 90th percentile 1.1 deg).
+    # A Trendelenburg sign is a held extra drop of ~4-5 deg (about 2 cm across the pelvis).
+    # A stance shows a drop when the swing side drops at least `hip_drop_floor_deg` and one of:
+    # more than the healthy band allows (`hip_drop_normal_max_deg`, about the healthy mean + 2
+    # SD of Smith et al.: bilateral weakness, the "runway" walk, shows here), more than the
+    # other leg's recent stances (`hip_drop_asymmetry_deg`: a drop present from the first
+    # step), or more than the wearer's own drop in their first normal walk (`hip_drop_deg`).
+    # `hip_drop_normal_max_deg` 7.5: half of the mean + 2 SD range in Smith et al. (women 8.2,
+    # men 7.1).
     hip_drop_deg: float = 2.5
-    # The calibration walk's drop is the wearer's reference, limited to the healthy range so
-    # that a wearer who already drops during calibration is still measured against normal.
+    hip_drop_floor_deg: float = 5.0
+    hip_drop_normal_max_deg: float = 7.5
+    hip_drop_asymmetry_deg: float = 2.5
+    # The same over mid-stance (the middle half of the step, single support: where a
+    # Trendelenburg sign is held), the swing side's mean drop: healthy walkers 1.7 deg in
+    # median, at most 3.9; left minus right at most 3.3 (90th percentile 1.5). Its normal
+    # maximum is that of the peak less a little (a pelvis whose drop is held through stance
+    # has a mid-stance drop close to its peak).
+    hip_drop_mid_floor_deg: float = 3.0
+    hip_drop_mid_normal_max_deg: float = 7.0
+    hip_drop_mid_asymmetry_deg: float = 3.0
+    # The wearer's own reference (their first walk's drop per side) counts only while it lies
+    # in the healthy range: a wearer who already drops then is measured against normal.
     hip_drop_reference_min_deg: float = 2.0
     hip_drop_reference_max_deg: float = 5.5
     # Evidence over many strides, per stance side: the last N single-leg stances of that side;
-    # an episode starts when at least `on` of them show the drop and ends when at most `off` do.
-    hip_drop_window_steps: int = 16
-    hip_drop_on_steps: int = 12
-    hip_drop_off_steps: int = 4
+    # an episode starts when at least `on` of them show the drop and ends when at most `off`
+    # do. Sized for the short walks of daily life (a 10 m walk has ~7 stances per leg).
+    hip_drop_window_steps: int = 10
+    hip_drop_on_steps: int = 7
+    hip_drop_off_steps: int = 3
+    # Hip hike: the swing side RAISED above the double-support level in mid-stance (the
+    # quadratus lumborum lifting it to clear the foot instead of the hip abductors holding the
+    # pelvis). A healthy swing side is lower in mid-stance (about 1-4 deg), so a rise of this
+    # much is a hike; its own episode (`hip_hike`, side = stance leg) with the hip-drop window.
+    hip_hike_deg: float = 1.5
     # Anterior tilt: tilt above the wearer's reference (neutral standing; the calibration walk
     # while walking). Anatomical tilt differs by 13 +- 5 deg between people (Preece et al. 2008),
     # so only the change from the wearer's own neutral is judged; 5 deg is about twice the
@@ -53,8 +78,9 @@ class Settings:
     # moment) up to this long; longer pauses close it at its last evidence.
     pause_max_s: float = 20.0
     # "Sustained": an episode opens only once its evidence spans this long, whatever the
-    # cadence (a few seconds of drop when stepping off a kerb are not an episode).
-    min_episode_s: float = 12.0
+    # cadence (a few seconds of drop when stepping off a kerb are not an episode; a short walk
+    # across a room and back is).
+    min_episode_s: float = 10.0
     # Steps whose pelvis turns faster than this (deg/s, about the vertical) are turning steps:
     # counted but not used as hip-drop evidence (the pelvis leans into a turn).
     turn_rate_dps: float = 30.0
@@ -67,6 +93,13 @@ class Settings:
 
 _LIMITS: dict[str, tuple[float, float]] = {
     "hip_drop_deg": (0.5, 20.0),
+    "hip_drop_floor_deg": (0.0, 20.0),
+    "hip_drop_normal_max_deg": (1.0, 30.0),
+    "hip_drop_asymmetry_deg": (0.5, 20.0),
+    "hip_drop_mid_floor_deg": (0.0, 20.0),
+    "hip_drop_mid_normal_max_deg": (1.0, 30.0),
+    "hip_drop_mid_asymmetry_deg": (0.5, 20.0),
+    "hip_hike_deg": (0.0, 20.0),
     "hip_drop_reference_min_deg": (0.0, 20.0),
     "hip_drop_reference_max_deg": (0.0, 20.0),
     "hip_drop_window_steps": (2, 200),

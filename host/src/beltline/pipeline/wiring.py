@@ -16,7 +16,7 @@ The Pipeline only wires the stages; ``diagnostics()`` says how each is doing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,11 +24,13 @@ from beltline.frames import GRAVITY_MS2
 from beltline.pipeline.activity import ActivityClassifier, ActivityParams
 from beltline.pipeline.attitude import Attitude, AttitudeParams
 from beltline.pipeline.calibration import (
+    SEC,
     Calibration,
     CalibrationParams,
     CalibrationProgress,
     Calibrator,
     PelvisSignals,
+    angles_deg,
 )
 from beltline.pipeline.episodes import Detectors, OpenEpisode
 from beltline.pipeline.evidence import Evidence, EvidenceParams, PostureSeconds
@@ -41,6 +43,7 @@ from beltline.pipeline.signals import DT, RATE_HZ, History
 log = logging.getLogger(__name__)
 
 HISTORY_S = 40.0  # per-sample channels kept for the stages that look back (steps, activity)
+WATCH_S = 120.0  # samples kept while watching for a better calibration (a walk and its standing)
 PIECE = 6000  # grid samples per piece: bounded work per call, big files in one-minute pieces
 
 
@@ -70,6 +73,15 @@ class Diagnostics:
     attitude_restarts: int
     active_episodes: list[tuple[str, str]]  # (kind, side) open now
     open_episodes: list[OpenEpisode]  # the same with their evidence times
+    # the calibration as stored (Calibration.as_dict: axes and neutral confidence, where the
+    # neutral came from), None while calibrating; how often better evidence improved it
+    calibration_record: dict[str, object] | None = None
+    calibration_updates: int = 0
+    # the stance side: steps given a side and left unknown so far, and each side cue's learned
+    # polarity (+1/-1, 0 = not yet; "lat" is the anchor)
+    steps_sided: int = 0
+    steps_unknown_side: int = 0
+    side_cues: dict[str, float] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -94,6 +106,12 @@ class Pipeline:
         self.evidence = Evidence(self.settings, self.detectors, p.evidence)
         self.seconds = PostureSeconds(round(1.0 / p.activity.block_s), p.evidence)
         self.calibration: Calibration | None = None
+        # once calibrated, a second Calibrator watches for better evidence (quiet upright
+        # standing next to a walk, a longer walk) and the calibration switches to it
+        self.watch: Calibrator | None = None
+        self._switch_at: tuple[int, Calibration] | None = None
+        self.calibration_updates = 0
+        self._sided = self._unknown = 0
         self.gaps: list[Gap] = []
         self.samples_in = 0
 
@@ -118,7 +136,7 @@ class Pipeline:
         if self.calibration is None:
             self._calibrated(self.calibrator.find(final=True), out)
         if self.calibration is not None:
-            self._steps(self.tracker.reset(), out, force=True)
+            self._steps(self.tracker.close(), out, force=True)
         self._blocks(self.history.end, out, final=True)
         self._posture(self.seconds.flush(), out)
         if self.calibration is not None:
@@ -130,20 +148,24 @@ class Pipeline:
     def recalibrate(self) -> None:
         """Forget the calibration: the next quiet standing plus walk set it again."""
         self.calibration = None
+        self.watch = None
+        self._switch_at = None
         self.evidence.reset()
         self.calibrator.reset()
 
     def diagnostics(self) -> Diagnostics:
         cal = self.calibration
-        if cal is None:
-            progress = self.calibrator.progress()
-        else:
-            progress = CalibrationProgress("done", done_s=self._t(self.calibrator.walk_span[1]))
+        progress = self.calibrator.progress() if cal is None else CalibrationProgress(
+            "done", neutral_confidence=cal.neutral_confidence,
+            axes_confidence=cal.axes_confidence, neutral_source=cal.neutral_source,
+            done_s=self._t(self.calibrator.walk_span[1]))
         return Diagnostics(
             self.samples_in, cal is not None, progress, self.evidence.refs_set,
             cal.walk_drop_deg if cal is not None and self.evidence.refs_set else None,
             len(self.gaps), self.bridged, self.attitude.restarts, self.detectors.active(),
-            self.detectors.open_episodes())
+            self.detectors.open_episodes(),
+            cal.as_dict() if cal is not None else None, self.calibration_updates,
+            self._sided, self._unknown, self.tracker.vote.learned())
 
     @property
     def bridged(self) -> tuple[int, float]:
@@ -179,15 +201,69 @@ class Pipeline:
             self.calibrator.collect(k0, up, acc, gyr, cands, weak)
             self._calibrated(self.calibrator.find(final=False), out)
             return
-        self._post(k0, up, acc, gyr, cands, weak, out)
+        if self.watch is not None:
+            self.watch.collect(k0, up, acc, gyr, cands, weak)
+            found = self.watch.better(self.calibration)
+            if found is not None:
+                self._switch_at = found
+            self.watch.prune(k0 + len(up) - int(WATCH_S * RATE_HZ))
+        self._post_switching(k0, up, acc, gyr, cands, weak, out)
+
+    def _post_switching(self, k0: int, up: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+                        cands: list[int], weak: list[int], out: Output) -> None:
+        """Analyse a chunk, switching to a better calibration at its grid index if one is due
+        in the chunk."""
+        due = self._switch_at
+        if due is None or due[0] >= k0 + len(up):
+            self._post(k0, up, acc, gyr, cands, weak, out)
+            return
+        j = max(0, due[0] - k0)
+        if j:
+            self._post(k0, up[:j], acc[:j], gyr[:j], [c for c in cands if c < k0 + j],
+                       [c for c in weak if c < k0 + j], out)
+        self._switch_at = None
+        self._switch(due[1])
+        self._post_switching(k0 + j, up[j:], acc[j:], gyr[j:],
+                             [c for c in cands if c >= k0 + j],
+                             [c for c in weak if c >= k0 + j], out)
+
+    def _switch(self, cal: Calibration) -> None:
+        """Better evidence: analyse on with ``cal``, the walking tilt reference carried over to
+        the new neutral."""
+        old = self.calibration
+        assert old is not None
+        _, pitch = angles_deg(cal.R, old.R[2][None, :])
+        self.calibration = replace(cal, walk_tilt_deg=old.walk_tilt_deg + float(pitch[0]),
+                                   walk_drop_deg=old.walk_drop_deg)
+        self.calibration_updates += 1
+        log.info("calibration improved: neutral from %s (confidence %.1f -> %.1f), axes %.1f",
+                 cal.neutral_source, old.neutral_confidence, cal.neutral_confidence,
+                 cal.axes_confidence)
+        if cal.neutral_confidence >= 1.0 and cal.axes_confidence >= 0.9:
+            self.watch = None
+        elif self.watch is not None:  # evidence already in the watch may be better still
+            self._switch_at = self.watch.better(self.calibration)
 
     def _calibrated(self, cal: Calibration | None, out: Output) -> None:
         """A calibration was found: analyse the buffered samples with it."""
         if cal is None:
             return
         self.calibration = cal
-        for k0, arr, weak, cands in self.calibrator.drain():
-            self._post(k0, arr[:, 0:3], arr[:, 3:6], arr[:, 6:9], cands, weak, out)
+        start = -(-self.calibrator.decided_at // SEC) * SEC
+        watch = cal.neutral_confidence < 1.0 or cal.axes_confidence < 0.9
+        self.watch = Calibrator(self.params.calibration, self.params.gait) if watch else None
+        chunks = self.calibrator.drain()
+        if self.watch is not None:
+            for k0, arr, weak, cands in chunks:
+                if k0 + len(arr) > start:
+                    # the watch starts where this calibration could first be decided
+                    j = max(0, start - k0)
+                    self.watch.collect(k0 + j, arr[j:, 0:3], arr[j:, 3:6], arr[j:, 6:9],
+                                       [c for c in cands if c >= k0 + j],
+                                       [c for c in weak if c >= k0 + j])
+            self._switch_at = self.watch.better(cal)
+        for k0, arr, weak, cands in chunks:
+            self._post_switching(k0, arr[:, 0:3], arr[:, 3:6], arr[:, 6:9], cands, weak, out)
 
     def _post(self, k0: int, up: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
               cands: list[int], weak: list[int], out: Output) -> None:
@@ -227,9 +303,16 @@ class Pipeline:
         self._blocks(h.end - int(self.params.activity.delay_s * RATE_HZ), out, final=False)
 
     def _steps(self, steps: list[Step], out: Output, force: bool = False) -> None:
+        # the activity learns of walking as soon as the strikes are known; the steps (with
+        # their side) come a few strikes later
+        for strike, end in self.tracker.take_spans():
+            self.activity.walking(strike, end)
         for s in steps:
             out.steps.append((self._t(s.i), s.side, s))
-            self.activity.step(s)
+            if s.confident:
+                self._sided += 1
+            else:
+                self._unknown += 1
         self.evidence.hold_steps(steps)
         self._evidence(out, force)
 

@@ -71,11 +71,11 @@ def _exact(x: np.ndarray, lsb: float) -> bool:
     return bool(np.all(np.abs(q - np.rint(q)) * lsb <= 5e-7 + 1e-9 * np.abs(x)))
 
 
-def import_raw(store: Store, path: Path, settings: Settings, acc_unit: str = "m/s2",
-               gyro_unit: str = "rad/s") -> int:
+def import_raw(store: Store, path: Path, settings: Settings, acc_unit: str | None = None,
+               gyro_unit: str | None = None, rate_hz: float | None = None) -> int:
     """A raw CSV as a new session: its samples kept and analysed in full (the analysis runs
     before the one short transaction that stores it all); returns its id."""
-    raw = rawcsv.read(path, acc_unit, gyro_unit)
+    raw = rawcsv.read(path, acc_unit, gyro_unit, rate_hz)
     fmt = raw_format_for(raw.t, raw.acc, raw.gyr)
     block = quantised(raw.t, raw.acc, raw.gyr, fmt)  # exactly what the store will hold
     a = finish.analyse([block], fmt.tick_hz, settings, len(block))

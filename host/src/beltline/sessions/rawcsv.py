@@ -1,4 +1,5 @@
-"""Reading the common raw IMU format ``t_s,ax,ay,az,gx,gy,gz`` with checks that refuse to guess.
+"""Reading the common raw IMU format ``t_s,ax,ay,az,gx,gy,gz`` with checks that refuse to guess
+(and, by header, the other formats of ``beltline.sessions.readers``).
 
 Units: s, m/s² with gravity, rad/s, sensor frame (DESIGN.md §3). ``acc_unit="g"`` and
 ``gyro_unit="deg/s"`` convert other units. Data that look like another unit, missing columns,
@@ -8,7 +9,6 @@ with the row and the fix; nothing is dropped or filled in silently.
 
 from __future__ import annotations
 
-import csv
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,38 +38,46 @@ class Raw:
         return float(1.0 / np.median(np.diff(self.t))) if len(self.t) > 1 else 0.0
 
 
-def read(path: Path, acc_unit: str = "m/s2", gyro_unit: str = "rad/s") -> Raw:
-    """Read and check a raw CSV file (see the module docstring)."""
+def read(path: Path, acc_unit: str | None = None, gyro_unit: str | None = None,
+         rate_hz: float | None = None) -> Raw:
+    """Read and check a raw recording (see the module docstring). The header decides the
+    format: the common ``t_s,ax,...`` CSV, an Xsens MT Manager text export or the
+    ``acc_x...gyr_z`` columns of mobgap/gaitmap (``beltline.sessions.readers``). Units default to
+    the format's own (m/s² and rad/s; deg/s for the mobgap/gaitmap columns); ``rate_hz`` is for
+    files whose time is a sample count."""
+    from beltline.sessions import readers
+
     path = Path(path)
-    if acc_unit not in ACC_UNITS:
+    if acc_unit is not None and acc_unit not in ACC_UNITS:
         raise DataError(f"--acc-unit must be one of {', '.join(ACC_UNITS)}, got {acc_unit!r}")
-    if gyro_unit not in GYRO_UNITS:
+    if gyro_unit is not None and gyro_unit not in GYRO_UNITS:
         raise DataError(f"--gyro-unit must be one of {', '.join(GYRO_UNITS)}, got {gyro_unit!r}")
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            header = next(csv.reader(f), None)
-    except FileNotFoundError as exc:
-        raise DataError(f"{path}: file not found") from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a text CSV file ({exc})") from exc
-    if not header:
+    head = readers.sniff(path)
+    if head.kind == "xsens":
+        return readers.read_xsens(path, head, acc_unit, gyro_unit, rate_hz)
+    if head.kind == "columns":
+        return readers.read_columns(path, head, acc_unit, gyro_unit, rate_hz)
+    if head.kind == "unknown" and not head.names:
         raise DataError(f"{path}: empty file; expected a header {','.join(COLUMNS)}")
     # a spreadsheet may add a byte-order mark or capitals; the names themselves are fixed
-    names = [h.strip().lstrip("\ufeff").lower() for h in header]
+    names = [h.strip().lstrip("\ufeff").lower() for h in head.names]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the raw format is "
-                        f"{','.join(COLUMNS)} (s, m/s², rad/s)")
+                        f"{','.join(COLUMNS)} (s, m/s², rad/s); also read: an Xsens MT Manager "
+                        "export (PacketCounter, Acc_X..., Gyr_X...) and mobgap/gaitmap columns "
+                        "(acc_x..., gyr_x... in deg/s)")
     idx = [names.index(c) for c in COLUMNS]
     try:
-        data = np.loadtxt(path, delimiter=",", skiprows=1, usecols=idx, ndmin=2, dtype=float)
+        data = np.loadtxt(path, delimiter=head.delimiter, skiprows=head.line + 1, usecols=idx,
+                          ndmin=2, dtype=float, encoding="utf-8-sig")
     except ValueError as exc:
         # numpy names the row: a truncated last line, a stray text field, a missing value
         raise DataError(f"{path}: cannot read the numbers ({exc}); a truncated or damaged "
                         "file?") from exc
     data = data.reshape(-1, len(COLUMNS))
-    return check(Raw(data[:, 0], data[:, 1:4] * ACC_UNITS[acc_unit],
-                     data[:, 4:7] * GYRO_UNITS[gyro_unit]), str(path))
+    return check(Raw(data[:, 0], data[:, 1:4] * ACC_UNITS[acc_unit or "m/s2"],
+                     data[:, 4:7] * GYRO_UNITS[gyro_unit or "rad/s"]), str(path))
 
 
 def check(raw: Raw, name: str = "recording") -> Raw:

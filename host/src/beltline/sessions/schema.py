@@ -152,7 +152,9 @@ CREATE TABLE clock (
 );
 CREATE INDEX clock_by_session ON clock(session_id, wall_unix)
 """
-MIGRATIONS: list[Migration] = [V1, _v2, V3]
+# v4: the per-step hip-hike measure (the swing side's rise in mid-stance)
+V4 = "ALTER TABLE steps ADD COLUMN hike_deg REAL"
+MIGRATIONS: list[Migration] = [V1, _v2, V3, V4]
 
 
 def run_migration(db: sqlite3.Connection, m: Migration) -> None:

@@ -207,9 +207,11 @@ class Store(RawRecord):
             if rows is None:
                 return
             if rows.steps:
-                db.executemany("INSERT INTO steps VALUES (?,?,?,?,?,?,?)",
+                db.executemany(f"INSERT INTO steps (session_id, {', '.join(STEP_COLUMNS)}) "
+                               "VALUES (?,?,?,?,?,?,?,?)",
                                [(sid, s.t_s, s.side, _f(s.drop_deg), _f(s.tilt_deg),
-                                 _f(s.range_deg), _f(s.cadence_spm)) for s in rows.steps])
+                                 _f(s.range_deg), _f(s.cadence_spm), _f(s.hike_deg))
+                                for s in rows.steps])
             if rows.episodes:
                 db.executemany("INSERT INTO episodes VALUES (?,?,?,?,?,?,?,?,?)",
                                [(sid, e.kind, e.side, e.start_s, e.end_s, _f(e.peak_deg),

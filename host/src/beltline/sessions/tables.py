@@ -108,6 +108,7 @@ class Col:
     hi: float = math.inf
     empty: bool = False
     allowed: tuple[str, ...] = ()
+    optional: bool = False  # a column newer files have (older ones read as empty cells)
 
 
 @dataclass
@@ -173,8 +174,9 @@ def _read_csv(path: Path, cols: Sequence[Col]) -> Table:
             if header is None:
                 raise DataError(f"{path}: empty file; expected the header {','.join(names)}")
             header = [h.strip().lstrip("\ufeff") for h in header]
-            _check_header(path, header, names, ())
-            idx = [header.index(c) for c in names]
+            _check_header(path, header, names, (), _optional(cols))
+            present = [c for c in names if c in header]
+            idx = [header.index(c) for c in present]
             width = len(header)
             done = False
             while not done:
@@ -193,7 +195,9 @@ def _read_csv(path: Path, cols: Sequence[Col]) -> Table:
                 else:
                     done = True
                 arr = np.array(cells, dtype=str).reshape(len(cells), width)
-                chunk = Table(path, {c: arr[:, i] for c, i in zip(names, idx, strict=True)},
+                got = {c: arr[:, i] for c, i in zip(present, idx, strict=True)}
+                blank = np.full(len(cells), "", dtype=str)
+                chunk = Table(path, {c: got.get(c, blank) for c in names},
                               np.array(at, np.int64))
                 for c in cols:
                     parts[c.name].append(_check(chunk, c))
@@ -217,9 +221,13 @@ def _read_parquet(path: Path, cols: Sequence[Col]) -> Table:
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(f"{path}: not a valid Parquet file ({str(exc).splitlines()[0]})") \
             from exc
-    _check_header(path, list(tab.column_names), [c.name for c in cols], PARQUET_EXTRA)
+    _check_header(path, list(tab.column_names), [c.name for c in cols], PARQUET_EXTRA,
+                  _optional(cols))
     raw: dict[str, np.ndarray] = {}
     for c in cols:
+        if c.optional and c.name not in tab.column_names:
+            raw[c.name] = np.full(tab.num_rows, np.nan)
+            continue
         col = tab.column(c.name)
         typ = col.type
         numeric = pa.types.is_integer(typ) or pa.types.is_floating(typ)
@@ -235,12 +243,16 @@ def _read_parquet(path: Path, cols: Sequence[Col]) -> Table:
     return Table(path, {c.name: _check(t, c) for c in cols}, None)
 
 
+def _optional(cols: Sequence[Col]) -> tuple[str, ...]:
+    return tuple(c.name for c in cols if c.optional)
+
+
 def _check_header(path: Path, names: list[str], columns: Sequence[str],
-                  allowed_extra: Sequence[str]) -> None:
+                  allowed_extra: Sequence[str], optional: Sequence[str] = ()) -> None:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise DataError(f"{path}: column(s) {', '.join(dup)} appear more than once")
-    missing = [c for c in columns if c not in names]
+    missing = [c for c in columns if c not in names and c not in optional]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected "
                         f"{','.join(columns)}")
@@ -320,7 +332,8 @@ def _deg(name: str, lo: float = -180.0, hi: float = 180.0) -> Col:
 
 SAMPLE_COLS = (T, _deg("obliquity_deg"), _deg("tilt_deg"), Col("activity", allowed=ACTIVITIES))
 STEP_COLS = (T, Col("side", allowed=SIDES), _deg("drop_deg"), _deg("tilt_deg"),
-             _deg("range_deg", 0.0, 360.0), _deg("cadence_spm", 0.0, 400.0))
+             _deg("range_deg", 0.0, 360.0), _deg("cadence_spm", 0.0, 400.0),
+             Col("hike_deg", -180.0, 180.0, empty=True, optional=True))  # hike: since schema 4
 EPISODE_COLS = (Col("kind", allowed=KINDS), Col("side", allowed=SIDES),
                 Col("start_s", -MAX_T_S, MAX_T_S), Col("end_s", -MAX_T_S, MAX_T_S),
                 _deg("peak_deg"), _deg("mean_deg"), Col("activity", allowed=ACTIVITIES),

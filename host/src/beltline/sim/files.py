@@ -38,7 +38,8 @@ def write(rec: Recording, out: Path) -> None:
 def run(scenario: str, minutes: float, seed: int, mount: str, rate_hz: float,
         out: Path) -> Recording:
     segments: list[Segment] = scenarios.build(scenario, minutes, seed)
-    rec = simulate(segments, rate_hz=rate_hz, seed=seed, mount=mount)
+    rec = simulate(segments, rate_hz=rate_hz, seed=seed, mount=mount,
+                   wearer=scenarios.wearer_for(scenario))
     write(rec, out)
     log.info("wrote %d samples (%.1f min) of %s to %s", len(rec.t), rec.t[-1] / 60, scenario, out)
     return rec

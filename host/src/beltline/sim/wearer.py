@@ -46,10 +46,37 @@ class Wearer:
     tilt_rom_deg: float = 3.0
     rotation_rom_deg: float = 8.0
     vertical_m: float = 0.04  # peak-to-peak, twice per stride
+    # the pelvis is lowest (its upward acceleration largest) in the loading response, just
+    # after the strike: the phase of the vertical oscillation, in degrees of its own (half-
+    # stride) cycle (30 = 1/24 of a stride, ~45 ms at 108 steps/min)
+    vertical_phase_deg: float = 30.0
     lateral_m: float = 0.04  # peak-to-peak, once per stride
     heel_strike_ms2: float = 2.5  # amplitude of the vertical transient at each heel strike
+    # the braking at each heel strike: the lower trunk's forward acceleration peaks at initial
+    # contact and falls steeply just after it (Zijlstra & Hof 2003); amplitude of that
+    # transient (m/s^2, a damped 8 Hz cosine in the forward acceleration)
+    brake_ms2: float = 2.0
     sway_deg: float = 0.3  # standing postural sway (RMS)
     sit_tilt_deg: float = -15.0  # tilt when seated (posterior: slumped on a chair)
+    # How this wearer's pattern differs from the textbook one (the cues a side method reads
+    # change sign between people): phase offsets of the obliquity, the lateral sway and the
+    # pelvic rotation relative to the gait cycle (deg; the defaults are the textbook pattern:
+    # the swing side drops just after the strike, the pelvis sways toward the stance foot and
+    # turns with the leading leg).
+    roll_phase_deg: float = 17.2
+    lateral_phase_deg: float = 0.0
+    rotation_phase_deg: float = 0.0
+    # Asymmetric steps (pathological gait): 0 = even; b > 0 makes the left step (left strike
+    # to right strike) shorter, e.g. 0.1 -> 47 % of the stride (phase warp psi = phi +
+    # b (1 - cos phi), smooth).
+    step_asymmetry: float = 0.0
+    # Belt-clip wobble: the clip rotates on the belt after each heel strike, a damped
+    # oscillation of this amplitude (deg; 0.3-1 on a loose belt), frequency and decay, about an
+    # axis in the horizontal plane of the pelvis (``wobble_axis_deg`` from forward toward left).
+    wobble_deg: float = 0.0
+    wobble_hz: float = 9.0
+    wobble_tau_s: float = 0.05
+    wobble_axis_deg: float = 45.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +98,11 @@ MOUNTS = {
     "front": Mount("front", ((0, 0, 1), (0, -1, 0), (1, 0, 0)), (0.12, 0.0, 0.0)),
     "back-upside-down": Mount("back-upside-down", ((0, 0, -1), (0, -1, 0), (-1, 0, 0)),
                               (-0.12, 0.0, 0.0)),
+    # off-centre on the belt: behind the left hip, facing back-left (35 deg round), and low
+    "back-left": Mount("back-left", ((0, 0, 1), (np.sin(np.radians(35)), np.cos(np.radians(35)),
+                                                 0), (-np.cos(np.radians(35)),
+                                                      np.sin(np.radians(35)), 0)),
+                       (-0.10, 0.07, -0.03)),
 }
 
 
@@ -92,10 +124,13 @@ class SensorModel:
 @dataclass(frozen=True)
 class Segment:
     """One stretch of a scenario. ``activity``: stand, walk, sit, sit_down, stand_up, bend,
-    weight_shift. Conditions: ``hip_drop_deg`` (extra drop in ``hip_drop_side`` stance, growing
-    linearly to ``hip_drop_end_deg`` if given: fatigue), ``tilt_deg`` (anterior tilt offset),
-    ``obliquity_deg`` (standing obliquity, + = right side lower), ``turn_deg`` (heading change
-    spread over the segment) and ``labelled`` (whether the condition is an episode to detect)."""
+    weight_shift, lie, get_up. Conditions: ``hip_drop_deg`` (extra drop in ``hip_drop_side``
+    stance, "left", "right" or "both" (bilateral), growing linearly to ``hip_drop_end_deg`` if
+    given: fatigue), ``hip_hike_deg`` (the swing side raised this far above level in
+    ``hip_hike_side`` stance instead of dropping: the quadratus lumborum's compensation),
+    ``tilt_deg`` (anterior tilt offset), ``obliquity_deg`` (standing obliquity, + = right side
+    lower), ``turn_deg`` (heading change spread over the segment) and ``labelled`` (whether the
+    condition is an episode to detect)."""
 
     activity: str
     seconds: float
@@ -106,6 +141,8 @@ class Segment:
     obliquity_deg: float = 0.0
     turn_deg: float = 0.0
     labelled: bool = True
+    hip_hike_deg: float = 0.0
+    hip_hike_side: str = "left"
 
 
 @dataclass
@@ -123,6 +160,7 @@ class Recording:
     labels: list[tuple[str, str, float, float]] = field(default_factory=list)
     up_sensor: np.ndarray | None = None  # N x 3, true up in the sensor frame
     quat: np.ndarray | None = None  # N x 4, pelvis-to-world (w, x, y, z) at the samples
+    turn_dps: np.ndarray | None = None  # heading change rate (deg/s, the walk's turning)
 
 
 def _smooth(x: np.ndarray, width: int) -> np.ndarray:
@@ -197,7 +235,10 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
     x_fwd_t = np.zeros(n)  # forward shift of sitting
     yaw_rate = np.zeros(n)
     drop = np.zeros(n)
-    drop_left = np.zeros(n, dtype=bool)
+    drop_left = np.zeros(n)  # 1 where the drop is in left stance (and in both: bilateral)
+    drop_right = np.zeros(n)
+    hike = np.zeros(n)
+    hike_left = np.zeros(n)
     act = np.empty(n, dtype=object)
     labels: list[tuple[str, str, float, float]] = []
     start = 0.0
@@ -235,20 +276,44 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
             act[sl] = "other"
             frac = np.clip((t[sl] - start) / seg.seconds, 0, 1)
             pitch_t[sl] = 55.0 * np.sin(np.pi * frac) ** 2
+        elif k == "lie":  # on the back: the pelvis tilted back by nearly 90 deg, low
+            act[sl] = "other"
+            z_t[sl] = -0.75
+            pitch_t[sl] = -85.0
+            sitting = False
+        elif k == "get_up":  # from lying, through sitting, to standing
+            act[sl] = "other"
+            frac = np.clip((t[sl] - start) / seg.seconds, 0, 1)
+            z_t[sl] = -0.75 * (1 - frac)
+            pitch_t[sl] = -85.0 * (1 - frac) ** 2
         else:
             raise ValueError(f"unknown activity {k!r} (stand, walk, sit, sit_down, stand_up, "
-                             "bend, weight_shift)")
+                             "bend, weight_shift, lie, get_up)")
         pitch_t[sl] += seg.tilt_deg
         roll_t[sl] += seg.obliquity_deg
         if seg.hip_drop_deg or seg.hip_drop_end_deg:
             end = seg.hip_drop_end_deg if seg.hip_drop_end_deg is not None else seg.hip_drop_deg
             drop[sl] = np.linspace(seg.hip_drop_deg, end, i1 - i0)
-            drop_left[sl] = seg.hip_drop_side == "left"
+            if seg.hip_drop_side not in ("left", "right", "both"):
+                raise ValueError(f"hip_drop_side must be left, right or both, got "
+                                 f"{seg.hip_drop_side!r}")
+            drop_left[sl] = seg.hip_drop_side in ("left", "both")
+            drop_right[sl] = seg.hip_drop_side in ("right", "both")
             # a growing drop (fatigue) is an episode from when it reaches LABEL_DROP_DEG
             grown = np.flatnonzero(drop[sl] >= LABEL_DROP_DEG)
             if seg.labelled and len(grown):
-                labels.append(("hip_drop", seg.hip_drop_side, start + grown[0] / fi,
-                               start + seg.seconds))
+                for side in (("left", "right") if seg.hip_drop_side == "both"
+                             else (seg.hip_drop_side,)):
+                    labels.append(("hip_drop", side, start + grown[0] / fi,
+                                   start + seg.seconds))
+        if seg.hip_hike_deg:
+            if seg.hip_hike_side not in ("left", "right"):
+                raise ValueError(f"hip_hike_side must be left or right, got "
+                                 f"{seg.hip_hike_side!r}")
+            hike[sl] = seg.hip_hike_deg
+            hike_left[sl] = seg.hip_hike_side == "left"
+            if seg.labelled and k == "walk":
+                labels.append(("hip_hike", seg.hip_hike_side, start, start + seg.seconds))
         # tilt counts while walking or standing, obliquity while standing (DESIGN.md §4)
         if seg.tilt_deg and seg.labelled and k in ("walk", "stand", "weight_shift"):
             labels.append(("anterior_tilt", "", start, start + seg.seconds))
@@ -257,7 +322,8 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
             labels.append(("pelvic_obliquity", side, start, start + seg.seconds))
         start += seg.seconds
     act[act == None] = act[round((start - 1e-9) * fi) - 1]  # noqa: E711 -- tail padding
-    labels = _merge(labels)
+    labels = sorted(_merge(sorted(labels, key=lambda x: (x[0], x[1], x[2]))),
+                    key=lambda x: x[2])
 
     # smooth transitions: ~0.8 s for posture, ~1.5 s (two steps) for starting/stopping gait
     w_post = max(2, int(0.8 * fi / 3))
@@ -265,6 +331,7 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
     pitch_s = _smooth(pitch_t, w_post)
     roll_s = _smooth(roll_t, w_post)
     drop = _smooth(drop, w_post)  # a condition sets in over a step, not within one sample
+    hike = _smooth(hike, w_post)
     z_s = _smooth(z_t, w_post)
     xf_s = _smooth(x_fwd_t, w_post)
     yaw = np.cumsum(_smooth(yaw_rate, max(2, int(1.0 * fi / 3)))) * dt
@@ -275,17 +342,25 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
     idx = np.minimum((t * f_stride).astype(int), len(stride_mult) - 1)
     rate = _smooth(2 * np.pi * f_stride / stride_mult[idx], max(2, int(0.3 * fi / 3)))
     phase = np.cumsum(rate * (env > 0.02)) * dt
+    if wearer.step_asymmetry:  # a smooth, monotonic warp: one step shorter than the other
+        phase = phase + wearer.step_asymmetry * (1 - np.cos(phase))
     ph = np.mod(phase, 2 * np.pi)
 
     # --- pelvis angles (rad) and position (m) -----------------------------------------------
     left_st = np.sin(ph).clip(min=0.0)  # 0..1 bump in left single stance
     right_st = (-np.sin(ph)).clip(min=0.0)
     # hip drop: the swing side sinks further in the named leg's stance (peak in mid-stance)
-    drop_shape = np.where(drop_left, left_st**2, -(right_st**2))
-    roll = np.radians(roll_s + env * (0.5 * wearer.obliquity_rom_deg * np.sin(ph + 0.3)
-                                      + drop * drop_shape))
+    drop_shape = drop_left * left_st**2 - drop_right * right_st**2
+    # hip hike: in the named leg's stance the swing side rises above level instead of
+    # dropping (the normal drop is cancelled and the side raised by `hike` at mid-stance)
+    half_rom = 0.5 * wearer.obliquity_rom_deg
+    hike_shape = np.where(hike_left > 0, -left_st**2, right_st**2) * (hike + half_rom) * (
+        hike > 0)
+    roll = np.radians(roll_s + env * (half_rom * np.sin(ph + np.radians(wearer.roll_phase_deg))
+                                      + drop * drop_shape + hike_shape))
     tilt = np.radians(pitch_s + env * 0.5 * wearer.tilt_rom_deg * np.sin(2 * ph - 0.5))
-    rot = np.radians(env * 0.5 * wearer.rotation_rom_deg * np.sin(ph - np.pi / 2))
+    rot = np.radians(env * 0.5 * wearer.rotation_rom_deg * np.sin(
+        ph - np.pi / 2 + np.radians(wearer.rotation_phase_deg)))
     for angle in (roll, tilt):  # postural sway while not walking, ~1 Hz band, sway_deg RMS
         pad = int(fi)
         sway = _smooth(rng.normal(0, 1, n + 2 * pad), int(fi / 3))[pad:-pad]
@@ -296,12 +371,15 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
     dx = np.cos(yaw) * speed * dt
     dy = np.sin(yaw) * speed * dt
     strike_tr = _heel_transients(phase, env, t, wearer.heel_strike_ms2)
+    brake = _brake_transients(phase, env, t, wearer.brake_ms2)
     pos = np.stack([
-        np.cumsum(dx) + xf_s * np.cos(yaw),
-        np.cumsum(dy) + xf_s * np.sin(yaw),
-        z_s + env * (-0.5 * wearer.vertical_m * np.cos(2 * ph)) + strike_tr,
+        np.cumsum(dx) + (xf_s + brake) * np.cos(yaw),
+        np.cumsum(dy) + (xf_s + brake) * np.sin(yaw),
+        z_s + env * (-0.5 * wearer.vertical_m * np.cos(
+            2 * ph - np.radians(wearer.vertical_phase_deg))) + strike_tr,
     ], axis=1)
-    lat = env * 0.5 * wearer.lateral_m * np.sin(ph)  # toward the stance leg (left = +y)
+    # toward the stance leg (left = +y)
+    lat = env * 0.5 * wearer.lateral_m * np.sin(ph + np.radians(wearer.lateral_phase_deg))
     pos[:, 0] += -np.sin(yaw) * lat
     pos[:, 1] += np.cos(yaw) * lat
 
@@ -320,6 +398,8 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
     w_body = np.empty((n, 3))
     w_body[1:-1] = 0.5 * (w_mid[:-1] + w_mid[1:])
     w_body[0], w_body[-1] = w_mid[0], w_mid[-1]
+    if wearer.wobble_deg:
+        f_pelvis, w_body = _wobble(f_pelvis, w_body, phase, env, t, wearer)
     acc_s = f_pelvis @ m  # (M^T f)^T
     gyr_s = w_body @ m
 
@@ -356,9 +436,39 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
         np.sin(ph[nearest]) > 0.3, "left", np.where(np.sin(ph[nearest]) < -0.3, "right",
                                                     "double")))
     steps = _heel_strikes(phase, env, t, ts[-1])
+    turn = np.degrees(np.gradient(yaw, dt))
     return Recording(ts, acc, gyr, np.degrees(at(roll)), np.degrees(at(tilt)),
                      act[nearest].astype(str), stance.astype(str), steps, labels, up_sensor,
-                     q_out)
+                     q_out, at(turn))
+
+
+def _wobble(f: np.ndarray, w: np.ndarray, phase: np.ndarray, env: np.ndarray, t: np.ndarray,
+            wearer: Wearer) -> tuple[np.ndarray, np.ndarray]:
+    """The belt clip's damped rotation after each heel strike, applied to the specific force
+    and the angular velocity in the pelvis frame (the clip frame = pelvis rotated by the
+    wobble angle about a fixed horizontal axis u: f_clip = W^T f, w_clip = W^T w + theta' u)."""
+    dt = t[1] - t[0]
+    half = np.floor(phase / np.pi)
+    strikes = np.flatnonzero(np.diff(half) > 0) + 1
+    span = int(6 * wearer.wobble_tau_s / dt)
+    k = np.arange(span) * dt
+    kernel = np.radians(wearer.wobble_deg) * np.exp(-k / wearer.wobble_tau_s) * np.sin(
+        2 * np.pi * wearer.wobble_hz * k)
+    theta = np.zeros(len(t))
+    for i in strikes.tolist():
+        if env[i] < 0.5:
+            continue
+        j = min(len(t), i + span)
+        theta[i:j] += kernel[: j - i] * env[i]
+    a = np.radians(wearer.wobble_axis_deg)
+    u = np.array([np.cos(a), np.sin(a), 0.0])
+    rate = np.gradient(theta, dt)
+
+    def rotate_back(v: np.ndarray) -> np.ndarray:  # Rodrigues with -theta about u
+        c, s_ = np.cos(-theta)[:, None], np.sin(-theta)[:, None]
+        return v * c + np.cross(u, v) * s_ + np.outer(v @ u, u) * (1 - c)
+
+    return rotate_back(f), rotate_back(w) + rate[:, None] * u
 
 
 def _merge(labels: list[tuple[str, str, float, float]]) -> list[tuple[str, str, float, float]]:
@@ -391,11 +501,36 @@ def _heel_transients(phase: np.ndarray, env: np.ndarray, t: np.ndarray,
     span = int(5 * tau / dt)
     k = np.arange(span) * dt
     kernel = a_m * np.exp(-k / tau) * np.sin(2 * np.pi * f * k)
-    for i in strikes:
+    for i in strikes.tolist():
         if env[i] < 0.5:
             continue
         j = min(len(t), i + span)
         out[i:j] -= kernel[: j - i] * env[i]
+    return out
+
+
+def _brake_transients(phase: np.ndarray, env: np.ndarray, t: np.ndarray,
+                      amp_ms2: float) -> np.ndarray:
+    """Forward displacement (m) whose second derivative is a damped 8 Hz cosine of amplitude
+    ``amp_ms2`` starting at each heel strike: the forward acceleration peaks at the strike and
+    falls steeply after it. Integrated twice with the velocity and position changes of each
+    pulse removed again over the following step (no net change of speed or place)."""
+    dt = t[1] - t[0]
+    half = np.floor(phase / np.pi)
+    strikes = np.flatnonzero(np.diff(half) > 0) + 1
+    f, tau = 8.0, 0.05
+    span = int(6 * tau / dt)
+    k = np.arange(span) * dt
+    acc = amp_ms2 * np.exp(-k / tau) * np.cos(2 * np.pi * f * k)
+    vel = np.cumsum(acc) * dt
+    pos = np.cumsum(vel - vel[-1] * np.linspace(0.0, 1.0, span)) * dt  # speed back to normal
+    pos -= np.linspace(0.0, pos[-1], span)  # and back in place by the pulse's end
+    out = np.zeros_like(t)
+    for i in strikes.tolist():
+        if env[i] < 0.5:
+            continue
+        j = min(len(t), i + span)
+        out[i:j] += pos[: j - i] * env[i]
     return out
 
 
