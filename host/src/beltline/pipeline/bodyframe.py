@@ -11,8 +11,9 @@
       measured up; left = up x forward, so the unit may also be upside down;
   (c) the motion itself, when it contradicts (b) by far: a lateral weight shift, the drop of a
       single-leg stance or the side-lying posture give the mediolateral *line* but never its
-      sign (``realign``). The legs are then named as the mounting's left suggests, and a log
-      line says so.
+      sign (``realign``). The legs are then named as the mounting's left suggests (a line
+      square to it: the unit is taken to sit on the left hip, face out), and a log line says
+      so.
 - **Attitude**: VQF 6-D (the pipeline's filter) on the bias-corrected gyro, per contiguous
   stretch of the 100 Hz grid (``Resampler``: holes up to 0.1 s bridged, longer ones are gaps).
 """
@@ -38,11 +39,12 @@ MOUNT_FORWARD_SENSOR = np.array([0.0, 0.0, -1.0])
 MOUNT_LEFT_SENSOR = np.array([0.0, 1.0, 0.0])
 MOUNTING_WORDS = ("the documented mounting (hardware/BOM.md): the unit at the back of the belt, "
                   "lid facing out")
-QUIET_GYRO_RADS = 0.12  # a second is quiet below this mean rotation rate ...
+QUIET_GYRO_RADS = 0.08  # a second is quiet below this mean rotation rate ...
 QUIET_ACC_STD_MS2 = 0.15  # ... and this spread of the accelerometer's magnitude
 NEUTRAL_MIN_S = 2.0
 NEUTRAL_MAX_S = 10.0  # the neutral is the start of the quiet run, never the whole run
 UP_BLEND_S = 6.0  # the accelerometer sets up on longer time scales than this
+NEUTRAL_TURN_DEG = 3.0  # ... or it has turned this far
 NEUTRAL_DRIFT_DEG = 1.5  # the neutral ends where the posture leaves the first seconds' by this
 
 
@@ -65,6 +67,7 @@ class Motion:
     gaps: list[Gap] = field(default_factory=list)
     neutral: tuple[int, int] = (0, 0)  # grid indices of the neutral standing
     g: float = GRAVITY_MS2
+    raw_gyr: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # with its bias
 
     def __len__(self) -> int:
         return len(self.t)
@@ -122,6 +125,13 @@ def neutral_span(acc: np.ndarray, gyr: np.ndarray) -> tuple[int, int]:
             dev = np.degrees(np.arccos(cos))
             k = len(dev) // w
             sec = np.nanmean(dev[: k * w].reshape(k, w), axis=1)
+            # a turn about the vertical leaves the accelerometer alone: the gyro's integral
+            # (its bias taken from the first seconds) shows it
+            g0 = np.nanmedian(gyr[i0: i0 + int(NEUTRAL_MIN_S * w)], axis=0)
+            turn = np.degrees(np.linalg.norm(np.cumsum(np.nan_to_num(gyr[i0:i1] - g0), axis=0)
+                                             * DT, axis=1))
+            sec = np.maximum(sec, np.nanmax(turn[: k * w].reshape(k, w), axis=1)
+                             * NEUTRAL_DRIFT_DEG / NEUTRAL_TURN_DEG)
             bad = np.flatnonzero(sec > NEUTRAL_DRIFT_DEG)
             if len(bad) and bad[0] >= NEUTRAL_MIN_S:
                 i1 = i0 + int(bad[0]) * w
@@ -140,37 +150,50 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def prepare(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> Motion:
     """Grid, neutral, gyro bias and attitude of a raw recording (s, m/s², rad/s)."""
-    from vqf import VQF
-
     tg, vals, gaps = _grid(t, acc, gyr)
     acc_g, gyr_g = vals[:, :3], vals[:, 3:]
-    i0, i1 = neutral_span(acc_g, gyr_g)
-    bias = np.nanmean(gyr_g[i0:i1], axis=0)
-    g = float(np.nanmean(np.linalg.norm(acc_g[i0:i1], axis=1)))
-    gyr_c = gyr_g - bias
-    ok = np.isfinite(vals).all(axis=1)
-    quat = np.full((len(tg), 4), np.nan)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(int), [0]])))
-    up = np.full((len(tg), 3), np.nan)
+    m = Motion(tg, acc_g, gyr_g, np.zeros((0, 4)), np.zeros((0, 3)),
+               np.isfinite(vals).all(axis=1), gaps, neutral_span(acc_g, gyr_g))
+    m.raw_gyr = gyr_g
+    attitude(m)
+    for gp in gaps:
+        log.warning("gap: no data from %.3f s to %.3f s (%.2f s)", gp.start_s, gp.end_s,
+                    gp.seconds)
+    return m
+
+
+def attitude(m: Motion, neutral_end: int | None = None) -> None:
+    """(Re)compute the gyro's bias from the neutral (ending it at ``neutral_end`` if given:
+    an analysis that finds the first motion inside it), then the attitude."""
+    from vqf import VQF
+
+    if neutral_end is not None:
+        m.neutral = (m.neutral[0], max(m.neutral[0] + int(RATE_HZ), min(neutral_end,
+                                                                       m.neutral[1])))
+    i0, i1 = m.neutral
+    raw = m.raw_gyr
+    bias = np.nanmean(raw[i0:i1], axis=0)
+    m.g = float(np.nanmean(np.linalg.norm(m.acc[i0:i1], axis=1)))
+    m.gyr = raw - bias
+    m.quat = np.full((len(m.t), 4), np.nan)
+    m.up = np.full((len(m.t), 3), np.nan)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], m.ok.astype(int), [0]])))
     for a, b in zip(edges[::2], edges[1::2], strict=True):
         # a gap may hide any motion: start afresh (VQF starts from the accelerometer). Its own
         # bias estimation is off: the bias is removed above, and on one leg its estimate was
         # seen to wander and tilt the attitude by a degree
         vqf = VQF(DT, motionBiasEstEnabled=False, restBiasEstEnabled=False)
-        quat[a:b] = vqf.updateBatch(np.ascontiguousarray(gyr_c[a:b]),
-                                    np.ascontiguousarray(acc_g[a:b]))["quat6D"]
-        u = up_from_quat(quat[a:b])
+        m.quat[a:b] = vqf.updateBatch(np.ascontiguousarray(m.gyr[a:b]),
+                                      np.ascontiguousarray(m.acc[a:b]))["quat6D"]
+        u = up_from_quat(m.quat[a:b])
         # what is left of the bias tilts VQF's up by bias x tauAcc (a few tenths of a degree)
         # for as long as a posture is held: the accelerometer's direction, averaged over
         # UP_BLEND_S (linear accelerations average out), takes over the slow part
-        a_dir = acc_g[a:b] / np.linalg.norm(acc_g[a:b], axis=1, keepdims=True)
+        a_dir = m.acc[a:b] / np.linalg.norm(m.acc[a:b], axis=1, keepdims=True)
         u = u + lowpass(a_dir - u, UP_BLEND_S)
-        up[a:b] = u / np.linalg.norm(u, axis=1, keepdims=True)
-    for gp in gaps:
-        log.warning("gap: no data from %.3f s to %.3f s (%.2f s)", gp.start_s, gp.end_s,
-                    gp.seconds)
-    log.debug("neutral %.1f-%.1f s, gyro bias %s rad/s", tg[i0], tg[i1 - 1], np.round(bias, 4))
-    return Motion(tg, acc_g, gyr_c, quat, up, ok, gaps, (i0, i1), g)
+        m.up[a:b] = u / np.linalg.norm(u, axis=1, keepdims=True)
+    log.debug("neutral %.1f-%.1f s, gyro bias %s rad/s", m.t[i0], m.t[i1 - 1],
+              np.round(bias, 4))
 
 
 def up0(m: Motion) -> np.ndarray:

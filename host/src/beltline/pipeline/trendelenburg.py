@@ -28,7 +28,7 @@ import numpy as np
 
 from beltline import words
 from beltline.exercise_records import TestLeg, TestResult
-from beltline.pipeline.bodyframe import Frame, Motion, lowpass, realign, up0
+from beltline.pipeline.bodyframe import Frame, Motion, attitude, lowpass, realign, up0
 from beltline.pipeline.calibration import frame
 from beltline.pipeline.calibration import angles_deg
 from beltline.pipeline.exercise_settings import ExerciseSettings
@@ -254,7 +254,7 @@ def analyse(m: Motion, fr: Frame, cfg: ExerciseSettings) -> TestResult:
     sts = stances_from_shifts(v, m.neutral)
     first = min((s.lift for s in sts), default=len(v)) - int(SHIFT_BEFORE_LIFT_S * RATE_HZ)
     if first < m.neutral[1]:  # the quiet standing ran into the first shift: end it before
-        m.neutral = (m.neutral[0], max(m.neutral[0] + int(RATE_HZ), first))
+        attitude(m, first)
         fr = Frame(frame(up0(m), fr.R[0]), fr.source, fr.note)
     obl, tilt = angles_deg(fr.R, np.nan_to_num(m.up, nan=0.0))
     obl[~m.ok] = np.nan
