@@ -89,8 +89,12 @@ def trendelenburg_leg(stance_leg: str, verdict: str, drop_deg: float, hold_s: fl
     else:
         level = "your pelvis stayed level"
     if verdict == "positive":
-        when = (f" within {time_to_drop_s:.0f} s" if time_to_drop_s == time_to_drop_s
-                else "")
+        if time_to_drop_s != time_to_drop_s:  # NaN
+            when = ""
+        elif time_to_drop_s < 1.0:
+            when = " at once"
+        else:
+            when = f" within {time_to_drop_s:.0f} s"
         return (f"{head} {level}{when}, beyond {threshold_deg:.1f}° and held: a positive test")
     if verdict == "negative":
         return f"{head} {level} over {hold_s:.0f} s: a negative test"

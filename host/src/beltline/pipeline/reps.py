@@ -155,7 +155,9 @@ def position_span(m: Motion, fr: Frame, exercise: str,
                 fr = fr2
         return fr, _plateau(m, pelvis_up(m, fr.R), a, b), 0.0
     # standing: the weight shift onto the stance leg opens the set, the shift back ends it
-    ml = ml_from_shifts(m, fr.R)
+    if exercise == "hip_airplane":
+        fr = _hinge_frame(m, fr, notes)
+    ml = ml_from_shifts(m, fr.R) if exercise != "hip_airplane" else None
     if ml is not None and fr.source == "mounting":
         fr2 = realign(fr, ml, "weight shift")
         if fr2 is not fr:
@@ -229,11 +231,14 @@ def _supine_frame(fr: Frame, u_mean: np.ndarray, m: Motion, span: tuple[int, int
     """Lying on the back, up is the pelvis's forward: its sign is known, and the bridge's own
     motion (a tilt) is about the pelvis's left-right axis."""
     R = fr.R
+    fwd = u_mean - R[2] * float(u_mean @ R[2])
     fwd_up = float(u_mean @ R[0])
-    if fwd_up < 0:  # the unit's face points forward, not back: forward and left are reversed
-        R = np.stack([-R[0], -R[1], R[2]])
-        notes.append("lying on the back showed the unit facing forward (not as documented): "
-                     "forward and left reversed")
+    if np.linalg.norm(fwd) > 0.5:
+        dev = float(np.degrees(np.arccos(np.clip(fwd @ R[0] / np.linalg.norm(fwd), -1, 1))))
+        R = frame(R[2], fwd / np.linalg.norm(fwd))
+        if dev > 30.0:
+            notes.append(f"lying on the back showed forward {dev:.0f}° from the documented "
+                         "mounting: forward and left follow the position")
     axis = _dominant_axis(m.gyr[span[0]: span[1]])
     if axis is not None:
         ml = axis - R[2] * float(axis @ R[2])
@@ -242,7 +247,31 @@ def _supine_frame(fr: Frame, u_mean: np.ndarray, m: Motion, span: tuple[int, int
             if ml @ R[1] < 0:
                 ml = -ml
             R = frame(R[2], np.cross(ml, R[2]))
-    return Frame(R, fr.source if fwd_up >= 0 else "motion", fr.note)
+    return Frame(R, fr.source if fwd_up > 0.5 else "motion", fr.note)
+
+
+def _hinge_frame(m: Motion, fr: Frame, notes: list[str]) -> Frame:
+    """The airplane hinges forward: where up tilts to while hinged gives forward, with its
+    sign (up moves toward the pelvis's back as the top of the pelvis goes forward)."""
+    u0 = fr.R[2]
+    u = np.nan_to_num(m.up)
+    cos = u @ u0
+    hinged = cos < np.cos(np.radians(HINGE_DEG))
+    hinged[: m.neutral[1]] = False
+    if hinged.sum() < 3 * RATE_HZ:
+        return fr
+    d = np.mean(u[hinged], axis=0)
+    back = d - u0 * float(d @ u0)
+    if np.linalg.norm(back) < 0.2:
+        return fr
+    fwd = -back / np.linalg.norm(back)
+    dev = float(np.degrees(np.arccos(np.clip(fwd @ fr.R[0], -1.0, 1.0))))
+    if dev > 30.0:
+        notes.append(f"the hinge showed forward {dev:.0f}° from the documented mounting: "
+                     "forward and left follow the motion")
+        log.warning("frame: %s", notes[-1])
+        return Frame(frame(u0, fwd), "motion", fr.note)
+    return Frame(frame(u0, fwd), fr.source, fr.note)
 
 
 def raise_no_position(exercise: str) -> None:

@@ -7,7 +7,7 @@ bridge) — and does its reps: each with its own depth (0.6-1.4), speed (0.6-2.5
 hold at the top (0-2 s) and pause (0-3 s), shaped by minimum-jerk moves. Every rep moves the
 pelvis a little the way the exercise does (the exercise's "natural" motion, under its limits
 with a margin); a compensated rep adds a hike, a drop, a tilt or a rotation beyond its limit
-with a margin (1.5 deg or more), so the truth is never a coin toss. The bridge's own motion is
+with a margin (2 deg or more), so the truth is never a coin toss. The bridge's own motion is
 a 12-28 deg posterior tilt with the hips rising 10-18 cm, the airplane's a 15-35 deg rotation.
 
 Truth rows (``RepRow``, the analysis's output format) take their numbers from the true pose by
@@ -29,7 +29,7 @@ from beltline.sim.poses import ON_LEFT_SIDE, ON_RIGHT_SIDE, SUPINE, Timeline
 from beltline.sim.rigid import Samples, imu_from_pose
 from beltline.sim.wearer import Mount, SensorModel, quat_to_matrix
 
-MARGIN_DEG = 1.5  # injected values stay this far from every limit
+MARGIN_DEG = 2.0  # injected values stay this far from every limit
 MODE = {"standing_abduction": repmeasure.STANDING, "hip_airplane": repmeasure.STANDING,
         "side_lying_leg_lift": repmeasure.LYING, "clamshell": repmeasure.LYING,
         "glute_bridge": repmeasure.LYING}

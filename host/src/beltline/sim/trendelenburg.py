@@ -18,6 +18,7 @@ import numpy as np
 
 from beltline import words
 from beltline.exercise_records import TestLeg, TestResult
+from beltline.guide import Step
 from beltline.pipeline.exercise_settings import ExerciseSettings
 from beltline.sim.poses import Timeline
 from beltline.sim.rigid import Samples, imu_from_pose
@@ -100,6 +101,33 @@ def random_plan(rng: np.random.Generator, drops: tuple[float, float] | None = No
                     sway_double_deg=float(rng.uniform(0.15, 0.4)),
                     sway_single_deg=float(rng.uniform(0.5, 1.2)),
                     tilt_single_deg=float(rng.uniform(-2.0, 2.0)),
+                    heading_deg=float(rng.uniform(0, 360)))
+
+
+def plan_from_guide(steps: list[Step], drops: dict[str, float], rng: np.random.Generator,
+                    fail_at_s: dict[str, float] | None = None) -> TestPlan:
+    """A wearer who follows the guide ``steps`` (``beltline.guide.test_steps``): shifts onto the
+    named leg when the hold starts, lifts the foot, holds until the step ends (or gives up
+    ``fail_at_s`` seconds in), with the swing-side drops ``drops`` (deg) per stance leg."""
+    holds = [st for st in steps if st.stance]
+    if len(holds) != 2:
+        raise ValueError("the guide must hold one stance per leg")
+    shift_s = float(rng.uniform(0.7, 1.2))
+    back_s = float(rng.uniform(0.6, 1.0))
+    legs = {}
+    for st in holds:
+        hold = st.seconds - shift_s
+        if fail_at_s and st.stance in fail_at_s:
+            hold = min(hold, fail_at_s[st.stance])
+        legs[st.stance] = LegPlan(drops.get(st.stance, 0.0), hold, 0.0, float(rng.uniform(1.0,
+                                                                                       2.0)))
+    first, second = holds
+    between = second.start_s - (first.start_s + shift_s + legs[first.stance].hold_s + back_s)
+    end = steps[-1].end_s - (second.start_s + shift_s + legs[second.stance].hold_s + back_s)
+    return TestPlan(legs, (first.stance, second.stance), quiet_s=first.start_s,
+                    between_s=between, end_s=max(1.0, end), shift_m=float(rng.uniform(0.06, 0.09)),
+                    shift_s=shift_s, back_s=back_s, sway_double_deg=float(rng.uniform(0.15, 0.3)),
+                    sway_single_deg=float(rng.uniform(0.5, 0.9)),
                     heading_deg=float(rng.uniform(0, 360)))
 
 
@@ -199,4 +227,5 @@ def truth_leg(leg: str, ts: np.ndarray, drop: np.ndarray, clean: np.ndarray, lif
                    text)
 
 
-__all__ = ["LegPlan", "TestPlan", "TestRecording", "random_plan", "simulate_test", "truth_leg"]
+__all__ = ["LegPlan", "TestPlan", "TestRecording", "plan_from_guide", "random_plan", "simulate_test",
+           "truth_leg"]
