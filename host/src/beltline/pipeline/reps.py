@@ -58,6 +58,7 @@ HINGE_DEG = 20.0  # the airplane's hinge: tilted forward at least this much
 STEP_HZ = 25.0  # the rep finder's rate (after smoothing)
 # the smallest turn counted: standing sways a few tenths of a degree, lying hardly at all
 HYSTERESIS_DEG = {repmeasure.STANDING: 0.6, repmeasure.LYING: 0.3}
+NOISE_WINDOW_S = 1.0
 NOISE_FACTOR = 4.0  # the hysteresis is at least this many times the path's jitter
 # the path is smoothed over this long first: sway on one leg is faster than reps
 SMOOTH_S = {repmeasure.STANDING: 0.8, repmeasure.LYING: 0.4}
@@ -175,7 +176,9 @@ def position_span(m: Motion, fr: Frame, exercise: str,
         # the set starts once the body has settled on the leg: the stillest moment just after
         speed = lowpass(np.linalg.norm(np.nan_to_num(m.gyr), axis=1), 0.3)
         w = int(SETTLE_SEARCH_S * RATE_HZ)
-        a = first[1] + int(np.argmin(speed[first[1]: first[1] + w]))
+        a = first[1]
+        if exercise != "hip_airplane":  # the airplane's set is its hinge (below)
+            a += int(np.argmin(speed[first[1]: first[1] + w]))
         back = [p for p in ps if p[0] > a and np.sign(p[2]) == -side and
                 abs(p[2]) >= 0.5 * abs(first[2])]
         if back:
@@ -332,9 +335,13 @@ def find_reps(c: np.ndarray, rate: float, h: float,
     ext = zigzag(c, h)
     if not ext:
         return []
-    if bottoms_out is not None:
-        bottoms_out.extend(ext[1::2])
     tops, bottoms = ext[0::2], ext[1::2]
+    if len(tops) >= 3 and len(bottoms) >= 3 and _steps(c, bottoms) > _steps(c, tops):
+        # the set began inside a rep (the position was reached as it started): the resting
+        # postures are the turning points that agree with each other, one rest to the next
+        tops, bottoms = bottoms, [0, *tops]
+    if bottoms_out is not None:
+        bottoms_out.extend(bottoms)
     reps = []
     for top in tops:
         prev = max([b for b in bottoms if b < top], default=0)
@@ -342,18 +349,25 @@ def find_reps(c: np.ndarray, rate: float, h: float,
         exc = float(np.linalg.norm(c[top] - c[prev]))
         if exc < h:
             continue
-        lim = LEAVE_SHARE * exc
+        # leaving and coming back: within a share of the excursion (or half the hysteresis,
+        # the size of sway) of the resting posture before, or of the one after
+        lim = max(LEAVE_SHARE * exc, 0.5 * h)
         d0 = np.linalg.norm(c[prev: top + 1] - c[prev], axis=1)
         away = np.flatnonzero(d0 <= lim)
         s = prev + int(away[-1]) if len(away) else prev
-        d1 = np.linalg.norm(c[top: nxt + 1] - c[nxt], axis=1)
-        back = np.flatnonzero(d1 <= max(lim, LEAVE_SHARE * float(np.linalg.norm(
-            c[top] - c[nxt]))))
+        d1 = np.minimum(np.linalg.norm(c[top: nxt + 1] - c[nxt], axis=1),
+                        np.linalg.norm(c[top: nxt + 1] - c[s], axis=1))
+        back = np.flatnonzero(d1 <= lim)
         e = top + int(back[0]) if len(back) else nxt
         reps.append((s, top, e))
     # sway is kept out by the hysteresis (the path's own jitter), never by comparing a rep
     # with the others: most reps of a set may be compensated and several times larger
     return [r for r in reps if (r[2] - r[0]) / rate >= MIN_REP_S]
+
+
+def _steps(c: np.ndarray, idx: list[int]) -> float:
+    """How much the path's turning points ``idx`` differ from one to the next (median, deg)."""
+    return float(np.median(np.linalg.norm(np.diff(c[idx], axis=0), axis=1)))
 
 
 def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> SetResult:
@@ -423,7 +437,7 @@ def _path_noise(c: np.ndarray, rate: float) -> float:
     """The path's jitter (deg): its spread within the quietest seconds of the set (the 10th
     percentile of the per-second RMS about the second's mean), so neither the reps nor a
     continuous set without rests count as noise."""
-    w = max(2, int(round(rate)))
+    w = max(2, int(round(NOISE_WINDOW_S * rate)))
     k = len(c) // w
     if k < 3:
         return 0.0

@@ -3,7 +3,7 @@
 Each set starts with quiet standing (the neutral), then the body gets into position — onto the
 stance leg (standing hip abduction), onto it and hinged forward (hip airplane), down onto one
 side with the working leg on top (side-lying leg lift, clamshell) or onto the back (glute
-bridge) — and does its reps: each with its own depth (0.6-1.4), speed (0.6-2.5 s up or down),
+bridge) — and does its reps: each with its own depth (0.7-1.3), speed (0.6-2.5 s up or down),
 hold at the top (0-2 s) and pause (0-3 s), shaped by minimum-jerk moves. Every rep moves the
 pelvis a little the way the exercise does (the exercise's "natural" motion, under its limits
 with a margin); a compensated rep adds a hike, a drop, a tilt or a rotation beyond its limit
@@ -35,7 +35,7 @@ MODE = {"standing_abduction": repmeasure.STANDING, "hip_airplane": repmeasure.ST
         "glute_bridge": repmeasure.LYING}
 # the exercise's own pelvic motion per rep at depth 1 (deg; lateral m): ranges to draw from
 NATURAL = {
-    "standing_abduction": {"hike": (1.2, 2.5), "tilt": (-0.8, 0.8), "rotation": (-1.2, 1.2),
+    "standing_abduction": {"hike": (1.4, 2.5), "tilt": (-0.8, 0.8), "rotation": (-1.2, 1.2),
                            "lateral_m": (0.02, 0.04)},
     "side_lying_leg_lift": {"hike": (1.0, 2.2), "tilt": (-0.8, 0.8), "rotation": (0.4, 1.4)},
     "clamshell": {"hike": (0.2, 0.9), "tilt": (-0.6, 0.6), "rotation": (1.5, 3.0)},
@@ -108,8 +108,8 @@ def random_plan(exercise: str, rng: np.random.Generator, cfg: ExerciseSettings |
     for k in ("hike", "tilt", "rotation"):  # keep the natural motion under the limits
         lim = limits.get(k, limits.get("drop", 99.0) if k == "hike" else 99.0)
         if k in limits or (k == "hike" and "drop" in limits):
-            natural[k] = float(np.clip(natural[k], -(lim - MARGIN_DEG) / 1.4,
-                                       (lim - MARGIN_DEG) / 1.4))
+            natural[k] = float(np.clip(natural[k], -(lim - MARGIN_DEG) / 1.3,
+                                       (lim - MARGIN_DEG) / 1.3))
     n = reps if reps is not None else int(rng.integers(6, 16))
     share = compensated if compensated is not None else float(rng.uniform(0.0, 0.5))
     no_pause = rng.random() < 0.3
@@ -133,7 +133,7 @@ def random_plan(exercise: str, rng: np.random.Generator, cfg: ExerciseSettings |
                 if exercise == "hip_airplane" and reason in ("hike", "drop"):
                     total = -total  # the airplane's working side is the stance side
                 comp[reason] = total
-        depth = float(rng.uniform(0.6, 1.4))
+        depth = float(rng.uniform(0.7, 1.3))
         plan.append(RepPlan(t, rise, hold, fall, depth, comp))
         t += rise + hold + fall + (0.0 if no_pause else float(rng.uniform(0.2, 3.0)))
     lying = MODE[exercise] == repmeasure.LYING

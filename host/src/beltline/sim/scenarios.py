@@ -153,3 +153,7 @@ def build(name: str, minutes: float, seed: int) -> list[Segment]:
         raise ValueError(f"minutes must be > 0, got {minutes}")
     rng = np.random.default_rng(seed)
     return [*CALIBRATION, *SCENARIOS[name].build(minutes, rng)]
+
+
+from beltline.sim.exercise_scenarios import EXERCISE_SCENARIOS  # noqa: E402  (issue 17)
+SCENARIOS.update(EXERCISE_SCENARIOS)
