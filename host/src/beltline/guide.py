@@ -26,7 +26,7 @@ class Step:
         return self.start_s + self.seconds
 
 
-def test_steps(first: str = "right", quiet_s: float = 8.0, countdown_s: float = 3.0,
+def schedule(first: str = "right", quiet_s: float = 8.0, countdown_s: float = 3.0,
                hold_s: float = 30.0, change_s: float = 8.0) -> list[Step]:
     """The test's schedule, standing first on ``first``."""
     second = words.other(first)
@@ -49,7 +49,6 @@ def test_steps(first: str = "right", quiet_s: float = 8.0, countdown_s: float = 
     return out
 
 
-test_steps.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 class Guide:
@@ -80,4 +79,4 @@ class Guide:
         return out
 
 
-__all__ = ["Guide", "Step", "test_steps"]
+__all__ = ["Guide", "Step", "schedule"]

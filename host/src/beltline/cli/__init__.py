@@ -28,8 +28,7 @@ command line that cannot work (said before any work starts), 130 interrupted.
 """
 
 # the order of ``beltline --help``: what a wearer runs first, benchmarks last
-COMMANDS = (monitor, analyze, sessions, report, simulate, device, bench)
-COMMANDS += (exercise,)  # the single-leg stance test and the exercises (issue 17)
+COMMANDS = (monitor, analyze, sessions, report, simulate, device, exercise, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

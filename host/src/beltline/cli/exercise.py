@@ -9,7 +9,6 @@ import json
 import logging
 import time
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from beltline.cli.common import POSITIVE, UsageError, add, in_file, number, out_file
@@ -173,7 +172,7 @@ def _virtual_test(args: argparse.Namespace, cfg: ExerciseSettings) -> tuple[np.n
                                                                          np.ndarray]:
     import numpy as np
 
-    from beltline.guide import Guide, test_steps
+    from beltline.guide import Guide, schedule
     from beltline.sim.trendelenburg import plan_from_guide, simulate_test
 
     rng = np.random.default_rng(args.seed)
@@ -181,7 +180,7 @@ def _virtual_test(args: argparse.Namespace, cfg: ExerciseSettings) -> tuple[np.n
         rng.uniform(0.0, 8.0)),
              "right": args.drop_right if args.drop_right is not None else float(
         rng.uniform(0.0, 8.0))}
-    steps = test_steps(args.first)
+    steps = schedule(args.first)
     guide = Guide(steps)
     plan = plan_from_guide(steps, drops, rng)
     start = time.monotonic()

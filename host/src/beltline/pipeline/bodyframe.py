@@ -291,7 +291,7 @@ def resolve(m: Motion, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
 def lowpass(x: np.ndarray, seconds: float) -> np.ndarray:
     """A centred moving average over ``seconds`` (per column); NaN samples and the ends are
     left out of the average, not taken as zeros."""
-    w = max(1, int(round(seconds * RATE_HZ)))
+    w = max(1, round(seconds * RATE_HZ))
     if w <= 1:
         return x.copy()
     k = np.ones(w)
@@ -308,5 +308,15 @@ def lowpass(x: np.ndarray, seconds: float) -> np.ndarray:
     return np.stack([one(x[:, i]) for i in range(x.shape[1])], axis=1)
 
 
-__all__ = ["FrameError", "Frame", "Motion", "mounting_frame", "neutral_span", "prepare",
-           "realign", "resolve", "up0", "walk_frame"]
+__all__ = [
+    "Frame",
+    "FrameError",
+    "Motion",
+    "mounting_frame",
+    "neutral_span",
+    "prepare",
+    "realign",
+    "resolve",
+    "up0",
+    "walk_frame",
+]

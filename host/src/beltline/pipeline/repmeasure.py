@@ -63,7 +63,7 @@ def rep_changes(ch: np.ndarray, rate_hz: float) -> tuple[float, float, float]:
     """(obliquity change, tilt change, rotation range) of one rep's channels (``channels``
     from its start to its end): signed changes at their largest magnitude from the start
     posture (the mean of the first ``REF_S``), the rotation's range."""
-    n0 = max(1, min(len(ch), int(round(REF_S * rate_hz))))
+    n0 = max(1, min(len(ch), round(REF_S * rate_hz)))
     d = ch - ch[:n0].mean(axis=0)
     i_o = int(np.argmax(np.abs(d[:, 0])))
     i_t = int(np.argmax(np.abs(d[:, 1])))

@@ -382,7 +382,7 @@ def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> S
     if mode == repmeasure.STANDING:  # obliquity and tilt from the blended up (drift-free)
         obl, tilt = _angles(m, fr.R)
         ch[:, 0], ch[:, 1] = obl[a:b], tilt[a:b]
-    step = max(1, int(round(RATE_HZ / STEP_HZ)))
+    step = max(1, round(RATE_HZ / STEP_HZ))
     smooth = lowpass(ch, SMOOTH_S[mode])[::step]
     rate = RATE_HZ / step
     h = max(HYSTERESIS_DEG[mode], NOISE_FACTOR * _path_noise(smooth, rate))
@@ -437,7 +437,7 @@ def _path_noise(c: np.ndarray, rate: float) -> float:
     """The path's jitter (deg): its spread within the quietest seconds of the set (the 10th
     percentile of the per-second RMS about the second's mean), so neither the reps nor a
     continuous set without rests count as noise."""
-    w = max(2, int(round(NOISE_WINDOW_S * rate)))
+    w = max(2, round(NOISE_WINDOW_S * rate))
     k = len(c) // w
     if k < 3:
         return 0.0

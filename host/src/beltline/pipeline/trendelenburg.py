@@ -29,8 +29,7 @@ import numpy as np
 from beltline import words
 from beltline.exercise_records import TestLeg, TestResult
 from beltline.pipeline.bodyframe import Frame, Motion, attitude, lowpass, realign, up0
-from beltline.pipeline.calibration import frame
-from beltline.pipeline.calibration import angles_deg
+from beltline.pipeline.calibration import angles_deg, frame
 from beltline.pipeline.exercise_settings import ExerciseSettings
 from beltline.pipeline.signals import DT, RATE_HZ
 
@@ -311,7 +310,7 @@ def _measure(leg: str, s: Stance, m: Motion, obl: np.ndarray, cfg: ExerciseSetti
     half = lowpass(np.nan_to_num(d), 0.5)[a:b]
     one = lowpass(np.nan_to_num(d), 1.0)[a:b]
     peak = float(np.max(half)) if len(half) else float("nan")
-    need = max(1, int(round(cfg.test_dwell_s * RATE_HZ)))
+    need = max(1, round(cfg.test_dwell_s * RATE_HZ))
     above = (one >= cfg.test_drop_deg).astype(int)
     ttd = float("nan")
     if len(above) >= need:

@@ -35,7 +35,7 @@ DESCRIPTIONS = {
     **{f"exercise_{ex}": f"a set of {ex.replace('_', ' ')}: random reps, some compensated "
                          f"(beltline exercise {ex})" for ex in EXERCISES},
 }
-EXERCISE_SCENARIOS = {name: Scenario(name, text, _standing)
+EXERCISE_SCENARIOS: dict[str, Scenario] = {name: Scenario(name, text, _standing)
                       for name, text in DESCRIPTIONS.items()}
 
 

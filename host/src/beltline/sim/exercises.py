@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from beltline.exercise_records import REASON_SEP, RepRow, SetSummary
-from beltline.pipeline.reps import summarise
 from beltline.pipeline import repmeasure
 from beltline.pipeline.exercise_settings import EXERCISES, JUDGED, ExerciseSettings
+from beltline.pipeline.reps import summarise
 from beltline.sim.poses import ON_LEFT_SIDE, ON_RIGHT_SIDE, SUPINE, Timeline
 from beltline.sim.rigid import Samples, imu_from_pose
 from beltline.sim.wearer import Mount, SensorModel, quat_to_matrix
@@ -122,10 +122,10 @@ def random_plan(exercise: str, rng: np.random.Generator, cfg: ExerciseSettings |
         comp: dict[str, float] = {}
         if rng.random() < share:
             choices = list(JUDGED[exercise])
-            k = 2 if rng.random() < 0.15 and len(choices) > 1 else 1
-            for reason in rng.choice(choices, size=k, replace=False):
-                reason = str(reason)
-                if reason == "drop" and "hike" in comp or reason == "hike" and "drop" in comp:
+            how_many = 2 if rng.random() < 0.15 and len(choices) > 1 else 1
+            for pick in rng.choice(choices, size=how_many, replace=False):
+                reason = str(pick)
+                if (reason == "drop" and "hike" in comp) or (reason == "hike" and "drop" in comp):
                     continue  # one obliquity change per rep
                 total = float(rng.uniform(limits[reason] + MARGIN_DEG, limits[reason] + 7.0))
                 if reason == "drop" or (reason in ("tilt", "rotation") and rng.random() < 0.5):

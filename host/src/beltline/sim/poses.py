@@ -78,7 +78,7 @@ class Timeline:
     def impact(self, t0: float, amp_ms2: float, f_hz: float = 12.0, tau_s: float = 0.04) -> None:
         """A foot striking the floor: a damped oscillation of the pelvis height (position level,
         so the accelerometer sees its second derivative), amplitude ``amp_ms2``."""
-        i = int(round(t0 * self.fi))
+        i = round(t0 * self.fi)
         span = int(5 * tau_s * self.fi)
         if not 0 <= i < self.n:
             return

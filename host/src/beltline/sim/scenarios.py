@@ -156,4 +156,5 @@ def build(name: str, minutes: float, seed: int) -> list[Segment]:
 
 
 from beltline.sim.exercise_scenarios import EXERCISE_SCENARIOS  # noqa: E402  (issue 17)
+
 SCENARIOS.update(EXERCISE_SCENARIOS)

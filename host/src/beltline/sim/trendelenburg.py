@@ -106,7 +106,7 @@ def random_plan(rng: np.random.Generator, drops: tuple[float, float] | None = No
 
 def plan_from_guide(steps: list[Step], drops: dict[str, float], rng: np.random.Generator,
                     fail_at_s: dict[str, float] | None = None) -> TestPlan:
-    """A wearer who follows the guide ``steps`` (``beltline.guide.test_steps``): shifts onto the
+    """A wearer who follows the guide ``steps`` (``beltline.guide.schedule``): shifts onto the
     named leg when the hold starts, lifts the foot, holds until the step ends (or gives up
     ``fail_at_s`` seconds in), with the swing-side drops ``drops`` (deg) per stance leg."""
     holds = [st for st in steps if st.stance]
@@ -199,10 +199,10 @@ def truth_leg(leg: str, ts: np.ndarray, drop: np.ndarray, clean: np.ndarray, lif
     the hold, held beyond the threshold (1-s mean, dwell) judged on the drop without sway."""
     m = (ts >= lift) & (ts < first_down)
     dt = float(np.median(np.diff(ts)))
-    w = max(1, int(round(0.5 / dt)))
+    w = max(1, round(0.5 / dt))
     sm = np.convolve(drop[m], np.ones(w) / w, mode="valid") if m.sum() >= w else drop[m]
     above = clean[m] >= cfg.test_drop_deg
-    need = int(round(cfg.test_dwell_s / dt))
+    need = round(cfg.test_dwell_s / dt)
     ttd = np.nan
     run = 0
     for i, a in enumerate(above):
@@ -227,5 +227,5 @@ def truth_leg(leg: str, ts: np.ndarray, drop: np.ndarray, clean: np.ndarray, lif
                    text)
 
 
-__all__ = ["LegPlan", "TestPlan", "TestRecording", "plan_from_guide", "random_plan", "simulate_test",
-           "truth_leg"]
+__all__ = ["LegPlan", "TestPlan", "TestRecording", "plan_from_guide", "random_plan",
+           "simulate_test", "truth_leg"]
