@@ -34,16 +34,16 @@ from beltline.pipeline import repmeasure
 from beltline.pipeline.bodyframe import Frame, Motion, attitude, lowpass, realign, up0
 from beltline.pipeline.calibration import frame
 from beltline.pipeline.exercise_settings import EXERCISES, JUDGED, ExerciseSettings
-from beltline.pipeline.repfinder import baseline, path_noise, find_reps, zigzag
+from beltline.pipeline.repfinder import baseline, find_reps, path_noise, zigzag
 from beltline.pipeline.signals import RATE_HZ
 from beltline.pipeline.trendelenburg import (
     NEUTRAL_KEEP_S,
     PULSE_MIN_MS,
     SHIFT_MIN_M,
-    _noise,
     lateral_velocity,
     ml_from_shifts,
     pulses,
+    speed_noise,
 )
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def position_span(m: Motion, fr: Frame, exercise: str,
             notes.append(fr2.note)
             fr = fr2
     v = lateral_velocity(m, fr.R)
-    thr = max(PULSE_MIN_MS, 3.5 * _noise(v))
+    thr = max(PULSE_MIN_MS, 3.5 * speed_noise(v))
     ps = [p for p in pulses(v, thr) if p[0] >= m.neutral[0] + int(NEUTRAL_KEEP_S * RATE_HZ)
           and abs(p[2]) >= 2 * SHIFT_MIN_M]
     a, b, side = start, n, 0.0

@@ -72,7 +72,7 @@ def lateral_velocity(m: Motion, R: np.ndarray) -> np.ndarray:
     return horizontal_velocity(m, R, 1)
 
 
-def _noise(v: np.ndarray) -> float:
+def speed_noise(v: np.ndarray) -> float:
     """A robust standard deviation (median absolute deviation)."""
     return 1.4826 * float(np.median(np.abs(v - np.median(v))))
 
@@ -111,7 +111,7 @@ def stances_from_shifts(v: np.ndarray, neutral: tuple[int, int]) -> list[Stance]
     either order, each stance at least ``MIN_STANCE_S`` long, scored by the smaller of each
     pair's two shifts (a shift that is not undone, or a sway excursion, scores little). Inside
     a stance a shift back undone within ``TOUCH_S`` is a touch-down."""
-    thr = max(PULSE_MIN_MS, 3.5 * _noise(v))
+    thr = max(PULSE_MIN_MS, 3.5 * speed_noise(v))
     start = neutral[0] + int(NEUTRAL_KEEP_S * RATE_HZ)
     ps = [p for p in pulses(v, thr) if p[0] >= start and abs(p[2]) >= SHIFT_MIN_M]
     if len(ps) > MAX_CANDIDATES:  # the largest shifts; keep their time order
@@ -222,7 +222,7 @@ def ml_from_shifts(m: Motion, R: np.ndarray) -> np.ndarray | None:
     vx, vy = horizontal_velocity(m, R, 0), horizontal_velocity(m, R, 1)
     speed = np.hypot(vx, vy)
     speed[: m.neutral[0] + int(NEUTRAL_KEEP_S * RATE_HZ)] = 0.0
-    thr = max(PULSE_MIN_MS, 3.5 * _noise(speed))
+    thr = max(PULSE_MIN_MS, 3.5 * speed_noise(speed))
     disp = []
     for a, b, _ in pulses(speed, thr):
         d = np.array([np.sum(vx[a:b]), np.sum(vy[a:b])]) * DT
