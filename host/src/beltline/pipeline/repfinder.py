@@ -12,7 +12,7 @@ MIN_REP_S = 0.6
 NOISE_WINDOW_S = 1.0
 
 
-def zigzag(c: np.ndarray, h: float, share: float = 0.5) -> list[int]:
+def zigzag(c: np.ndarray, h: float, share: float = 0.4) -> list[int]:
     """Turning points of the path ``c`` (N x k), alternating top, bottom, top...
 
     Going out, the excursion is the distance from the last bottom A (at first, the start, the

@@ -59,11 +59,13 @@ HINGE_DEG = 20.0  # the airplane's hinge: tilted forward at least this much
 STEP_HZ = 25.0  # the rep finder's rate (after smoothing)
 # the smallest turn counted: standing sways a few tenths of a degree, lying hardly at all
 HYSTERESIS_DEG = {repmeasure.STANDING: 0.6, repmeasure.LYING: 0.3}
-NOISE_FACTOR = 4.0  # the hysteresis is at least this many times the path's jitter
+NOISE_FACTOR = 3.0  # the hysteresis is at least this many times the path's jitter
 # the path is smoothed over this long first: sway on one leg is faster than reps
 SMOOTH_S = {repmeasure.STANDING: 0.8, repmeasure.LYING: 0.4}
 LARGE_MOTION = ('glute_bridge', 'hip_airplane')
 LARGE_SHARE = 0.25
+STANCE_SHIFT_M = 0.035  # the shift onto one leg moves the pelvis at least this far
+OK_SHARE = 0.4  # less than this share of the ok reps' median excursion is sway
 LYING_NEAR_DEG = 15.0  # the lying set: up within this of its usual direction
 SETTLE_SEARCH_S = 4.0
 HINGE_SHARE = 0.85  # the airplane's set: hinged at least this share of the usual depth
@@ -155,7 +157,7 @@ def position_span(m: Motion, fr: Frame, exercise: str,
     # standing: the weight shift onto the stance leg opens the set, the shift back ends it
     if exercise == "hip_airplane":
         fr = _hinge_frame(m, fr, notes)
-    ml = ml_from_shifts(m, fr.R) if exercise != "hip_airplane" else None
+    ml = ml_from_shifts(m, fr.R, ends_only=True) if exercise != "hip_airplane" else None
     if ml is not None and fr.source == "mounting":
         fr2 = realign(fr, ml, "weight shift")
         if fr2 is not fr:
@@ -167,8 +169,9 @@ def position_span(m: Motion, fr: Frame, exercise: str,
           and abs(p[2]) >= 2 * SHIFT_MIN_M]
     a, b, side = start, n, 0.0
     if ps:
-        big = max(ps, key=lambda p: abs(p[2]))
-        first = next(p for p in ps if abs(p[2]) >= 0.5 * abs(big[2]))
+        # onto the leg: the first shift of the size of a weight shift (reps move less)
+        first = next((p for p in ps if abs(p[2]) >= STANCE_SHIFT_M),
+                     max(ps, key=lambda p: abs(p[2])))
         side = float(np.sign(first[2]))
         # the set starts once the body has settled on the leg: the stillest moment just after
         speed = lowpass(np.linalg.norm(np.nan_to_num(m.gyr), axis=1), 0.3)
@@ -189,8 +192,7 @@ def position_span(m: Motion, fr: Frame, exercise: str,
     if exercise == "hip_airplane":
         _, tilt = _angles(m, fr.R)
         hinged = lowpass(tilt, 1.0) > HINGE_DEG
-        hinged[:a] = False
-        hinged[b:] = False
+        hinged[: m.neutral[1]] = False  # the hinge, not the shifts, makes the airplane's set
         span = _longest(_runs(hinged & m.ok, bridge))
         if span is not None and span[1] - span[0] >= 3 * RATE_HZ:
             # the set runs while the hinge is held: from reaching most of it to leaving it
@@ -282,6 +284,19 @@ def raise_no_position(exercise: str) -> None:
                     "side-lying exercises, on the back for the bridge)")
 
 
+def _drop_sway(found: list[tuple[int, int, int]], c: np.ndarray,
+               smallest_limit: float) -> list[tuple[int, int, int]]:
+    """Without the excursions too small to be reps: the reps under every limit (the ok ones:
+    compensated reps, however many, do not count here) set the scale, and what moves less
+    than ``OK_SHARE`` of their median is sway between reps."""
+    exc = [float(np.linalg.norm(c[t] - c[s])) for s, t, _ in found]
+    ok = [x for x in exc if x < smallest_limit]
+    if len(ok) < 3:
+        return found
+    floor = OK_SHARE * float(np.median(ok))
+    return [r for r, x in zip(found, exc, strict=True) if x >= floor]
+
+
 def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> SetResult:
     """The set's reps, measured and judged (see the module docstring)."""
     if exercise not in EXERCISES:
@@ -310,10 +325,13 @@ def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> S
     # a second pass without the slow drift (heading from the gyro drifts a little; a posture
     # settles): the resting postures between the reps found make the baseline
     base = baseline(smooth, bottoms, rate)
+    path = smooth - base if base is not None else smooth
     if base is not None:
-        found = find_reps(smooth - base, rate, h)
-    side_of = _sides(m, fr, exercise, stance, found, smooth, step, a)
+        found = find_reps(path, rate, h)
     limits = cfg.limits(exercise)
+    if exercise not in LARGE_MOTION:
+        found = _drop_sway(found, path, min(limits.values()))
+    side_of = _sides(m, fr, exercise, stance, found, smooth, step, a)
     rows = []
     for k, (s, _, e) in enumerate(found, start=1):
         i0, i1 = a + s * step, min(b, a + e * step + 1)

@@ -215,10 +215,12 @@ def horizontal_velocity(m: Motion, R: np.ndarray, axis: int) -> np.ndarray:
     return lowpass(v - median_filter(v, size=w, mode="nearest"), 0.1)
 
 
-def ml_from_shifts(m: Motion, R: np.ndarray) -> np.ndarray | None:
+def ml_from_shifts(m: Motion, R: np.ndarray, ends_only: bool = False) -> np.ndarray | None:
     """The mediolateral line (sensor coordinates, sign arbitrary) from the weight shifts: the
     principal direction of the horizontal displacements of the fast sideways moves (the shifts
-    are 5-10 cm each, sway moves 1-3 cm; none when no clear line shows)."""
+    are 5-10 cm each, sway moves 1-3 cm; none when no clear line shows). ``ends_only``: only
+    the first and the last such move (onto the leg and off it: an exercise's reps move the
+    sensor too, and a unit on the hip travels forward and back as the pelvis turns)."""
     vx, vy = horizontal_velocity(m, R, 0), horizontal_velocity(m, R, 1)
     speed = np.hypot(vx, vy)
     speed[: m.neutral[0] + int(NEUTRAL_KEEP_S * RATE_HZ)] = 0.0
@@ -228,6 +230,8 @@ def ml_from_shifts(m: Motion, R: np.ndarray) -> np.ndarray | None:
         d = np.array([np.sum(vx[a:b]), np.sum(vy[a:b])]) * DT
         if np.linalg.norm(d) >= 2 * SHIFT_MIN_M:
             disp.append(d)
+    if ends_only and len(disp) > 2:
+        disp = [disp[0], disp[-1]]
     if len(disp) < 2:
         return None
     d = np.array(disp)
