@@ -3,16 +3,18 @@
 Sets: the five exercises in turn, each a random set (6-15 reps of random depth, speed, hold
 and pause, a random share compensated) with the mounting cycling through back, left, right,
 front and back-upside-down (each misaligned by up to 10 deg per axis) and the rate through 50,
-100 and 200 Hz; seeds from ``seed0`` on (never used for tuning). Scores: the share of sets
-whose rep count is exactly right, and the flagged reps' precision, recall and F1 (a detected
-rep matches a true one when they overlap by half the shorter; a missed compensated rep is a
-miss, an extra compensated rep a false alarm).
+100 and 200 Hz; seeds from ``seed0`` on (50000 by default; development used 1000-1015,
+20000-20099 and 30000-30099). Scores: the share of sets whose rep count is exactly right,
+and the flagged reps' precision, recall and F1 (a detected rep matches a true one when they
+overlap by half the shorter; a missed compensated rep is a miss, an extra compensated rep a
+false alarm).
 
 Tests: random virtual wearers (drop 0-10 deg per leg, sometimes a small hike, delays, short
 holds, touch-downs) on the same mountings and rates. Scores: the drop error per leg (legs as
-named, and matched either way: the unit's sides can only be named on the documented mounting
-and upside down, see docs/exercise.md), and the verdict on every leg whose drop is clearly
-(>= 1 deg) beyond or within the threshold.
+named on the documented mounting and upside down; elsewhere each detected stance is paired
+with the true one it overlaps, as the sides cannot be named there, see docs/exercise.md), the
+share of legs named right, and the verdict on every leg whose drop is clearly (>= 1 deg)
+beyond or within the threshold.
 
 Output: a table, then one JSON line.
 """
@@ -160,9 +162,10 @@ def run_tests(n: int, seed0: int, cfg: ExerciseSettings) -> dict[str, TestTally]
         res = exercise_run.trendelenburg_test(s.t, s.acc, s.gyr, cfg, try_walk=False)
         t = tallies[mount]
         truth, got = rec.truth.legs, res.legs
-        straight = sum(_err(truth[k].drop_deg, got[k].drop_deg) for k in ("left", "right"))
-        swapped = _err(truth["left"].drop_deg, got["right"].drop_deg) + _err(
-            truth["right"].drop_deg, got["left"].drop_deg)
+        # which detected leg is which true stance: by when it happened, not by its value
+        straight = sum(_err(truth[k].start_s, got[k].start_s) for k in ("left", "right"))
+        swapped = _err(truth["left"].start_s, got["right"].start_s) + _err(
+            truth["right"].start_s, got["left"].start_s)
         pairing = {"left": "left", "right": "right"} if straight <= swapped else \
             {"left": "right", "right": "left"}
         for leg in ("left", "right"):
@@ -199,7 +202,7 @@ def _q(x: list[float], p: float) -> float | None:
     return round(float(np.percentile(a, p)), 3) if len(a) else None
 
 
-def main(sets: int, tests: int, seed0: int = 20_000) -> dict[str, object]:
+def main(sets: int, tests: int, seed0: int = 50_000) -> dict[str, object]:
     cfg = ExerciseSettings()
     t0 = time.perf_counter()
     # the analyses log a warning per recording whose unit is not where documented: here

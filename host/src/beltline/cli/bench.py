@@ -114,7 +114,7 @@ precision/recall/F1, the test's drop error and the verdict on clearly positive o
 legs. Ends with one JSON line.
 
 Example:
-  beltline bench exercise --sets 60 --tests 30
+  beltline bench exercise --sets 100 --tests 30
 """
 
 
@@ -177,10 +177,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = add(b, "exercise", "test and exercise scores against the virtual wearer", EXERCISE,
             exercise)
-    p.add_argument("--sets", type=number(int, 1), default=60, help="exercise sets (default: 60)")
+    p.add_argument("--sets", type=number(int, 1), default=100,
+                   help="exercise sets (default: 100)")
     p.add_argument("--tests", type=number(int, 1), default=30,
                    help="single-leg stance tests (default: 30)")
-    p.add_argument("--seed0", type=int, default=20_000, help="first seed (default: 20000)")
+    p.add_argument("--seed0", type=int, default=50_000, help="first seed (default: 50000)")
 
     p = add(b, "link", "a virtual walk over a real BLE stack", LINK, link)
     p.add_argument("--seconds", type=POSITIVE, default=60.0, help="walk length (default 60)")

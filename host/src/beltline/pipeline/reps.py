@@ -64,6 +64,7 @@ NOISE_FACTOR = 3.0  # the hysteresis is at least this many times the path's jitt
 SMOOTH_S = {repmeasure.STANDING: 0.8, repmeasure.LYING: 0.4}
 LARGE_MOTION = ('glute_bridge', 'hip_airplane')
 LARGE_SHARE = 0.25
+PRE_REST_S = 0.3  # a rep's start posture: the rest just before it was found to start
 STANCE_SHIFT_M = 0.035  # the shift onto one leg moves the pelvis at least this far
 OK_SHARE = 0.4  # less than this share of the ok reps' median excursion is sway
 LYING_NEAR_DEG = 15.0  # the lying set: up within this of its usual direction
@@ -111,6 +112,52 @@ def rotations(m: Motion, R: np.ndarray) -> np.ndarray:
     return np.einsum("nij,kj->nik", repmeasure.quat_matrix(q), R)
 
 
+def gyro_rotations(gyr: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """Pelvis -> (sensor at the first sample) rotations (N x 3 x 3) from the bias-corrected
+    gyro alone. Over a rep this is the exact relative motion: the attitude filter's pull toward
+    the accelerometer, harmless for up, shrinks a bridge's fast tilt and hip lift (the hips
+    accelerate) by a tenth or more; over a whole set the gyro drifts, so the rep finder keeps
+    the filter's attitude."""
+    rv = np.nan_to_num(gyr) * (1.0 / RATE_HZ)
+    th = np.linalg.norm(rv, axis=1)
+    k = rv / np.maximum(th, 1e-12)[:, None]
+    K = np.zeros((len(rv), 3, 3))
+    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
+    K[:, 1, 0], K[:, 2, 0], K[:, 2, 1] = k[:, 2], -k[:, 1], k[:, 0]
+    sn, cs = np.sin(th)[:, None, None], (1.0 - np.cos(th))[:, None, None]
+    step = np.eye(3)[None] + sn * K + cs * (K @ K)
+    out = np.empty_like(step)
+    cur = np.eye(3)
+    for i in range(len(step)):
+        out[i] = cur
+        cur = cur @ step[i]
+    return out @ R.T
+
+
+def _bridge_axis(m: Motion, fr: Frame, spans: list[tuple[int, int]]) -> Frame:
+    """The bridge lifts the hips by tilting the pelvis about its left-right axis: the median
+    axis of the reps' own rotations (start to top, from the gyro) is that axis, to within
+    a degree or two, so a 25° bridge leaks nothing into hike or rotation. A few compensated
+    reps do not move a median."""
+    axes = []
+    for i0, it in spans:
+        if it - i0 < 5:
+            continue
+        rel = gyro_rotations(m.gyr[i0: it + 1], np.eye(3))[-1]
+        v = np.array([rel[2, 1] - rel[1, 2], rel[0, 2] - rel[2, 0], rel[1, 0] - rel[0, 1]])
+        if np.linalg.norm(v) > 2 * np.sin(np.radians(5.0)):  # at least 5 deg of rotation
+            v = v / np.linalg.norm(v)
+            axes.append(v if v @ fr.R[1] >= 0 else -v)
+    if len(axes) < 3:
+        return fr
+    ml = np.median(np.array(axes), axis=0)
+    ml = ml - fr.R[2] * float(ml @ fr.R[2])
+    if np.linalg.norm(ml) < 0.5:
+        return fr
+    ml = ml / np.linalg.norm(ml)
+    return Frame(frame(fr.R[2], np.cross(ml, fr.R[2])), fr.source, fr.note)
+
+
 def _dominant_axis(gyr: np.ndarray) -> np.ndarray | None:
     """The rotation axis (sensor frame, sign arbitrary) of a motion about one axis."""
     g = gyr[np.isfinite(gyr).all(axis=1)]
@@ -143,7 +190,8 @@ def position_span(m: Motion, fr: Frame, exercise: str,
         if span is None or (span[1] - span[0]) < 3 * RATE_HZ:
             raise_no_position(exercise)
         assert span is not None
-        a, b = span
+        # where up lies once settled (not on the way down) tells the frame
+        a, b = _plateau(m, pelvis_up(m, fr.R), *span)
         u_mean = np.nanmean(m.up[a:b], axis=0)  # sensor frame
         if exercise == "glute_bridge":
             fr = _supine_frame(fr, u_mean, m, (a, b), notes)
@@ -153,7 +201,7 @@ def position_span(m: Motion, fr: Frame, exercise: str,
             if fr2 is not fr:
                 notes.append(fr2.note)
                 fr = fr2
-        return fr, _plateau(m, pelvis_up(m, fr.R), a, b), 0.0
+        return fr, _plateau(m, pelvis_up(m, fr.R), *span), 0.0
     # standing: the weight shift onto the stance leg opens the set, the shift back ends it
     if exercise == "hip_airplane":
         fr = _hinge_frame(m, fr, notes)
@@ -164,7 +212,9 @@ def position_span(m: Motion, fr: Frame, exercise: str,
             notes.append(fr2.note)
             fr = fr2
     v = lateral_velocity(m, fr.R)
-    thr = max(PULSE_MIN_MS, 3.5 * speed_noise(v))
+    # the reps move the pelvis sideways too: the threshold comes from the quiet standing
+    i0, i1 = m.neutral
+    thr = max(PULSE_MIN_MS, 3.5 * speed_noise(v[i0:i1] if i1 - i0 > RATE_HZ else v))
     ps = [p for p in pulses(v, thr) if p[0] >= m.neutral[0] + int(NEUTRAL_KEEP_S * RATE_HZ)
           and abs(p[2]) >= 2 * SHIFT_MIN_M]
     a, b, side = start, n, 0.0
@@ -173,12 +223,8 @@ def position_span(m: Motion, fr: Frame, exercise: str,
         first = next((p for p in ps if abs(p[2]) >= STANCE_SHIFT_M),
                      max(ps, key=lambda p: abs(p[2])))
         side = float(np.sign(first[2]))
-        # the set starts once the body has settled on the leg: the stillest moment just after
-        speed = lowpass(np.linalg.norm(np.nan_to_num(m.gyr), axis=1), 0.3)
-        w = int(SETTLE_SEARCH_S * RATE_HZ)
-        a = first[1]
-        if exercise != "hip_airplane":  # the airplane's set is its hinge (below)
-            a += int(np.argmin(speed[first[1]: first[1] + w]))
+        # the set starts as the weight is over the leg (reps may follow at once)
+        a = first[1] + int(0.3 * RATE_HZ)
         back = [p for p in ps if p[0] > a and np.sign(p[2]) == -side and
                 abs(p[2]) >= 0.5 * abs(first[2])]
         if back:
@@ -331,13 +377,22 @@ def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> S
     limits = cfg.limits(exercise)
     if exercise not in LARGE_MOTION:
         found = _drop_sway(found, path, min(limits.values()))
+    if exercise == "glute_bridge":
+        fr = _bridge_axis(m, fr, [(a + s_ * step, a + t_ * step) for s_, t_, _ in found])
     side_of = _sides(m, fr, exercise, stance, found, smooth, step, a)
     rows = []
+    prev_end = a
     for k, (s, _, e) in enumerate(found, start=1):
         i0, i1 = a + s * step, min(b, a + e * step + 1)
-        seg = repmeasure.channels(Rpw[i0:i1], mode)
-        if mode == repmeasure.STANDING:
-            seg[:, 0], seg[:, 1] = ch[i0 - a: i1 - a, 0], ch[i0 - a: i1 - a, 1]
+        # measured from the rest just before the rep: its start is found once the pelvis has
+        # already left by a little (a tenth of the excursion), which a change must not miss
+        m0 = max(prev_end, i0 - int(PRE_REST_S * RATE_HZ))
+        prev_end = i1
+        if mode == repmeasure.LYING:  # within a rep the gyro alone is exact (see below)
+            seg = repmeasure.channels(gyro_rotations(m.gyr[m0:i1], fr.R), mode)
+        else:
+            seg = repmeasure.channels(Rpw[m0:i1], mode)
+            seg[:, 0], seg[:, 1] = ch[m0 - a: i1 - a, 0], ch[m0 - a: i1 - a, 1]
         o, t, r = repmeasure.rep_changes(seg, RATE_HZ)
         side = side_of[k - 1]
         o = -o if side == "right" else o  # + = the working side rises
