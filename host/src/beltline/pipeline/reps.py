@@ -13,7 +13,7 @@ judged against the wearer's limits (``exercise_settings``).
 3. **Reps** (``zigzag``): the pelvis's orientation as three angles (``repmeasure``) traced as a
    path; a rep goes out from a resting posture and comes back, in any direction and by any
    amount, so the path's turning points are found with a hysteresis (a turn counts when the path
-   has come back by at least half of its excursion and by ``hysteresis_deg``), the turning
+   has come back by at least 40 % of its excursion and by the hysteresis), the turning
    points farther from the set's start posture are the tops, and each rep runs from where the
    path leaves its resting posture to where it is back. Holds, pauses, speeds and depths do not
    matter; sway smaller than the hysteresis never makes a rep.
