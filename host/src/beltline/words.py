@@ -103,3 +103,72 @@ def clock(seconds: float) -> str:
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+# --- the single-leg stance (Trendelenburg) test and the exercises ---------------------------
+
+EXERCISE_NAMES = {"standing_abduction": "standing hip abduction",
+                  "side_lying_leg_lift": "side-lying leg lift", "clamshell": "clamshell",
+                  "glute_bridge": "glute bridge", "hip_airplane": "hip airplane"}
+REASON_WORDS = {"hike": "the working side hiked", "drop": "the swing side dropped",
+                "tilt": "the pelvis tilted", "rotation": "the pelvis rotated"}
+
+
+def trendelenburg_leg(stance_leg: str, verdict: str, drop_deg: float, hold_s: float,
+             time_to_drop_s: float, threshold_deg: float, hold_required_s: float) -> str:
+    """One leg of the test in words, named by the stance leg: "standing on the right leg your
+    left side dropped 6.2° within 8 s: a positive test"."""
+    swing = other(stance_leg)
+    head = f"standing on the {stance_leg} leg"
+    if verdict == "incomplete" and not hold_s > 0:
+        return f"{head}: no single-leg stance was found, so this leg was not tested"
+    if drop_deg != drop_deg:  # NaN: nothing measured
+        level = "your pelvis could not be measured"
+    elif drop_deg >= 0.5:
+        level = f"your {swing} side dropped {drop_deg:.1f}°"
+    elif drop_deg <= -0.5:
+        level = f"your {swing} side rose {-drop_deg:.1f}°"
+    else:
+        level = "your pelvis stayed level"
+    if verdict == "positive":
+        if time_to_drop_s != time_to_drop_s:  # NaN
+            when = ""
+        elif time_to_drop_s < 1.0:
+            when = " at once"
+        else:
+            when = f" within {time_to_drop_s:.0f} s"
+        return (f"{head} {level}{when}, beyond {threshold_deg:.1f}° and held: a positive test")
+    if verdict == "negative":
+        return f"{head} {level} over {hold_s:.0f} s: a negative test"
+    return (f"{head} {level}, but your foot came down after {hold_s:.0f} s, before "
+            f"{hold_required_s:.0f} s: the test is incomplete")
+
+
+def exercise_name(name: str) -> str:
+    return EXERCISE_NAMES.get(name, name.replace("_", " "))
+
+
+def rep_reasons(reason: str, sep: str = "+") -> str:
+    """A rep's reasons in words: "the working side hiked and the pelvis rotated"."""
+    parts = [REASON_WORDS.get(r, r) for r in reason.split(sep) if r]
+    if not parts:
+        return "the pelvis stayed within its limits"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def working_side(side: str) -> str:
+    """The working leg in words."""
+    return {"left": "left leg", "right": "right leg", "both": "both legs"}.get(side,
+                                                                             "an unknown side")
+
+
+def set_summary(exercise: str, side: str, reps: int, compensated: int,
+                reasons: dict[str, int]) -> str:
+    """A set in words: "clamshell, left leg: 10 reps, 3 compensated (the pelvis rotated 3×)"."""
+    head = f"{exercise_name(exercise)}, {working_side(side)}: {reps} rep{'s' * (reps != 1)}"
+    if not reps:
+        return f"{exercise_name(exercise)}: no reps were found"
+    if not compensated:
+        return f"{head}, all with the pelvis kept within its limits"
+    why = ", ".join(f"{REASON_WORDS.get(r, r)} {n}×" for r, n in reasons.items() if n)
+    return f"{head}, {compensated} compensated ({why})"

@@ -9,7 +9,7 @@ import sqlite3
 import sys
 
 from beltline import __version__
-from beltline.cli import analyze, bench, device, monitor, report, sessions, simulate
+from beltline.cli import analyze, bench, device, exercise, monitor, report, sessions, simulate
 from beltline.cli.common import FMT
 from beltline.errors import BeltlineError, UsageError
 
@@ -29,7 +29,7 @@ command line that cannot work (said before any work starts), 130 interrupted.
 """
 
 # the order of ``beltline --help``: what a wearer runs first, benchmarks last
-COMMANDS = (monitor, analyze, sessions, report, simulate, device, bench)
+COMMANDS = (monitor, analyze, sessions, report, simulate, device, exercise, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -195,6 +195,20 @@ Example:
 """
 
 
+EXERCISE = """\
+Score the single-leg stance test and the exercise sets against the virtual wearer's truth:
+sets of the five exercises (random reps: depth, speed, holds, pauses, a share compensated) and
+tests (drop 0-10 deg per leg, delays, short holds, touch-downs), over the mountings back,
+left, right, front and back-upside-down (misaligned up to 10 deg) and 50/100/200 Hz, seeds
+from --seed0 on. Reports the share of sets whose rep count is exact, the flagged reps'
+precision/recall/F1, the test's drop error and the verdict on clearly positive or negative
+legs. Ends with one JSON line.
+
+Example:
+  beltline bench exercise --sets 100 --tests 30
+"""
+
+
 def _trials(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or not all(p.isdigit() for p in parts):
@@ -300,6 +314,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="real recordings to measure the raw codec on (default: "
                    f"{DEFAULT_WALKERS}; skipped if absent)")
 
+
+    p = add(b, "exercise", "test and exercise scores against the virtual wearer", EXERCISE,
+            exercise)
+    p.add_argument("--sets", type=number(int, 1), default=100,
+                   help="exercise sets (default: 100)")
+    p.add_argument("--tests", type=number(int, 1), default=30,
+                   help="single-leg stance tests (default: 30)")
+    p.add_argument("--seed0", type=int, default=50_000, help="first seed (default: 50000)")
+
     p = add(b, "link", "a virtual walk over a real BLE stack", LINK, link)
     p.add_argument("--seconds", type=POSITIVE, default=60.0, help="walk length (default 60)")
     p.add_argument("--disconnect-at", type=POSITIVE, default=None, metavar="S")
@@ -366,3 +389,9 @@ def store(a: argparse.Namespace) -> None:
     from beltline.bench import store as m
 
     m.main(a.minutes, a.kills, a.speed, a.walkers)
+
+
+def exercise(a: argparse.Namespace) -> None:
+    from beltline.bench import exercise as m
+
+    m.main(a.sets, a.tests, a.seed0)

@@ -58,4 +58,9 @@ def run(args: argparse.Namespace) -> None:
         for s in SCENARIOS.values():
             print(f"{s.name:<20} {s.description}")
         return
+    from beltline.sim import exercise_scenarios
+
+    if args.scenario in exercise_scenarios.EXERCISE_SCENARIOS:  # not a walk: its own files
+        exercise_scenarios.write(args.scenario, args.seed, args.mount, args.rate, args.out)
+        return
     files.run(args.scenario, args.minutes, args.seed, args.mount, args.rate, args.out)

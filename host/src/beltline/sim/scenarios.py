@@ -348,3 +348,8 @@ def build(name: str, minutes: float, seed: int) -> list[Segment]:
     rng = np.random.default_rng(seed)
     sc = SCENARIOS[name]
     return [*(CALIBRATION if sc.protocol else []), *sc.build(minutes, rng)]
+
+
+from beltline.sim.exercise_scenarios import EXERCISE_SCENARIOS  # noqa: E402  (issue 17)
+
+SCENARIOS.update(EXERCISE_SCENARIOS)
