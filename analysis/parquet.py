@@ -44,7 +44,7 @@ def export(store: Store, sid: int, out_dir: Path) -> list[Path]:
         df.insert(0, "session_id", sid)
         path = out_dir / f"{name}.parquet"
         with open_private(path, "wb") as f:
-            df.to_parquet(f, index=False)  # type: ignore[arg-type]
+            df.to_parquet(f, index=False)
         paths.append(path)
         files[f"{name}.parquet"] = {"rows": len(df)}
     meta["files"] = files

@@ -157,8 +157,9 @@ def _run(seconds: float, speed: float, loss: float, drop_at: float | None,
         with Store(store_path) as store:
             sid = live.state.session_id
             assert sid is not None
-            stored = store.session(sid).samples
-            gaps = store.table(sid, "gaps")
+            info = store.session(sid)
+            stored, stored_rows = info.raw_samples, info.samples
+            gaps = store.gaps(sid)
     rx = live.receiver
     assert rx is not None
     report = link.report
@@ -169,7 +170,8 @@ def _run(seconds: float, speed: float, loss: float, drop_at: float | None,
     out: dict[str, Any] = {
         "peripheral": "firmware" if report.get("boot_id") is not None else "?",
         "samples_sent": sent, "samples_received": rx.delivered,
-        "samples_stored": stored, "samples_lost": max(0, sent - rx.delivered),
+        "samples_stored": stored, "samples_lost": max(0, sent - stored),
+        "result_rows_stored": stored_rows, "final_analysis": info.final,
         "duplicates": rx.redelivered, "copies_discarded": st.duplicates,
         "reconnects": link.reconnects,
         "backfilled": int(report.get("replayed", 0)),
@@ -201,7 +203,8 @@ def main(seconds: float, disconnect_at: float | None, disconnect_for: float,
     result["wall_s"] = run["wall_s"]
     print(f"peripheral: {result['peripheral']} (the firmware in MicroPython, its bluetooth on "
           f"Bumble); {result['samples_sent']} samples sent, {result['samples_received']} "
-          f"received, {result['samples_stored']} rows stored (100 Hz), "
+          f"received, {result['samples_stored']} raw samples in the store after close "
+          f"({result['result_rows_stored']} result rows at 100 Hz), "
           f"{result['samples_lost']} lost, {result['duplicates']} duplicated "
           f"({result['copies_discarded']} transport copies discarded), "
           f"{result['reconnects']} reconnects, {result['backfilled']} packets backfilled")

@@ -59,7 +59,7 @@ def main(minutes: float, seconds: float) -> dict[str, object]:
     wall, cpu, got = asyncio.run(paced())
     share = cpu / wall
     total = share + gen_share
-    result = {"generate_minutes": minutes, "generate_s": round(gen_s, 2),
+    result: dict[str, object] = {"generate_minutes": minutes, "generate_s": round(gen_s, 2),
               "generate_samples_per_s": round(n / gen_s),
               "generate_core_share_realtime": round(gen_share, 5),
               "stream_samples_per_s_offline": round(stream_rate),

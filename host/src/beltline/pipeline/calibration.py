@@ -171,8 +171,6 @@ class CalibrationParams:
     buffer_max_s: float = 1800.0
     guide_stand_s: float = 10.0
     progress_window_s: float = 15.0
-    guide_stand_s: float = 10.0
-    progress_window_s: float = 15.0
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,7 @@ def import_export(store: Store, export_dir: Path) -> int:
                                  (p["host_unix"], p["device_tick"], sid))
                 synced = [(int(q["epoch"]), int(q["device_tick"]), float(q["host_unix"]),
                            float(q["rate_hz"])) for q in clock  # type: ignore[attr-defined]
-                          if q.get("rate_hz") is not None]  # type: ignore[attr-defined]
+                          if q.get("rate_hz") is not None]
                 if synced:
                     store.set_clock(sid, synced)
         store.write_rows(sid, rows)
