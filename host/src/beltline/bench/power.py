@@ -1,5 +1,8 @@
 """``beltline bench power``: hours per charge of the belt unit, from what its firmware does.
 
+Why this module is large: it is one budget, every current and duty cycle printed with its
+source next to the arithmetic that uses it; split, the sources would drift from the figures.
+
 The model adds up average currents (mA at the cell; the XIAO's regulator is linear, so the
 cell delivers what the 3.3-V rail draws):
 

@@ -1,5 +1,9 @@
 """Calibration: the wearer's neutral and the pelvis axes, from whatever the recording holds.
 
+Why this module is large: the calibrator's decisions (quiet spells, walk runs, forward and
+neutral, their confidences, re-estimation when better evidence arrives) share one bounded
+buffer of per-second sums; split, each part would reach into the others' state.
+
 - **Forward** (pelvis x) comes from walking, with its sign, from the inverted pendulum of
   walking: the pelvis is lowest and fastest at double support and highest and slowest in
   mid-stance, so forward velocity is in phase with vertical acceleration, i.e. forward

@@ -1,5 +1,9 @@
 """Heel strikes, stance side and per-step pelvis measures from a lower-back sensor.
 
+Why this module is large: a walk run's logic (candidates, holes filled from weak candidates,
+missed steps, the closing step, per-stance measures) works on the same per-run state, live and
+in batch; split, that state would have to be passed around piecemeal.
+
 - **Candidates**: one per step, peaks of the vertical acceleration (Earth frame, so any
   mounting works) band-passed to 0.5-3 Hz; the vertical acceleration rises sharply at each
   heel strike (the pelvis is lowest and is stopped; cf. McCamley et al. 2012, who find initial

@@ -1,5 +1,8 @@
 """The virtual wearer: physically consistent IMU signals from a belt on a moving pelvis.
 
+Why this module is large: it is one physical model (pelvis kinematics of each activity,
+the belt's mount, the IMU's errors) whose parts share the same time base and frames.
+
 The pelvis is a rigid body. A scenario (a list of ``Segment``s: standing, walking, sitting,
 bending, ...) sets smooth targets; gait adds, as functions of the gait phase, forward progression
 with within-stride speed change, vertical and lateral oscillation, obliquity with its normal
