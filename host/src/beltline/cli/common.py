@@ -110,18 +110,18 @@ def out_dir(text: str) -> Path:
 
 
 def store_file(text: str) -> Path:
-    """The session store (an SQLite file): not a folder; it or the folders to be made for it
-    must be writable."""
+    """The session store (an SQLite file): not a folder; an existing one must be readable (one
+    the user cannot write opens read-only for review), a new one's folders writable."""
     p = Path(text).expanduser()
     if p.is_dir():
         raise argparse.ArgumentTypeError(f"{p} is a folder; the store is a file, e.g. "
                                          f"{p / 'beltline.db'}")
     if p.exists():
         try:
-            with open(p, "ab"):
+            with open(p, "rb"):
                 pass
         except OSError as exc:
-            raise argparse.ArgumentTypeError(f"cannot write the store {p}: {_why(exc)}") \
+            raise argparse.ArgumentTypeError(f"cannot read the store {p}: {_why(exc)}") \
                 from None
         return p
     q = p.parent

@@ -7,6 +7,7 @@ checks names and ranges and says what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -152,7 +153,10 @@ def with_overrides(base: Settings, values: dict[str, object]) -> Settings:
     known = {f.name for f in fields(Settings)}
     for k in values:
         if k not in known:
-            raise DataError(f"unknown setting {k!r}; known: {', '.join(sorted(known))}")
+            close = difflib.get_close_matches(str(k), sorted(known), n=3)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            raise DataError(f"unknown setting {str(k)[:60]!r}{hint}; the settings are listed "
+                            "in the README (Settings)")
     new: dict[str, Any] = {k: _coerce(k, v) for k, v in values.items()}
     return validate(replace(base, **new))
 

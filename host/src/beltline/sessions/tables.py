@@ -331,7 +331,7 @@ def _deg(name: str, lo: float = -180.0, hi: float = 180.0) -> Col:
 
 
 SAMPLE_COLS = (T, _deg("obliquity_deg"), _deg("tilt_deg"), Col("activity", allowed=ACTIVITIES))
-STEP_COLS = (T, Col("side", allowed=SIDES), _deg("drop_deg"), _deg("tilt_deg"),
+STEP_COLS = (T, Col("side", allowed=(*SIDES, "unknown")), _deg("drop_deg"), _deg("tilt_deg"),
              _deg("range_deg", 0.0, 360.0), _deg("cadence_spm", 0.0, 400.0),
              Col("hike_deg", -180.0, 180.0, empty=True, optional=True))  # hike: since schema 4
 EPISODE_COLS = (Col("kind", allowed=KINDS), Col("side", allowed=SIDES),
