@@ -128,22 +128,37 @@ class BleLink(Link):
                                             max_attempts=self.attempts, pair=self.pair,
                                             timeout=self.timeout_s, **kw)
         try:
+            return await self._set_up(client)
+        except BaseException:
+            # a link that failed half-way (it dropped, a read failed, wrong protocol) is let
+            # go: left open it would keep the unit (one central at a time) from the next try
+            self.client = None
+            if client.is_connected:
+                try:
+                    await client.disconnect()
+                except (BleakError, OSError, TimeoutError) as exc:
+                    log.debug("disconnecting a failed link: %s", exc)
+            raise
+
+    async def _set_up(self, client: BleakClient) -> ClockPoint | None:
+        try:
             status = decode_status(bytes(await client.read_gatt_char(STATUS_UUID)))
         except ValueError as exc:
-            await client.disconnect()
             raise BeltlineError(f"the belt unit's status is not this host's layout ({exc}): "
                                 "update the firmware (`beltline device flash`) or this "
                                 "program") from exc
         if status.version != wire.VERSION:
-            await client.disconnect()
             raise BeltlineError(f"the belt unit speaks protocol {status.version}, this host "
                                 f"{wire.VERSION}: update one of them")
         self.status = status
         await client.start_notify(STREAM_UUID, self._on_stream)
         await client.start_notify(STATUS_UUID, self._on_status)
         self.subscriptions += 1
-        self.client = client
-        return await self._time_sync(client)
+        point = await self._time_sync(client)
+        if not client.is_connected:  # it dropped while being set up: not a link yet
+            raise BleakError("the link dropped while being set up")
+        self.client = client  # from here on a drop is this link's loss
+        return point
 
     async def _device(self) -> BLEDevice:
         if self.backend is not None:  # a custom backend (the virtual radio) finds by address
@@ -183,7 +198,12 @@ class BleLink(Link):
         except ValueError as exc:
             log.debug("status notification: %s", exc)
 
-    def _dropped(self, _client: Any = None) -> None:
+    def _dropped(self, client: Any = None) -> None:
+        # only the link in use is "lost": a link that drops while it is being set up fails
+        # its set-up instead (a stale "lost" would start a reconnect beside the live link)
+        if client is not None and client is not self.client:
+            log.debug("a link being set up dropped")
+            return
         if not self._closing:
             self.queue.put_nowait(LinkState("lost", time.monotonic()))
             self._lost.set()

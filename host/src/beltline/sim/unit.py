@@ -90,6 +90,7 @@ class VirtualUnit:
         self._booted = asyncio.Event()
         self._stderr: list[str] = []
         self._watch: asyncio.Task[None] | None = None
+        self.pace: float | None = None  # the next boot walks at this pace until set_speed()
 
     # --- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -110,6 +111,8 @@ class VirtualUnit:
                 f"imu={self.imu}", f"offset={self.offset}", f"slots={self.logbook_slots}"]
         if self.queue is not None:
             args.append(f"queue={self.queue}")
+        if self.pace is not None:
+            args.append(f"pace={self.pace}")
         self._proc = await asyncio.create_subprocess_exec(
             *args, cwd=self.flash, env=env, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
@@ -241,6 +244,12 @@ class VirtualUnit:
         self._faults += [(at_s, False), (at_s + for_s, True)]
         self._faults.sort()
 
+    def set_speed(self, speed: float) -> None:
+        """Walk at ``speed`` x real time from now on (this boot and the next)."""
+        self.pace = None
+        if self.stack is not None:
+            self.stack.sim({"speed": speed})
+
     async def press_button(self) -> None:
         """Press and release the pairing button (opens a pairing window)."""
         assert self.stack is not None
@@ -288,9 +297,11 @@ class VirtualBleLink(BleLink):
     async def connect(self) -> DeviceInfo:
         self.radio = VirtualRadio()
         self.unit = VirtualUnit(self.radio, self.rec, self.speed, self.imu, **self.unit_kw)
+        # the wearer walks at real time while the host finds, pairs and syncs (its real
+        # seconds would otherwise be `speed` x as many of the walk, and a drop planned for the
+        # stream could fall into the set-up): full speed once the link is up
+        self.unit.pace = 1.0
         await self.unit.start()
-        if self.drop_at_s is not None:
-            self.unit.out_of_range(self.drop_at_s, self.drop_for_s)
         central = self.radio.central()
         self.unit.host = central
         await self._host_arrives()
@@ -301,6 +312,9 @@ class VirtualBleLink(BleLink):
         self.rssi_dbm = rssi
         self.backend_kwargs = {"bumble_device": central}
         info = await super().connect()
+        self.unit.set_speed(self.speed)
+        if self.drop_at_s is not None:  # (device seconds: never before now)
+            self.unit.out_of_range(max(self.drop_at_s, self.unit.clock_s), self.drop_for_s)
         self._ender = asyncio.get_running_loop().create_task(self._end_when_walked())
         return info
 
