@@ -327,14 +327,19 @@ class VirtualBleLink(BleLink):
 
     async def _end_when_walked(self) -> None:
         u = self.unit
-        await u.wait_until(lambda: u.clock_s >= u.walk_s + 1.0, 1e9)
+        # (bounded, generously: a unit that stalls ends the run, which then shows what is
+        # missing, instead of hanging it)
+        real_s = 600.0 + u.walk_s / max(self.speed, 1.0)
+        if not await u.wait_until(lambda: u.clock_s >= u.walk_s + 1.0, real_s):
+            log.error("the virtual unit did not finish its walk in %.0f s", real_s)
         # the walk is over: once the unit says its logbook holds nothing unsent (a status
         # taken after the walk), switch it off (it sends its last, partly filled packet) and
         # end the stream
         over = self._statuses
-        await u.wait_until(lambda: self.client is not None and self._statuses > over + 1
-                           and self.status is not None
-                           and not self.status.flags & FLAG_BACKLOG, 1e9)
+        if not await u.wait_until(lambda: self.client is not None
+                                  and self._statuses > over + 1 and self.status is not None
+                                  and not self.status.flags & FLAG_BACKLOG, 600.0):
+            log.error("the virtual unit did not send its backlog in 600 s")
         self._closing = True
         self.report = await u.stop()
         await asyncio.sleep(0.2)  # the last notification's way through the stack

@@ -10,8 +10,8 @@
 # At speed S the firmware's wait for a central to pair (app.SECURE_WITHIN_S) is S times longer
 # in unit time: a host's real seconds of pairing must not count S-fold against it.
 # A {"speed": S} message from the radio side changes the pace (the harness walks at real
-# time while a host connects, then fast). Ends on a {"stop": 1} message from the radio side, or a watchdog reset (exit 3). Prints,
-# and reports to the radio side, one JSON line of figures.
+# time while a host connects, then fast). Ends on a {"stop": 1} message from the radio side,
+# or a watchdog reset (exit 3). Prints, and reports to the radio side, one JSON line of figures.
 import asyncio
 import gc
 import json
