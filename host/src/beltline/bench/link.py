@@ -158,7 +158,7 @@ def _run(seconds: float, speed: float, loss: float, drop_at: float | None,
             sid = live.state.session_id
             assert sid is not None
             stored = store.session(sid).samples
-            gaps = store.table(sid, "gaps")
+            gaps = store.gaps(sid)
     rx = live.receiver
     assert rx is not None
     report = link.report

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import shutil
 import sys
@@ -172,6 +173,7 @@ class VirtualUnit:
         self.stack = stack
         task = asyncio.get_running_loop().create_task(stack.serve(reader, writer))
         await stack.registered.wait()
+        self._arm()
         self._booted.set()
         await task
         if stack.report is not None:
@@ -184,15 +186,35 @@ class VirtualUnit:
 
     def _clock(self, ms: int) -> None:
         s = (self.offset / self.rate_hz) + ms / 1000.0
-        while self._faults and self._faults[0][0] <= s:
-            _, on = self._faults.pop(0)
-            asyncio.get_running_loop().create_task(self._range(on))
+        due = []
+        while self._faults and self._faults[0][0] <= s + 1e-6:
+            due.append(self._faults.pop(0)[1])
+        if due:
+            asyncio.get_running_loop().create_task(self._apply(due))
+
+    async def _apply(self, due: list[bool]) -> None:
+        # the unit stands still (hold) until the faults are in place: an accelerated unit
+        # would otherwise walk on for many of its seconds before the link's end reached it
+        for on in due:
+            await self._range(on)
+        self._arm()
+
+    def _arm(self) -> None:
+        """Tell this boot to stand still at the next fault (or never)."""
+        if self.stack is None:
+            return
+        ms = -1
+        if self._faults:
+            ms = max(0, math.ceil((self._faults[0][0] - self.offset / self.rate_hz) * 1000))
+        self.stack.sim({"hold_ms": ms})
 
     async def _range(self, on: bool) -> None:
         if self.host is not None:  # the host walked away: the unit stays on air for others
             self.radio.isolate(self.host, not on)
             if not on and self.stack is not None:
-                await self.stack.drop_links()
+                stack = self.stack
+                await stack.drop_links()
+                await self.wait_until(lambda: not stack.conns, 30.0)  # the unit told of it
         elif self.stack is not None:
             await self.stack.set_in_range(on)
 
@@ -243,6 +265,7 @@ class VirtualUnit:
         nearby can still reach it); otherwise nobody hears it."""
         self._faults += [(at_s, False), (at_s + for_s, True)]
         self._faults.sort()
+        self._arm()
 
     def set_speed(self, speed: float) -> None:
         """Walk at ``speed`` x real time from now on (this boot and the next)."""
