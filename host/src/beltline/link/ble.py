@@ -134,7 +134,7 @@ class BleLink(Link):
         try:
             return await self._set_up(client)
         except BaseException:
-            self._release()  # (what arrived is still given out)
+            # (what it brought stays held: given out after the next "connected" state)
             # a link that failed half-way (it dropped, a read failed, wrong protocol) is let
             # go: left open it would keep the unit (one central at a time) from the next try
             self.client = None
@@ -162,7 +162,8 @@ class BleLink(Link):
             raise BeltlineError(f"the belt unit speaks protocol {status.version}, this host "
                                 f"{wire.VERSION}: update one of them")
         self.status = status
-        self._held = []
+        if self._held is None:
+            self._held = []
         await client.start_notify(STREAM_UUID, self._on_stream)
         await client.start_notify(STATUS_UUID, self._on_status)
         self.subscriptions += 1
@@ -277,6 +278,7 @@ class BleLink(Link):
             self.queue.put_nowait(LinkState("connected", time.monotonic(), point))
             self._release()
             return
+        self._release()
         self.queue.put_nowait(LinkState(
             "failed", time.monotonic(),
             reason=f"gave up reconnecting to the belt unit after {self.give_up_s:.0f} s "
