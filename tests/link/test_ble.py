@@ -60,8 +60,11 @@ def test_a_rebooted_unit_starts_a_new_epoch_and_keeps_its_bond() -> None:
 
     async def go() -> Any:
         async def reboot() -> None:
-            while not hasattr(link, "unit") or link.unit.clock_s < 25.0:
-                await asyncio.sleep(0.05)
+            async def walked_25_s() -> None:
+                while not hasattr(link, "unit") or link.unit.clock_s < 25.0:
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(walked_25_s(), 300.0)
             stacks.append(link.unit.stack)  # type: ignore[arg-type]
             await link.unit.reboot()
             stacks.append(link.unit.stack)  # type: ignore[arg-type]
@@ -123,7 +126,7 @@ def test_calibration_reaches_the_unit_which_buzzes_on_its_own(tmp_path: Any) -> 
     assert drop_on < r["pulse_ms"][0] / 1000.0 < drop_off + 10.0
     with Store(tmp_path / "a.db") as st:
         (info,) = st.sessions()
-        assert info.source == "ble"
+        assert (info.source, info.link) == ("live", "ble")
         assert st.meta(info.id)["clock"]  # the tick <-> wall clock mapping is kept
     assert live.state.battery_pct is not None
     assert live.state.rssi_dbm is not None

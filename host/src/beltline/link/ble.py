@@ -117,6 +117,10 @@ class BleLink(Link):
         self.status: Status | None = None
         self._closing = False
         self._lost = asyncio.Event()
+        # the stream of a link being set up is held back until its "connected" state (with
+        # its clock point) is queued: a rebooted unit's new ticks must not reach the receiver
+        # as part of the old boot
+        self._held: list[Notification] | None = None
 
     async def _open(self) -> ClockPoint | None:
         kw: dict[str, Any] = dict(self.backend_kwargs)
@@ -128,22 +132,46 @@ class BleLink(Link):
                                             max_attempts=self.attempts, pair=self.pair,
                                             timeout=self.timeout_s, **kw)
         try:
-            status = decode_status(bytes(await client.read_gatt_char(STATUS_UUID)))
+            return await self._set_up(client)
+        except BaseException:
+            # (what it brought stays held: given out after the next "connected" state)
+            # a link that failed half-way (it dropped, a read failed, wrong protocol) is let
+            # go: left open it would keep the unit (one central at a time) from the next try
+            self.client = None
+            if client.is_connected:
+                try:
+                    await client.disconnect()
+                except (BleakError, OSError, TimeoutError) as exc:
+                    log.debug("disconnecting a failed link: %s", exc)
+            raise
+
+    async def _set_up(self, client: BleakClient) -> ClockPoint | None:
+        raw = bytes(await client.read_gatt_char(STATUS_UUID))
+        for _ in range(200):  # a unit that has just booted publishes it within a second
+            if raw:
+                break
+            await asyncio.sleep(0.05)
+            raw = bytes(await client.read_gatt_char(STATUS_UUID))
+        try:
+            status = decode_status(raw)
         except ValueError as exc:
-            await client.disconnect()
             raise BeltlineError(f"the belt unit's status is not this host's layout ({exc}): "
                                 "update the firmware (`beltline device flash`) or this "
                                 "program") from exc
         if status.version != wire.VERSION:
-            await client.disconnect()
             raise BeltlineError(f"the belt unit speaks protocol {status.version}, this host "
                                 f"{wire.VERSION}: update one of them")
         self.status = status
+        if self._held is None:
+            self._held = []
         await client.start_notify(STREAM_UUID, self._on_stream)
         await client.start_notify(STATUS_UUID, self._on_status)
         self.subscriptions += 1
-        self.client = client
-        return await self._time_sync(client)
+        point = await self._time_sync(client)
+        if not client.is_connected:  # it dropped while being set up: not a link yet
+            raise BleakError("the link dropped while being set up")
+        self.client = client  # from here on a drop is this link's loss
+        return point
 
     async def _device(self) -> BLEDevice:
         if self.backend is not None:  # a custom backend (the virtual radio) finds by address
@@ -161,9 +189,13 @@ class BleLink(Link):
         """TIME_SYNC, then the tick the unit took for it (the status echoes both)."""
         ms = int(time.time() * 1000)
         sent = ms & 0xFFFFFFFF
-        await client.write_gatt_char(CONTROL_UUID, control.encode(control.TIME_SYNC, sent),
-                                     response=True)
-        for _ in range(200):  # a unit answers within a poll (40 ms); allow a slow one 10 s
+        command = control.encode(control.TIME_SYNC, sent)
+        for i in range(200):  # a unit answers within a poll (40 ms); allow a slow one 10 s
+            if i % 20 == 0:
+                # sent again each second: a write that reaches the unit before it has heard
+                # that the link is encrypted is refused (and this one starts its stream)
+                await client.write_gatt_char(CONTROL_UUID, command, response=True)
+                await asyncio.sleep(0.05)
             st = decode_status(bytes(await client.read_gatt_char(STATUS_UUID)))
             self.status = st
             if st.sync_host_ms == sent:
@@ -175,7 +207,16 @@ class BleLink(Link):
         return None
 
     def _on_stream(self, _char: Any, data: bytearray) -> None:
-        self.queue.put_nowait(Notification(time.monotonic(), bytes(data)))
+        n = Notification(time.monotonic(), bytes(data))
+        if self._held is not None:
+            self._held.append(n)
+        else:
+            self.queue.put_nowait(n)
+
+    def _release(self) -> None:
+        held, self._held = self._held or [], None
+        for n in held:
+            self.queue.put_nowait(n)
 
     def _on_status(self, _char: Any, data: bytearray) -> None:
         try:
@@ -183,7 +224,12 @@ class BleLink(Link):
         except ValueError as exc:
             log.debug("status notification: %s", exc)
 
-    def _dropped(self, _client: Any = None) -> None:
+    def _dropped(self, client: Any = None) -> None:
+        # only the link in use is "lost": a link that drops while it is being set up fails
+        # its set-up instead (a stale "lost" would start a reconnect beside the live link)
+        if client is not None and client is not self.client:
+            log.debug("a link being set up dropped")
+            return
         if not self._closing:
             self.queue.put_nowait(LinkState("lost", time.monotonic()))
             self._lost.set()
@@ -199,15 +245,18 @@ class BleLink(Link):
                                  f"Check: {CHECKS}") from exc
                 log.info("connecting failed (%s): trying again", exc)
                 await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
-        assert self.client is not None
+        client = self.client
+        assert client is not None
+        # queued at once: a drop from here on comes after it
+        self.queue.put_nowait(LinkState("connected", time.monotonic(), point))
+        self._release()
         try:
-            fw = (await self.client.read_gatt_char(FIRMWARE_REV_UUID)).decode()
+            fw = (await client.read_gatt_char(FIRMWARE_REV_UUID)).decode()
         except (BleakError, KeyError, UnicodeDecodeError):
             fw = "?"
         rate = self.status.rate_hz if self.status and self.status.rate_hz else self.rate_hz
         self.info = DeviceInfo(self.name, self.address, fw, wire.VERSION, rate,
-                               self.client.mtu_size)
-        self.queue.put_nowait(LinkState("connected", time.monotonic(), point))
+                               client.mtu_size)
         return self.info
 
     async def _reconnect(self) -> None:
@@ -227,7 +276,9 @@ class BleLink(Link):
                 continue
             self.reconnects += 1
             self.queue.put_nowait(LinkState("connected", time.monotonic(), point))
+            self._release()
             return
+        self._release()
         self.queue.put_nowait(LinkState(
             "failed", time.monotonic(),
             reason=f"gave up reconnecting to the belt unit after {self.give_up_s:.0f} s "

@@ -76,6 +76,7 @@ def simulate(seconds: float, imu: str = "lsm6dso", disconnect_at: float | None =
     r.update({"samples_received": rx.delivered,
               "samples_lost": max(0, int(r.get("samples", 0)) - rx.delivered),
               "duplicates": rx.redelivered, "copies_discarded": s.duplicates,
+              "missing_samples": s.missing_samples,
               "late_backfilled": s.late, "rejected": s.rejected_total,
               "reconnects": link.reconnects, "states": states, "host_wall_s":
               round(time.monotonic() - t0, 1),

@@ -253,6 +253,7 @@ class Stack:
             await self._apply_advertising()
         elif kind == MP.M_DISCONNECT:
             conn = self.conns.get(struct.unpack("<H", p)[0])
+            log.debug("the unit disconnects link %s", struct.unpack("<H", p)[0])
             if conn is not None:
                 await self._drop_by_unit(conn)
         elif kind == MP.M_EXCHANGE_MTU:
@@ -367,6 +368,7 @@ class Stack:
     # --- connections ------------------------------------------------------------------------
     def _on_connection(self, conn: Connection) -> None:
         h = conn.handle
+        log.debug("link %d from %s", h, conn.peer_address)
         self.conns[h] = conn
         self.advertising = None  # a connection ends advertising (the firmware restarts it)
         addr = bytes(conn.peer_address.address_bytes)
@@ -374,6 +376,7 @@ class Stack:
         self.send(MP.S_CONNECT, struct.pack("<HB", h, atype) + addr)
 
         def gone(_reason: int) -> None:
+            log.debug("link %d dropped (reason %s)", h, _reason)
             self.conns.pop(h, None)
             left = self._unsent.pop(h, 0)
             if left:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import shutil
 import sys
@@ -90,6 +91,7 @@ class VirtualUnit:
         self._booted = asyncio.Event()
         self._stderr: list[str] = []
         self._watch: asyncio.Task[None] | None = None
+        self.pace: float | None = None  # the next boot walks at this pace until set_speed()
 
     # --- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -110,6 +112,8 @@ class VirtualUnit:
                 f"imu={self.imu}", f"offset={self.offset}", f"slots={self.logbook_slots}"]
         if self.queue is not None:
             args.append(f"queue={self.queue}")
+        if self.pace is not None:
+            args.append(f"pace={self.pace}")
         self._proc = await asyncio.create_subprocess_exec(
             *args, cwd=self.flash, env=env, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
@@ -169,6 +173,7 @@ class VirtualUnit:
         self.stack = stack
         task = asyncio.get_running_loop().create_task(stack.serve(reader, writer))
         await stack.registered.wait()
+        self._arm()
         self._booted.set()
         await task
         if stack.report is not None:
@@ -181,15 +186,35 @@ class VirtualUnit:
 
     def _clock(self, ms: int) -> None:
         s = (self.offset / self.rate_hz) + ms / 1000.0
-        while self._faults and self._faults[0][0] <= s:
-            _, on = self._faults.pop(0)
-            asyncio.get_running_loop().create_task(self._range(on))
+        due = []
+        while self._faults and self._faults[0][0] <= s + 1e-6:
+            due.append(self._faults.pop(0)[1])
+        if due:
+            asyncio.get_running_loop().create_task(self._apply(due))
+
+    async def _apply(self, due: list[bool]) -> None:
+        # the unit stands still (hold) until the faults are in place: an accelerated unit
+        # would otherwise walk on for many of its seconds before the link's end reached it
+        for on in due:
+            await self._range(on)
+        self._arm()
+
+    def _arm(self) -> None:
+        """Tell this boot to stand still at the next fault (or never)."""
+        if self.stack is None:
+            return
+        ms = -1
+        if self._faults:
+            ms = max(0, math.ceil((self._faults[0][0] - self.offset / self.rate_hz) * 1000))
+        self.stack.sim({"hold_ms": ms})
 
     async def _range(self, on: bool) -> None:
         if self.host is not None:  # the host walked away: the unit stays on air for others
             self.radio.isolate(self.host, not on)
             if not on and self.stack is not None:
-                await self.stack.drop_links()
+                stack = self.stack
+                await stack.drop_links()
+                await self.wait_until(lambda: not stack.conns, 30.0)  # the unit told of it
         elif self.stack is not None:
             await self.stack.set_in_range(on)
 
@@ -240,6 +265,13 @@ class VirtualUnit:
         nearby can still reach it); otherwise nobody hears it."""
         self._faults += [(at_s, False), (at_s + for_s, True)]
         self._faults.sort()
+        self._arm()
+
+    def set_speed(self, speed: float) -> None:
+        """Walk at ``speed`` x real time from now on (this boot and the next)."""
+        self.pace = None
+        if self.stack is not None:
+            self.stack.sim({"speed": speed})
 
     async def press_button(self) -> None:
         """Press and release the pairing button (opens a pairing window)."""
@@ -288,9 +320,11 @@ class VirtualBleLink(BleLink):
     async def connect(self) -> DeviceInfo:
         self.radio = VirtualRadio()
         self.unit = VirtualUnit(self.radio, self.rec, self.speed, self.imu, **self.unit_kw)
+        # the wearer walks at real time while the host finds, pairs and syncs (its real
+        # seconds would otherwise be `speed` x as many of the walk, and a drop planned for the
+        # stream could fall into the set-up): full speed once the link is up
+        self.unit.pace = 1.0
         await self.unit.start()
-        if self.drop_at_s is not None:
-            self.unit.out_of_range(self.drop_at_s, self.drop_for_s)
         central = self.radio.central()
         self.unit.host = central
         await self._host_arrives()
@@ -301,6 +335,9 @@ class VirtualBleLink(BleLink):
         self.rssi_dbm = rssi
         self.backend_kwargs = {"bumble_device": central}
         info = await super().connect()
+        self.unit.set_speed(self.speed)
+        if self.drop_at_s is not None:  # (device seconds: never before now)
+            self.unit.out_of_range(max(self.drop_at_s, self.unit.clock_s), self.drop_for_s)
         self._ender = asyncio.get_running_loop().create_task(self._end_when_walked())
         return info
 
@@ -313,14 +350,19 @@ class VirtualBleLink(BleLink):
 
     async def _end_when_walked(self) -> None:
         u = self.unit
-        await u.wait_until(lambda: u.clock_s >= u.walk_s + 1.0, 1e9)
+        # (bounded, generously: a unit that stalls ends the run, which then shows what is
+        # missing, instead of hanging it)
+        real_s = 600.0 + u.walk_s / max(self.speed, 1.0)
+        if not await u.wait_until(lambda: u.clock_s >= u.walk_s + 1.0, real_s):
+            log.error("the virtual unit did not finish its walk in %.0f s", real_s)
         # the walk is over: once the unit says its logbook holds nothing unsent (a status
         # taken after the walk), switch it off (it sends its last, partly filled packet) and
         # end the stream
         over = self._statuses
-        await u.wait_until(lambda: self.client is not None and self._statuses > over + 1
-                           and self.status is not None
-                           and not self.status.flags & FLAG_BACKLOG, 1e9)
+        if not await u.wait_until(lambda: self.client is not None
+                                  and self._statuses > over + 1 and self.status is not None
+                                  and not self.status.flags & FLAG_BACKLOG, 600.0):
+            log.error("the virtual unit did not send its backlog in 600 s")
         self._closing = True
         self.report = await u.stop()
         await asyncio.sleep(0.2)  # the last notification's way through the stack

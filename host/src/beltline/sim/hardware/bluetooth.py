@@ -196,11 +196,14 @@ def service(timeout_ms=0):
     ble = _BLE
     for kind, payload in frames:
         if ble is not None:
+            # each frame's event is handled before the next frame is taken in: a central's
+            # write waits for its response, so on the board the IRQ has read the value long
+            # before the next write can replace it (taking a batch first would let a later
+            # write overwrite what an earlier write's IRQ then reads)
             ble._frame(kind, payload)
+            ble._deliver()
         elif kind == S_SIM and SIM_HANDLER is not None:
             SIM_HANDLER(json.loads(payload))
-    if ble is not None:
-        ble._deliver()
     return len(frames)
 
 

@@ -6,11 +6,14 @@
 # at a time, so a loaded machine slows the unit down instead of overflowing its FIFO.
 # Usage (working directory = the unit's flash):
 #   run_unit.py HOST PORT SAMPLES.bin [speed=S] [imu=lsm6dso|mpu6050] [offset=N] [queue=N]
-#               [slots=N]
+#               [slots=N] [pace=P]
 # At speed S the firmware's wait for a central to pair (app.SECURE_WITHIN_S) is S times longer
 # in unit time: a host's real seconds of pairing must not count S-fold against it.
-# Ends on a {"stop": 1} message from the radio side, or a watchdog reset (exit 3). Prints,
-# and reports to the radio side, one JSON line of figures.
+# A {"speed": S} message from the radio side changes the pace (the harness walks at real
+# time while a host connects, then fast); {"hold_ms": T} stops time at T ms until the next
+# hold_ms message (the harness applies a fault there). Ends on a {"stop": 1} message from the
+# radio side, or a watchdog reset (exit 3). Prints, and reports to the radio side, one JSON
+# line of figures.
 import asyncio
 import gc
 import json
@@ -82,7 +85,25 @@ async def drive(clock, a, speed, state):
         await asyncio.sleep_ms(0)
         await asyncio.sleep_ms(0)
         bluetooth.service(0)
+        if state["speed"] != speed:  # the harness changed the pace: count from now
+            speed = state["speed"]
+            wall0 = time.ticks_ms()
+            sim0 = clock.now_ms
+        hold = state["hold_ms"]
+        if hold is not None and clock.now_ms >= hold:
+            # time stands still at a fault the harness applies (a drop): the link's end
+            # reaches the firmware before it walks on, as on a board whose radio keeps pace
+            if not state["held"]:
+                state["held"] = True
+                bluetooth.send_clock(clock.now_ms)
+            bluetooth.service(20)
+            wall0 = time.ticks_ms()
+            sim0 = clock.now_ms
+            continue
+        state["held"] = False
         nxt = clock.next_wake()
+        if hold is not None:
+            nxt = min(nxt, hold)
         if speed > 0:
             wait = int((nxt - sim0) / speed) - time.ticks_diff(time.ticks_ms(), wall0)
             if wait > 0:
@@ -150,13 +171,19 @@ def main():
     else:
         machine.SIM.devices[0x68] = imu_models.Mpu6050(clock, src)
     bluetooth.QUEUE = int(opts.get("queue", str(bluetooth.QUEUE)))
-    state = {"stop": False, "watchdog": False}
+    # pace=P: walk at P x real time until the harness sends {"speed": S}
+    state = {"stop": False, "watchdog": False, "speed": float(opts.get("pace", speed)),
+             "hold_ms": None, "held": False}
 
     def on_sim(msg):
         if "button" in msg:  # pressed: the pin reads 0 (pull-up released: 1)
             machine.SIM.pins[unit_main.board.PIN_BUTTON] = 0 if msg["button"] else 1
         if msg.get("stop"):
             state["stop"] = True
+        if "speed" in msg:
+            state["speed"] = float(msg["speed"])
+        if "hold_ms" in msg:  # stand still at this time (ms of this boot); < 0: never
+            state["hold_ms"] = None if msg["hold_ms"] < 0 else int(msg["hold_ms"])
         if "battery_volts" in msg:
             machine.SIM.battery_volts = float(msg["battery_volts"])
 
@@ -169,7 +196,7 @@ def main():
                         secure_within_s=patience)
 
     async def run():
-        await asyncio.gather(a.main(), drive(clock, a, speed, state))
+        await asyncio.gather(a.main(), drive(clock, a, state["speed"], state))
 
     t0 = time.ticks_ms()
     asyncio.run(run())
