@@ -57,7 +57,8 @@ class VirtualUnit:
     def __init__(self, radio: VirtualRadio, rec: Recording, speed: float = 1.0,
                  imu: str = "lsm6dso", queue: int | None = None, loss: float = 0.0,
                  seed: int = 0, flash: Path | None = None, address: str = UNIT_ADDRESS,
-                 logbook_slots: int = 4096, name: str = "Beltline") -> None:
+                 logbook_slots: int = 4096, name: str = "Beltline",
+                 boot_id: int | None = None) -> None:
         self.radio = radio
         self.rec = rec
         self.speed = speed
@@ -69,6 +70,7 @@ class VirtualUnit:
         self.address = address
         self.name = name
         self.logbook_slots = logbook_slots
+        self.boot_id = boot_id  # None: the firmware's own (random at every power-on)
         self._own_flash = flash is None
         self.flash = Path(flash) if flash else Path(tempfile.mkdtemp(prefix="beltline-unit-"))
         self.flash.mkdir(parents=True, exist_ok=True)
@@ -110,6 +112,8 @@ class VirtualUnit:
                 f"imu={self.imu}", f"offset={self.offset}", f"slots={self.logbook_slots}"]
         if self.queue is not None:
             args.append(f"queue={self.queue}")
+        if self.boot_id is not None:
+            args.append(f"boot_id={(self.boot_id + self.boots) & 0xFFFFFFFF}")
         self._proc = await asyncio.create_subprocess_exec(
             *args, cwd=self.flash, env=env, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
@@ -240,6 +244,12 @@ class VirtualUnit:
         nearby can still reach it); otherwise nobody hears it."""
         self._faults += [(at_s, False), (at_s + for_s, True)]
         self._faults.sort()
+
+    def set_speed(self, speed: float) -> None:
+        """Change the pace of the unit's time from now on (0: as fast as it runs)."""
+        assert self.stack is not None
+        self.speed = speed
+        self.stack.sim({"speed": speed})
 
     async def press_button(self) -> None:
         """Press and release the pairing button (opens a pairing window)."""

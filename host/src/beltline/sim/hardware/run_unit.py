@@ -6,9 +6,11 @@
 # at a time, so a loaded machine slows the unit down instead of overflowing its FIFO.
 # Usage (working directory = the unit's flash):
 #   run_unit.py HOST PORT SAMPLES.bin [speed=S] [imu=lsm6dso|mpu6050] [offset=N] [queue=N]
-#               [slots=N]
+#               [slots=N] [boot_id=N]
 # At speed S the firmware's wait for a central to pair (app.SECURE_WITHIN_S) is S times longer
 # in unit time: a host's real seconds of pairing must not count S-fold against it.
+# {"speed": S} from the radio side changes the pace (a walk recorded as fast as it runs, then
+# a host's sync at a pace a Bluetooth link can follow).
 # Ends on a {"stop": 1} message from the radio side, or a watchdog reset (exit 3). Prints,
 # and reports to the radio side, one JSON line of figures.
 import asyncio
@@ -74,11 +76,17 @@ def source_from(path, offset):
 
 async def drive(clock, a, speed, state):
     """The scheduler: the firmware's tasks run, then the stack's events are delivered, then
-    time moves to the next wake-up (waiting in real time for it when paced)."""
+    time moves to the next wake-up (waiting in real time for it when paced). A {"speed": S}
+    message from the radio side changes the pace from then on."""
     wall0 = time.ticks_ms()
     sim0 = clock.now_ms
     last_clock = -1000
+    state["speed"] = speed
     while not state["stop"]:
+        if state["speed"] != speed:
+            speed = state["speed"]
+            wall0 = time.ticks_ms()
+            sim0 = clock.now_ms
         await asyncio.sleep_ms(0)
         await asyncio.sleep_ms(0)
         bluetooth.service(0)
@@ -155,6 +163,8 @@ def main():
     def on_sim(msg):
         if "button" in msg:  # pressed: the pin reads 0 (pull-up released: 1)
             machine.SIM.pins[unit_main.board.PIN_BUTTON] = 0 if msg["button"] else 1
+        if "speed" in msg:
+            state["speed"] = float(msg["speed"])
         if msg.get("stop"):
             state["stop"] = True
         if "battery_volts" in msg:
@@ -167,6 +177,8 @@ def main():
     patience = unit_main.app.SECURE_WITHIN_S * (max(1.0, speed) if speed > 0 else 1000.0)
     a = unit_main.build(sleep_ms=clock.sleep_ms, logbook_slots=int(opts.get("slots", "4096")),
                         secure_within_s=patience)
+    if "boot_id" in opts:  # a reproducible boot (the same virtual walk synced twice)
+        a.boot_id = int(opts["boot_id"])
 
     async def run():
         await asyncio.gather(a.main(), drive(clock, a, speed, state))
