@@ -164,7 +164,10 @@ class BleLink(Link):
         sent = ms & 0xFFFFFFFF
         await client.write_gatt_char(CONTROL_UUID, control.encode(control.TIME_SYNC, sent),
                                      response=True)
-        for _ in range(200):  # a unit answers within a poll (40 ms); allow a slow one 10 s
+        for i in range(200):  # a unit answers within a poll (40 ms); allow a slow one 10 s
+            if i and i % 20 == 0:  # a write that came before the unit saw the link encrypted
+                await client.write_gatt_char(  # is refused: say it again
+                    CONTROL_UUID, control.encode(control.TIME_SYNC, sent), response=True)
             st = decode_status(bytes(await client.read_gatt_char(STATUS_UUID)))
             self.status = st
             if st.sync_host_ms == sent:
