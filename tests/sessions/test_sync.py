@@ -9,6 +9,7 @@ import asyncio
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 from beltline.firmware import logbook
@@ -23,14 +24,14 @@ pytestmark = pytest.mark.usefixtures("micropython")
 
 
 def _sync(store_path: Path, seconds: float, seed: int, drop: tuple[float, float] | None = None,
-          corrupt: int | None = None) -> tuple[SyncResult, set[int], dict[str, object]]:
+          corrupt: int | None = None) -> tuple[SyncResult, set[int], dict[str, Any]]:
     """Record ``seconds`` of walking with no host, optionally break logbook record number
     ``corrupt`` (its CRC no longer matches) and drop the link ``drop`` = (after s, for s)
     into the sync; then sync. Returns the result, the ticks the unit's logbook holds
     (valid records) and the unit's figures."""
     rec = recording(seconds, 104.0, "healthy_walk", seed)
 
-    async def run() -> tuple[SyncResult, set[int], dict[str, object]]:
+    async def run() -> tuple[SyncResult, set[int], dict[str, Any]]:
         walk = await offline.walk_without_host(rec, f"test unit {seed}",
                                                offline.boot_id_for("test", seed))
         try:
@@ -75,7 +76,8 @@ def test_a_walk_without_the_host_syncs_whole_and_a_second_sync_adds_nothing(
     assert 0 <= walked - len(held) < offline.FULL_PER_PACKET
     with Store(db) as store:
         info = store.session(res.walks[0].sid)
-        assert info.closed and info.source == "sync"
+        assert info.closed
+        assert info.source == "sync"
         assert store.steps(info.id)  # analysed in batch: the walk's steps are there
     again, held2, _ = _sync(db, 120.0, 1)  # a fresh unit, the same walk
     assert held2 == held
@@ -116,9 +118,11 @@ def test_sync_virtual_command_twice_leaves_one_session(tmp_path: Path,
     first = capsys.readouterr().out.strip().splitlines()
     one = json.loads(first[-1])
     assert first[0].startswith(f"session {one['sessions'][0]}:")
-    assert one["samples"] > 0 and one["added"] == one["samples"]
+    assert one["samples"] > 0
+    assert one["added"] == one["samples"]
     assert main(args) == 0
     two = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert two["sessions"] == one["sessions"]
-    assert two["added"] == 0 and two["samples"] == one["samples"]
+    assert two["added"] == 0
+    assert two["samples"] == one["samples"]
     assert _raw(db) == [(one["sessions"][0], one["samples"])]
