@@ -82,6 +82,6 @@ def main(minutes: float, seed: int = 1, speed: float = offline.SYNC_SPEED) -> No
     print(f"{'exact':<28}logbook {r['logbook_samples']}, stored {r['samples_stored']}, "
           f"lost {r['samples_lost']}")
     print(f"{'1-h walk':<28}{r['hour_sync_s']} s ({how}; target < {HOUR_TARGET_S:.0f} s)")
-    print(f"{'logbook / store':<28}{r["logbook_mb_per_hour"]} MiB/h on flash, "
-          f"{r["store_mb_per_hour"]} MiB/h in the store")
+    print(f"{'logbook / store':<28}{r['logbook_mb_per_hour']} MiB/h on flash, "
+          f"{r['store_mb_per_hour']} MiB/h in the store")
     print(json.dumps(r))
