@@ -71,6 +71,7 @@ class App:
         self.step_failures = 0
         self._failing = 0
         self.replay_req = None
+        self.replaying = False  # a REPLAY span is asked for or being sent
         self.boot_id = struct.unpack("<I", os.urandom(4))[0]
         self.boot_no = logbook.next_no  # this boot's first logbook record
         self.backlog_no = None  # first logbook record not sent yet (everything logs while set)
@@ -166,6 +167,7 @@ class App:
             self.publish_status()  # the host reads the pair back at once
         elif c == control.REPLAY:
             self.replay_req = v
+            self.replaying = True
         elif c == control.REPLAY_STOP:
             self.replay_req = None
         if c in (control.CALIBRATE, control.SET_MOUNT, control.THRESHOLDS, control.MODE,
@@ -298,9 +300,11 @@ class App:
             req = self.replay_req
             if req is not None:
                 self.replay_req = None
+                self.replaying = True  # (the status says so until the span has gone out)
                 for packet in lb.replay(req[0], req[1], self.boot_no):
                     if not await self._send_logged(packet):
                         break
+                self.replaying = self.replay_req is not None
                 continue
             if self.backlog_no is None:
                 await self.sleep_ms(100)
@@ -341,7 +345,8 @@ class App:
             (protocol.FLAG_ALERT if self._alerting else 0) | \
             (protocol.FLAG_PAIRING if self.can_bond() else 0) | \
             (protocol.FLAG_SECURE if p.secure else 0) | \
-            (protocol.FLAG_BACKLOG if self.backlog_no is not None else 0)
+            (protocol.FLAG_BACKLOG if self.backlog_no is not None else 0) | \
+            (protocol.FLAG_REPLAY if self.replaying else 0)
         p.publish_status((wire.VERSION, _FW[0], _FW[1], pct, self.cfg["mode"],
                           int(self.imu.rate_hz * 100) & 0xFFFF, self.imu.overruns,
                           p.notify_enomem + p.notify_stale, self.logged, flags,

@@ -7,6 +7,16 @@ not match (a write cut by a power loss, worn flash) is skipped on replay and cou
 ``corrupt``. Sizing: a full-sample packet of 14 samples fills one slot, so 1 MB holds ~4096
 packets = 57 000 samples = 9.5 min at 100 Hz (0.16 h per MB); angle-only packets hold 59
 samples, 0.67 h per MB.
+
+Capacity for walks without the host (``beltline sync``; measured by ``beltline bench sync``:
+14.0 samples per record): at the LSM6DSO's 104 Hz the logbook takes 7.43 records/s = 6.5 MiB
+per hour of raw. Two hours need 13.1 MiB: MicroPython's 8-MiB partition table (the BOM's XIAO
+ESP32S3) leaves a 6-MiB filesystem (0.92 h); on an ESP32-S3 with 16 MB flash (an
+ESP32-S3-WROOM-1-N16R8 module) the 16-MiB table leaves 14 MiB, of which a 55 000-slot logbook
+(13.4 MiB) holds 2.06 h. For days, a microSD card (hardware/BOM.md) holds the same file. A
+logbook that large needs its boot scan (``_scan``, one header read per slot) bounded before
+the 5-s watchdog starts; that, and a lossless delta encoding of the samples (not measured),
+are not done yet, so ``main.py`` keeps the 1-MB default.
 """
 
 import os

@@ -9,7 +9,17 @@ import sqlite3
 import sys
 
 from beltline import __version__
-from beltline.cli import analyze, bench, device, exercise, monitor, report, sessions, simulate
+from beltline.cli import (
+    analyze,
+    bench,
+    device,
+    exercise,
+    monitor,
+    report,
+    sessions,
+    simulate,
+    sync,
+)
 from beltline.cli.common import FMT
 from beltline.errors import BeltlineError, UsageError
 
@@ -19,7 +29,8 @@ MANUAL = """\
 Beltline: the ruler through your belt loops, in hardware.
 
 A belt-clipped IMU measures pelvic obliquity (roll) and tilt (pitch) while you walk and stand.
-This command is the host side: live monitoring (`monitor`), analysis of recordings (`analyze`),
+This command is the host side: live monitoring (`monitor`), walks without the host
+(`sync`), analysis of recordings (`analyze`),
 the session store (`sessions`, `export`, `import`, `reanalyze`, `delete`), reports for a
 physiotherapist (`report`, `trends`), the belt unit (`device`, `scan`), the virtual wearer
 (`simulate`) and benchmarks (`bench`). Run `beltline COMMAND --help` for each command's manual.
@@ -29,7 +40,7 @@ command line that cannot work (said before any work starts), 130 interrupted.
 """
 
 # the order of ``beltline --help``: what a wearer runs first, benchmarks last
-COMMANDS = (monitor, analyze, sessions, report, simulate, device, exercise, bench)
+COMMANDS = (monitor, sync, analyze, sessions, report, simulate, device, exercise, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from beltline.cli.common import DEFAULT_BROAD, DEFAULT_WALKERS, POSITIVE, add, number
+from beltline.cli.common import DEFAULT_BROAD, DEFAULT_WALKERS, POSITIVE, SEED, add, number
 
 FUSION = """\
 Measure the attitude filter on the BROAD benchmark trials (IMU with optical ground truth).
@@ -177,6 +177,25 @@ Example:
   beltline bench link --seconds 60 --disconnect-at 20 --disconnect-for 30
 """
 
+SYNC = """\
+A walk without the host, then `beltline sync` over the virtual radio: the virtual belt unit
+(the firmware in MicroPython) records --minutes of walking into its own logbook with no host in
+range, then this host's bleak link (over Bumble) pulls it into a session store in a temporary
+folder. --pace is the unit's time per real second during the sync (the firmware's replay is
+paced in its own time: REPLAY_GAP_MS between packets; beyond ~50 the virtual host's Bluetooth
+stack is what limits).
+
+Ends with one JSON line: samples and packets synced, samples_per_s, packets_per_s, sync_s,
+hour_sync_s (the time for a 1-h walk: measured with --minutes 60 or more, else extrapolated at
+the measured rate; hour_sync_measured says which; target < 120 s), logbook_samples against
+samples_stored (exact; samples_lost must be 0), logbook_mb_per_hour (the unit's flash) and
+store_mb_per_hour.
+
+Example:
+  beltline bench sync --minutes 10
+  beltline bench sync --minutes 60
+"""
+
 STORE = """\
 What keeping every raw sample costs, and what a kill loses. A virtual walk (the demo scenario)
 streams through the firmware's packets, the receiver, the live pipeline and the recorder;
@@ -323,6 +342,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="single-leg stance tests (default: 30)")
     p.add_argument("--seed0", type=int, default=50_000, help="first seed (default: 50000)")
 
+    p = add(b, "sync", "a walk without the host synced over the virtual radio", SYNC, sync)
+    p.add_argument("--minutes", type=POSITIVE, default=10.0, help="walk length (default 10)")
+    p.add_argument("--seed", type=SEED, default=1, help="wearer seed (default 1)")
+    p.add_argument("--pace", type=POSITIVE, default=50.0,
+                   help="the unit's seconds per real second while syncing (default 50)")
+
     p = add(b, "link", "a virtual walk over a real BLE stack", LINK, link)
     p.add_argument("--seconds", type=POSITIVE, default=60.0, help="walk length (default 60)")
     p.add_argument("--disconnect-at", type=POSITIVE, default=None, metavar="S")
@@ -383,6 +408,12 @@ def link(a: argparse.Namespace) -> None:
     from beltline.bench import link as m
 
     m.main(a.seconds, a.disconnect_at, a.disconnect_for, a.loss)
+
+
+def sync(a: argparse.Namespace) -> None:
+    from beltline.bench import sync as m
+
+    m.main(a.minutes, a.seed, a.pace)
 
 
 def store(a: argparse.Namespace) -> None:

@@ -115,6 +115,7 @@ class BleLink(Link):
         self.subscriptions = 0  # how many times the stream was subscribed (once per link)
         self.clock: ClockPoint | None = None
         self.status: Status | None = None
+        self.statuses = 0  # status notifications received (a fresh one says "now")
         self._closing = False
         self._lost = asyncio.Event()
         # the stream of a link being set up is held back until its "connected" state (with
@@ -206,6 +207,13 @@ class BleLink(Link):
         log.warning("the belt unit did not confirm the time sync")
         return None
 
+    async def time_sync(self) -> ClockPoint | None:
+        """Send a TIME_SYNC again (one the unit did not confirm): the unit streams only once
+        a host's command says it is listening."""
+        if self.client is None or not self.client.is_connected:
+            raise ConnectionError("not connected")
+        return await self._time_sync(self.client)
+
     def _on_stream(self, _char: Any, data: bytearray) -> None:
         n = Notification(time.monotonic(), bytes(data))
         if self._held is not None:
@@ -221,6 +229,7 @@ class BleLink(Link):
     def _on_status(self, _char: Any, data: bytearray) -> None:
         try:
             self.status = decode_status(bytes(data))
+            self.statuses += 1
         except ValueError as exc:
             log.debug("status notification: %s", exc)
 

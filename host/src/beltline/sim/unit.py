@@ -58,7 +58,8 @@ class VirtualUnit:
     def __init__(self, radio: VirtualRadio, rec: Recording, speed: float = 1.0,
                  imu: str = "lsm6dso", queue: int | None = None, loss: float = 0.0,
                  seed: int = 0, flash: Path | None = None, address: str = UNIT_ADDRESS,
-                 logbook_slots: int = 4096, name: str = "Beltline") -> None:
+                 logbook_slots: int = 4096, name: str = "Beltline",
+                 boot_id: int | None = None) -> None:
         self.radio = radio
         self.rec = rec
         self.speed = speed
@@ -70,6 +71,7 @@ class VirtualUnit:
         self.address = address
         self.name = name
         self.logbook_slots = logbook_slots
+        self.boot_id = boot_id  # None: the firmware's own (random at every power-on)
         self._own_flash = flash is None
         self.flash = Path(flash) if flash else Path(tempfile.mkdtemp(prefix="beltline-unit-"))
         self.flash.mkdir(parents=True, exist_ok=True)
@@ -114,6 +116,8 @@ class VirtualUnit:
             args.append(f"queue={self.queue}")
         if self.pace is not None:
             args.append(f"pace={self.pace}")
+        if self.boot_id is not None:
+            args.append(f"boot_id={(self.boot_id + self.boots) & 0xFFFFFFFF}")
         self._proc = await asyncio.create_subprocess_exec(
             *args, cwd=self.flash, env=env, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
@@ -268,8 +272,10 @@ class VirtualUnit:
         self._arm()
 
     def set_speed(self, speed: float) -> None:
-        """Walk at ``speed`` x real time from now on (this boot and the next)."""
+        """Walk at ``speed`` x real time from now on, this boot and the next (0: as fast as it
+        runs)."""
         self.pace = None
+        self.speed = speed
         if self.stack is not None:
             self.stack.sim({"speed": speed})
 

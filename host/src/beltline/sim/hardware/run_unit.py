@@ -6,11 +6,12 @@
 # at a time, so a loaded machine slows the unit down instead of overflowing its FIFO.
 # Usage (working directory = the unit's flash):
 #   run_unit.py HOST PORT SAMPLES.bin [speed=S] [imu=lsm6dso|mpu6050] [offset=N] [queue=N]
-#               [slots=N] [pace=P]
+#               [slots=N] [pace=P] [boot_id=N]
 # At speed S the firmware's wait for a central to pair (app.SECURE_WITHIN_S) is S times longer
 # in unit time: a host's real seconds of pairing must not count S-fold against it.
 # A {"speed": S} message from the radio side changes the pace (the harness walks at real
-# time while a host connects, then fast); {"hold_ms": T} stops time at T ms until the next
+# time while a host connects, then fast; a walk recorded as fast as it runs, then a host's
+# sync at a pace a Bluetooth link can follow); {"hold_ms": T} stops time at T ms until the next
 # hold_ms message (the harness applies a fault there). Ends on a {"stop": 1} message from the
 # radio side, or a watchdog reset (exit 3). Prints, and reports to the radio side, one JSON
 # line of figures.
@@ -77,11 +78,17 @@ def source_from(path, offset):
 
 async def drive(clock, a, speed, state):
     """The scheduler: the firmware's tasks run, then the stack's events are delivered, then
-    time moves to the next wake-up (waiting in real time for it when paced)."""
+    time moves to the next wake-up (waiting in real time for it when paced). A {"speed": S}
+    message from the radio side changes the pace from then on."""
     wall0 = time.ticks_ms()
     sim0 = clock.now_ms
     last_clock = -1000
+    state["speed"] = speed
     while not state["stop"]:
+        if state["speed"] != speed:
+            speed = state["speed"]
+            wall0 = time.ticks_ms()
+            sim0 = clock.now_ms
         await asyncio.sleep_ms(0)
         await asyncio.sleep_ms(0)
         bluetooth.service(0)
@@ -194,6 +201,8 @@ def main():
     patience = unit_main.app.SECURE_WITHIN_S * (max(1.0, speed) if speed > 0 else 1000.0)
     a = unit_main.build(sleep_ms=clock.sleep_ms, logbook_slots=int(opts.get("slots", "4096")),
                         secure_within_s=patience)
+    if "boot_id" in opts:  # a reproducible boot (the same virtual walk synced twice)
+        a.boot_id = int(opts["boot_id"])
 
     async def run():
         await asyncio.gather(a.main(), drive(clock, a, state["speed"], state))

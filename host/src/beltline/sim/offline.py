@@ -1,0 +1,105 @@
+"""A walk without the host, on the virtual belt unit: the firmware records the whole walk into
+its own logbook (``firmware/logbook.py``) with no host in range, then a host comes home and
+syncs (``beltline sync --virtual``).
+
+The same arguments give the same walk: the same samples, the same device name in the store and
+the same boot id (derived from the arguments), so a second ``--virtual`` sync of it finds the
+session the first one stored (``exchange.store_walk`` matches device, boot and ticks).
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from beltline.errors import BeltlineError
+from beltline.firmware import logbook, wire
+from beltline.link.ble import BleLink
+from beltline.sim.radio import BumbleClient, VirtualRadio
+from beltline.sim.unit import ODR, VirtualUnit
+from beltline.sim.wearer import Recording
+
+log = logging.getLogger(__name__)
+
+RECORD_SPEED = 0.0  # the walk is recorded as fast as the unit runs (nobody is listening)
+SYNC_SPEED = 50.0  # then paced for the sync: faster and the virtual host's stack falls behind
+FULL_PER_PACKET = (247 - 3 - wire.HEADER_SIZE - wire.CRC_SIZE) // wire.SAMPLE_SIZE[
+    wire.KIND_FULL]  # samples in one logbook record at the unit's MTU
+
+
+def slots_for(samples: int) -> int:
+    """Logbook slots that hold a walk of ``samples`` (full packets) with room to spare."""
+    return samples // FULL_PER_PACKET + 256
+
+
+def boot_id_for(*args: object) -> int:
+    return zlib.crc32(repr(args).encode()) & 0xFFFFFFFF
+
+
+@dataclass
+class OfflineWalk:
+    """The unit that walked, and the host's link to it once the walk is over."""
+
+    unit: VirtualUnit
+    link: BleLink
+    device: str
+
+    def logged_samples(self) -> int:
+        """Samples in the unit's logbook (its file read back: what the unit recorded)."""
+        return len(logbook_ticks(self.unit.flash / "logbook.bin"))
+
+    async def close(self) -> dict[str, Any]:
+        try:
+            return await self.unit.stop()
+        finally:
+            self.unit.cleanup()
+
+
+def logbook_ticks(path: Any) -> list[int]:
+    """Every sample tick held by valid records of a logbook file (host side, CPython)."""
+    import struct
+
+    data = open(path, "rb").read()
+    out: list[int] = []
+    for i in range(0, len(data) - logbook.SLOT + 1, logbook.SLOT):
+        no, n, crc = struct.unpack_from("<IHH", data, i)
+        pkt = data[i + 8:i + 8 + n]
+        if no == 0 or n > logbook.MAX_PACKET or wire.crc16(pkt, n) != crc:
+            continue
+        kind, tick = pkt[1], struct.unpack_from("<I", pkt, 4)[0]
+        size = wire.SAMPLE_SIZE.get(kind & 0x0F)
+        if size is None:
+            continue
+        count = (n - wire.HEADER_SIZE - wire.CRC_SIZE) // size
+        stride = (kind >> 4) + 1
+        out += [tick + k * stride for k in range(count)]
+    return out
+
+
+async def walk_without_host(rec: Recording, device: str, boot_id: int,
+                            speed: float = SYNC_SPEED, **unit_kw: Any) -> OfflineWalk:
+    """Boot a virtual unit, let it record ``rec`` with no host (logbook only), then bring a
+    host into range (the unit's pairing button pressed: a first pairing) and return its link,
+    not yet connected."""
+    radio = VirtualRadio()
+    unit_kw.setdefault("logbook_slots", slots_for(len(rec.t)))
+    unit = VirtualUnit(radio, rec, RECORD_SPEED, boot_id=boot_id, **unit_kw)
+    await unit.start()
+    log.info("the virtual unit records %.1f min with no host", unit.walk_s / 60)
+    # one sample period past the walk: the unit has taken every sample of it
+    await unit.wait_until(lambda: unit.clock_s >= unit.walk_s + 1.0, 1e9)
+    await unit.press_button()  # the host pairs for the first time: the window must be open
+    unit.set_speed(speed)
+    central = radio.central()
+    unit.host = central
+    found = await radio.scan(0.3, central)
+    if not found:
+        await unit.stop()
+        unit.cleanup()
+        raise BeltlineError("the virtual belt unit does not advertise")
+    name, address, rssi = found[0]
+    link = BleLink(address, ODR[unit.imu], backend=BumbleClient,
+                   backend_kwargs={"bumble_device": central}, name=name, rssi_dbm=rssi)
+    return OfflineWalk(unit, link, device)

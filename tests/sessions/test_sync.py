@@ -1,0 +1,128 @@
+"""``beltline sync`` end to end: the firmware's own logbook (the real ``micropython`` binary on
+the virtual unit) records a walk with no host, then this host's BLE link (bleak over Bumble)
+pulls it into the store. Counts are compared exactly with what the unit's logbook file holds.
+Every wait is on a state (the unit's clock, the link's status), never a fixed window."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from beltline.firmware import logbook
+
+from beltline.cli import main
+from beltline.sessions.store import Store
+from beltline.sessions.sync import SyncResult, pull
+from beltline.sim import offline
+from beltline.sim.devicesim import recording
+
+pytestmark = pytest.mark.usefixtures("micropython")
+
+
+def _sync(store_path: Path, seconds: float, seed: int, drop: tuple[float, float] | None = None,
+          corrupt: int | None = None) -> tuple[SyncResult, set[int], dict[str, Any]]:
+    """Record ``seconds`` of walking with no host, optionally break logbook record number
+    ``corrupt`` (its CRC no longer matches) and drop the link ``drop`` = (after s, for s)
+    into the sync; then sync. Returns the result, the ticks the unit's logbook holds
+    (valid records) and the unit's figures."""
+    rec = recording(seconds, 104.0, "healthy_walk", seed)
+
+    async def run() -> tuple[SyncResult, set[int], dict[str, Any]]:
+        walk = await offline.walk_without_host(rec, f"test unit {seed}",
+                                               offline.boot_id_for("test", seed))
+        try:
+            path = walk.unit.flash / "logbook.bin"
+            if corrupt is not None:
+                with open(path, "r+b") as f:  # flip one sample byte of that record
+                    f.seek((corrupt - 1) * logbook.SLOT)
+                    no = struct.unpack("<I", f.read(4))[0]
+                    assert no == corrupt
+                    f.seek((corrupt - 1) * logbook.SLOT + 8 + 20)
+                    b = f.read(1)
+                    f.seek(-1, 1)
+                    f.write(bytes([b[0] ^ 0x5A]))
+            held = set(offline.logbook_ticks(path))
+            if drop is not None:
+                walk.unit.out_of_range(walk.unit.clock_s + drop[0], drop[1])
+            with Store(store_path) as store:
+                res = await pull(walk.link, store, device=walk.device, progress=False)
+        finally:
+            report = await walk.close()
+        return res, held, report
+
+    return asyncio.run(run())
+
+
+def _raw(store_path: Path) -> list[tuple[int, int]]:
+    with Store(store_path) as store:
+        return [(i.id, i.raw_samples) for i in store.sessions() if i.source == "sync"]
+
+
+def test_a_walk_without_the_host_syncs_whole_and_a_second_sync_adds_nothing(
+        tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    res, held, report = _sync(db, 120.0, 1)
+    assert report["logged"] > 800  # the whole walk went to the logbook: no host listened
+    assert report["logbook_corrupt"] == 0
+    assert len(res.walks) == 1
+    assert res.samples == len(held)  # exactly what the unit recorded ...
+    assert _raw(db) == [(res.walks[0].sid, len(held))]  # ... is in the store, once
+    # the unit's last, partly filled packet never went to the logbook: at most one packet
+    walked = len(recording(120.0, 104.0, "healthy_walk", 1).t)
+    assert 0 <= walked - len(held) < offline.FULL_PER_PACKET
+    with Store(db) as store:
+        info = store.session(res.walks[0].sid)
+        assert info.closed
+        assert info.source == "sync"
+        assert store.steps(info.id)  # analysed in batch: the walk's steps are there
+    again, held2, _ = _sync(db, 120.0, 1)  # a fresh unit, the same walk
+    assert held2 == held
+    assert [w.sid for w in again.walks] == [res.walks[0].sid]
+    assert again.walks[0].added == 0
+    assert _raw(db) == [(res.walks[0].sid, len(held))]
+
+
+def test_a_drop_in_the_middle_of_a_sync_resumes_and_loses_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    res, held, report = _sync(db, 180.0, 2, drop=(30.0, 8.0))
+    assert res.reconnects == 1  # it did drop during the sync ...
+    assert report["connects"] == 2
+    assert res.samples == len(held)  # ... and nothing is missing
+    assert _raw(db) == [(res.walks[0].sid, len(held))]
+
+
+def test_a_corrupt_logbook_record_loses_only_its_own_samples(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    res, held, report = _sync(db, 60.0, 3, corrupt=200)
+    per = offline.FULL_PER_PACKET
+    assert report["logbook_corrupt"] >= 1  # the firmware saw its CRC fail and skipped it
+    ticks = sorted(held)
+    # the file's own reading (CRC) left exactly one packet's samples out of the run
+    assert ticks[-1] - ticks[0] + 1 - len(ticks) == per
+    assert res.samples == len(held)  # everything else arrived
+    assert res.asked >= 1  # the hole was asked for again (the unit had nothing valid for it)
+    assert _raw(db) == [(res.walks[0].sid, len(held))]
+
+
+def test_sync_virtual_command_twice_leaves_one_session(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    db = tmp_path / "c.db"
+    args = ["sync", "--virtual", "--scenario", "healthy_walk", "--minutes", "1",
+            "--store", str(db), "--no-progress"]
+    assert main(args) == 0
+    first = capsys.readouterr().out.strip().splitlines()
+    one = json.loads(first[-1])
+    assert first[0].startswith(f"session {one['sessions'][0]}:")
+    assert one["samples"] > 0
+    assert one["added"] == one["samples"]
+    assert main(args) == 0
+    two = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert two["sessions"] == one["sessions"]
+    assert two["added"] == 0
+    assert two["samples"] == one["samples"]
+    assert _raw(db) == [(one["sessions"][0], one["samples"])]
