@@ -1,5 +1,9 @@
 """A live session: link -> receiver -> pipeline -> store, and a snapshot for the dashboard.
 
+Why this module is large: one session's loop owns the link's states, the receiver, the raw
+record, the unit's commands (clock, calibration) and the live state together, on one thread;
+split, each part would reach into the others' state under the same lock.
+
 ``LiveSession`` runs the link in a thread of its own (an asyncio loop), so the web server's
 threads only ever read ``LiveState`` under its lock. Everything the dashboard shows is bounded
 (the last 30 s of angles, the last strides), so an hour or a day of running does not grow.
