@@ -46,10 +46,16 @@ def _sync(store_path: Path, seconds: float, seed: int, drop: tuple[float, float]
                     f.seek(-1, 1)
                     f.write(bytes([b[0] ^ 0x5A]))
             held = set(offline.logbook_ticks(path))
-            if drop is not None:
-                walk.unit.out_of_range(walk.unit.clock_s + drop[0], drop[1])
             with Store(store_path) as store:
-                res = await pull(walk.link, store, device=walk.device, progress=False)
+                task = asyncio.ensure_future(pull(walk.link, store, device=walk.device,
+                                                  progress=False))
+                if drop is not None:
+                    # from the unit's time when the sync's stream starts (its clock is set):
+                    # connecting and pairing take many unit seconds at the sync's pace
+                    while walk.link.clock is None and not task.done():
+                        await asyncio.sleep(0.01)
+                    walk.unit.out_of_range(walk.unit.clock_s + drop[0], drop[1])
+                res = await task
         finally:
             report = await walk.close()
         return res, held, report
@@ -88,7 +94,7 @@ def test_a_walk_without_the_host_syncs_whole_and_a_second_sync_adds_nothing(
 
 def test_a_drop_in_the_middle_of_a_sync_resumes_and_loses_nothing(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    res, held, report = _sync(db, 180.0, 2, drop=(30.0, 8.0))
+    res, held, report = _sync(db, 180.0, 2, drop=(5.0, 8.0))
     assert res.reconnects == 1  # it did drop during the sync ...
     assert report["connects"] == 2
     assert res.samples == len(held)  # ... and nothing is missing
