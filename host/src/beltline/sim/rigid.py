@@ -22,15 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from beltline.frames import GRAVITY_MS2 as G
 from beltline.sim.wearer import (
     MOUNTS,
     OVERSAMPLE,
     Mount,
     SensorModel,
     _quantise,
-    mount_matrix,
-    quat_to_matrix,
+    body_motion,
 )
 
 
@@ -91,19 +89,7 @@ def imu_from_pose(pos: np.ndarray, quat: np.ndarray, rate_hz: float, rng: np.ran
     t = np.arange(n) * dt
     total = (n - 8 * OVERSAMPLE) / fi  # the grid carries 8 output samples of padding
 
-    rmat = quat_to_matrix(quat)
-    m = mount_matrix(mnt, misalign_deg)
-    lever = np.asarray(mnt.lever_m, dtype=float)
-    p_sensor = pos + rmat @ lever
-    acc_w = np.gradient(np.gradient(p_sensor, dt, axis=0), dt, axis=0)
-    f_w = acc_w + np.array([0.0, 0.0, G])
-    f_pelvis = np.einsum("nji,nj->ni", rmat, f_w)  # R^T f
-    dq = qmul(quat[:-1] * np.array([1, -1, -1, -1]), quat[1:])
-    dq *= np.sign(dq[:, :1])
-    w_mid = 2.0 * dq[:, 1:] / dt  # body rate at the midpoints
-    w_body = np.empty((n, 3))
-    w_body[1:-1] = 0.5 * (w_mid[:-1] + w_mid[1:])
-    w_body[0], w_body[-1] = w_mid[0], w_mid[-1]
+    f_pelvis, w_body, m = body_motion(pos, quat, dt, mnt, misalign_deg)
     acc_s = f_pelvis @ m
     gyr_s = w_body @ m
 

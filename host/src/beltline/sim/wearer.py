@@ -176,6 +176,28 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
     return x
 
 
+def body_motion(pos: np.ndarray, q: np.ndarray, dt: float, mnt: Mount,
+                misalign_deg: tuple[float, float, float]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sensor's specific force and the body's angular rate, both in the pelvis frame, of
+    a pelvis at ``pos`` (n x 3, m) with orientation ``q`` (n x 4, pelvis -> world) on a grid
+    of step ``dt``, and the mount matrix (pelvis -> sensor: ``f @ m`` is what it measures)."""
+    rmat = quat_to_matrix(q)
+    m = mount_matrix(mnt, misalign_deg)
+    lever = np.asarray(mnt.lever_m, dtype=float)
+    p_sensor = pos + rmat @ lever
+    acc_w = np.gradient(np.gradient(p_sensor, dt, axis=0), dt, axis=0)
+    f_w = acc_w + np.array([0.0, 0.0, G])
+    f_pelvis = np.einsum("nji,nj->ni", rmat, f_w)  # R^T f
+    dq = _qmul(q[:-1] * np.array([1, -1, -1, -1]), q[1:])
+    dq *= np.sign(dq[:, :1])
+    w_mid = 2.0 * dq[:, 1:] / dt  # body rate at the midpoints
+    w_body = np.empty((len(pos), 3))
+    w_body[1:-1] = 0.5 * (w_mid[:-1] + w_mid[1:])
+    w_body[0], w_body[-1] = w_mid[0], w_mid[-1]
+    return f_pelvis, w_body, m
+
+
 def _qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     w1, x1, y1, z1 = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
     w2, x2, y2, z2 = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
@@ -388,19 +410,7 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
 
     # --- orientation, angular velocity, specific force --------------------------------------
     q = _qmul(_qmul(_axis_quat(heading, 2), _axis_quat(tilt, 1)), _axis_quat(roll, 0))
-    rmat = quat_to_matrix(q)
-    m = mount_matrix(mnt, misalign_deg)
-    lever = np.asarray(mnt.lever_m, dtype=float)
-    p_sensor = pos + rmat @ lever
-    acc_w = np.gradient(np.gradient(p_sensor, dt, axis=0), dt, axis=0)
-    f_w = acc_w + np.array([0.0, 0.0, G])
-    f_pelvis = np.einsum("nji,nj->ni", rmat, f_w)  # R^T f
-    dq = _qmul(q[:-1] * np.array([1, -1, -1, -1]), q[1:])
-    dq *= np.sign(dq[:, :1])
-    w_mid = 2.0 * dq[:, 1:] / dt  # body rate at the midpoints
-    w_body = np.empty((n, 3))
-    w_body[1:-1] = 0.5 * (w_mid[:-1] + w_mid[1:])
-    w_body[0], w_body[-1] = w_mid[0], w_mid[-1]
+    f_pelvis, w_body, m = body_motion(pos, q, dt, mnt, misalign_deg)
     if wearer.wobble_deg:
         f_pelvis, w_body = _wobble(f_pelvis, w_body, phase, env, t, wearer)
     acc_s = f_pelvis @ m  # (M^T f)^T
