@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from beltline.errors import DataError
+from beltline.pipeline.settings import check_names
 
 EXERCISES = ("standing_abduction", "side_lying_leg_lift", "clamshell", "glute_bridge",
              "hip_airplane")
@@ -124,10 +125,7 @@ def _coerce(name: str, value: object) -> float:
 
 def with_overrides(base: ExerciseSettings, values: dict[str, object]) -> ExerciseSettings:
     """``base`` with ``values`` applied (unknown names are an error), validated."""
-    known = {f.name for f in fields(ExerciseSettings)}
-    for k in values:
-        if k not in known:
-            raise DataError(f"unknown exercise setting {k!r}; known: {', '.join(sorted(known))}")
+    check_names(ExerciseSettings, values, "exercise setting")
     new: dict[str, Any] = {k: _coerce(k, v) for k, v in values.items()}
     return validate(replace(base, **new))
 

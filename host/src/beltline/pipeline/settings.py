@@ -148,15 +148,21 @@ def _coerce(name: str, value: object) -> Any:
         raise DataError(f"setting {name} needs a {kind.__name__}, got {value!r}") from exc
 
 
-def with_overrides(base: Settings, values: dict[str, object]) -> Settings:
-    """``base`` with ``values`` applied (unknown names are an error), validated."""
-    known = {f.name for f in fields(Settings)}
+def check_names(cls: type, values: dict[str, object], what: str = "setting") -> None:
+    """Every name in ``values`` is a field of the settings dataclass ``cls``; else one line
+    naming it, with the closest names."""
+    known = sorted(f.name for f in fields(cls))
     for k in values:
         if k not in known:
-            close = difflib.get_close_matches(str(k), sorted(known), n=3)
+            close = difflib.get_close_matches(str(k), known, n=3)
             hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-            raise DataError(f"unknown setting {str(k)[:60]!r}{hint}; the settings are listed "
+            raise DataError(f"unknown {what} {str(k)[:60]!r}{hint}; the settings are listed "
                             "in the README (Settings)")
+
+
+def with_overrides(base: Settings, values: dict[str, object]) -> Settings:
+    """``base`` with ``values`` applied (unknown names are an error), validated."""
+    check_names(Settings, values)
     new: dict[str, Any] = {k: _coerce(k, v) for k, v in values.items()}
     return validate(replace(base, **new))
 
