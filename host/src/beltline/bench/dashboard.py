@@ -4,8 +4,8 @@ The real command runs as its own process (``beltline monitor --virtual`` on the 
 scenario: calibration, then random conditions and confounders, recorded to a temporary store)
 and a real HTTP client polls it exactly as the page does: it loads the page (and the
 per-launch token in it), reads the callbacks from ``/_dash-dependencies`` and POSTs the live
-callback to ``/_dash-update-component`` every 100 ms over one keep-alive connection, carrying
-the ``cursor`` store the previous answer gave, with the page's Origin and token headers.
+callback to ``/_dash-update-component`` every UPDATE_MS (200 ms) over one keep-alive connection,
+carrying the ``cursor`` store the previous answer gave, with the page's Origin and token headers.
 
 The run alternates 5-s windows with and without the polling tab. The server's CPU time comes
 from ``/proc/<pid>/stat`` at each window's edges, so ``server_cpu_share`` (CPU seconds per wall
@@ -37,10 +37,11 @@ from urllib.parse import urlsplit
 from tqdm import tqdm
 
 from beltline.dashboard.guard import TOKEN_HEADER
+from beltline.dashboard.view import UPDATE_MS
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.1  # the page's interval (dashboard.view.UPDATE_MS)
+POLL_S = UPDATE_MS / 1000  # the page's interval
 WINDOW_S = 5.0
 CALIBRATION_S = 40.0  # every scenario starts with 10 s standing + 30 s walking
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -265,7 +266,7 @@ def _run(pid: int, client: DashClient, total_s: float, window_s: float, minutes:
     return {
         "minutes": minutes, "speed": speed, "wall_s": round(sum(wall.values()), 1),
         "client": "HTTP: the real server process, one keep-alive client posting the live "
-                  "callback every 100 ms like the page",
+                  f"callback every {UPDATE_MS} ms like the page",
         "updates": updates,
         "server_cpu_share": round(share, 4), "server_cpu_share_no_tab": round(idle, 4),
         "page_cpu_share": round(share - idle, 4),

@@ -100,7 +100,7 @@ Example:
 DASHBOARD = """\
 Measure what one open live tab costs the server, at real time: the real `beltline monitor
 --virtual` runs as its own process on the `mixed` scenario (calibration, then random
-conditions and confounders), and a real HTTP client polls its live callback every 100 ms
+conditions and confounders), and a real HTTP client polls its live callback every 200 ms
 exactly as the page does (page load, token, Origin, the cursor store carried over, one
 keep-alive connection). The run alternates 5-s windows with and without the polling client,
 so both are measured over the same walk.

@@ -32,7 +32,7 @@ from beltline.pipeline.episodes import OpenEpisode
 from beltline.pipeline.settings import Settings
 from beltline.sessions.live import LiveSession, snapshot
 
-UPDATE_MS = 100  # 10 updates a second
+UPDATE_MS = 200  # 5 updates a second: the ruler moves once a stance (~0.5 s)
 MAX_POINTS = 750  # 30 s at the display rate
 # An open episode counts as ongoing while its evidence is current. Evidence reaches the page
 # late (posture seconds wait ~4 s for the activity decision, stances until the next strike),
