@@ -12,13 +12,12 @@ the rep's own start posture (so a lying exercise is judged in its own position).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from beltline.errors import DataError
-from beltline.pipeline.settings import check_names
+from beltline.pipeline.settings import check_names, parse_pairs, read_toml
 
 EXERCISES = ("standing_abduction", "side_lying_leg_lift", "clamshell", "glute_bridge",
              "hip_airplane")
@@ -146,20 +145,9 @@ def load(path: Path | None = None, overrides: list[str] | None = None) -> Exerci
     """Defaults, then the TOML file, then ``NAME=VALUE`` overrides (``--set``)."""
     s = ExerciseSettings()
     if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise DataError(f"settings file {path} not found") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise DataError(f"settings file {path} is not valid TOML: {exc}") from exc
-        s = with_overrides(s, _flatten(data))
-    pairs: dict[str, object] = {}
-    for item in overrides or []:
-        if "=" not in item:
-            raise DataError(f"--set expects NAME=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        pairs[k.strip().replace(".", "_")] = v.strip()
-    return with_overrides(s, pairs)
+        s = with_overrides(s, _flatten(read_toml(path)))
+    # clamshell.rotation_deg=8 is clamshell_rotation_deg
+    return with_overrides(s, {k.replace(".", "_"): v for k, v in parse_pairs(overrides).items()})
 
 
 def as_dict(s: ExerciseSettings) -> dict[str, float]:

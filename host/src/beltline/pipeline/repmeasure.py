@@ -27,16 +27,6 @@ LYING = "lying"
 REF_S = 0.2  # the rep's start posture: the mean of its first this many seconds
 
 
-def quat_matrix(q: np.ndarray) -> np.ndarray:
-    """Rotation matrices (N x 3 x 3) of unit quaternions (N x 4, w x y z)."""
-    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-    ], axis=1)
-
-
 def zyx_deg(Rm: np.ndarray) -> np.ndarray:
     """z-y-x angles (N x 3: obliquity about x, tilt about y, rotation about z; degrees) of
     rotation matrices ``Rm`` (N x 3 x 3) = Rz(rot) Ry(tilt) Rx(obl)."""
@@ -71,4 +61,4 @@ def rep_changes(ch: np.ndarray, rate_hz: float) -> tuple[float, float, float]:
     return float(d[i_o, 0]), float(d[i_t, 1]), rng
 
 
-__all__ = ["LYING", "STANDING", "channels", "quat_matrix", "rep_changes", "zyx_deg"]
+__all__ = ["LYING", "STANDING", "channels", "rep_changes", "zyx_deg"]

@@ -30,6 +30,7 @@ import numpy as np
 
 from beltline import words
 from beltline.exercise_records import REASON_SEP, RepRow, SetSummary
+from beltline.frames import quat_to_matrix
 from beltline.pipeline import repmeasure
 from beltline.pipeline.bodyframe import Frame, Motion, attitude, lowpass, realign, up0
 from beltline.pipeline.calibration import frame
@@ -109,7 +110,7 @@ def rotations(m: Motion, R: np.ndarray) -> np.ndarray:
     """Pelvis -> world rotations (N x 3 x 3) from the attitude and the frame."""
     q = np.nan_to_num(m.quat, nan=0.0)
     q[~m.ok] = [1.0, 0.0, 0.0, 0.0]
-    return np.einsum("nij,kj->nik", repmeasure.quat_matrix(q), R)
+    return np.einsum("nij,kj->nik", quat_to_matrix(q), R)
 
 
 def gyro_rotations(gyr: np.ndarray, R: np.ndarray) -> np.ndarray:

@@ -172,20 +172,29 @@ def load(path: Path | None = None, overrides: list[str] | None = None) -> Settin
     overrides."""
     s = Settings()
     if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise DataError(f"settings file {path} not found") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise DataError(f"settings file {path} is not valid TOML: {exc}") from exc
-        s = with_overrides(s, data)
+        s = with_overrides(s, read_toml(path))
+    return with_overrides(s, parse_pairs(overrides))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A settings file's TOML, or one line saying what is wrong with it."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DataError(f"settings file {path} not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"settings file {path} is not valid TOML: {exc}") from exc
+
+
+def parse_pairs(items: list[str] | None) -> dict[str, object]:
+    """``--set NAME=VALUE`` options as a dict (values as text, coerced by the settings)."""
     pairs: dict[str, object] = {}
-    for item in overrides or []:
+    for item in items or []:
         if "=" not in item:
             raise DataError(f"--set expects NAME=VALUE, got {item!r}")
         k, v = item.split("=", 1)
         pairs[k.strip()] = v.strip()
-    return with_overrides(s, pairs)
+    return pairs
 
 
 def as_dict(s: Settings) -> dict[str, float | int | str]:

@@ -27,8 +27,8 @@ from beltline.sim.wearer import (
     OVERSAMPLE,
     Mount,
     SensorModel,
-    _quantise,
     body_motion,
+    sample_sensor,
 )
 
 
@@ -93,25 +93,7 @@ def imu_from_pose(pos: np.ndarray, quat: np.ndarray, rate_hz: float, rng: np.ran
     acc_s = f_pelvis @ m
     gyr_s = w_body @ m
 
-    ppm = rng.normal(0.0, sensor.clock_ppm) * 1e-6
-    n_out = int(total * rate_hz)
-    ts = np.arange(n_out) / (rate_hz * (1 + ppm))
-    ts = ts + rng.normal(0.0, sensor.jitter_s, n_out)
-    ts = np.clip(ts, 0.0, t[-1] - 0.5 / fi)
-    ts = ts[np.concatenate([[True], np.diff(ts) > 0])]
-
-    def at(x: np.ndarray) -> np.ndarray:
-        return np.stack([np.interp(ts, t, x[:, i]) for i in range(x.shape[1])], axis=1)
-
-    acc = at(acc_s)
-    gyr = at(gyr_s)
-    acc = acc * (1 + rng.normal(0, sensor.scale_error, 3)) + rng.normal(0, sensor.acc_bias_ms2, 3)
-    gyr = gyr * (1 + rng.normal(0, sensor.scale_error, 3)) + rng.normal(0, sensor.gyro_bias_rads, 3)
-    acc += rng.normal(0.0, sensor.acc_noise_ms2, acc.shape)
-    gyr += rng.normal(0.0, sensor.gyro_noise_rads, gyr.shape)
-    acc = _quantise(acc, sensor.acc_range_ms2)
-    gyr = _quantise(gyr, sensor.gyro_range_rads)
-    nearest = np.clip(np.round(ts * fi).astype(int), 0, n - 1)
+    ts, acc, gyr, nearest = sample_sensor(t, fi, acc_s, gyr_s, rate_hz, total, rng, sensor)
     return Samples(ts, acc, gyr, nearest, m)
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from beltline.frames import GRAVITY_MS2 as G
+from beltline.frames import quat_to_matrix
 
 OVERSAMPLE = 4
 MERGE_S = 10.0  # labels of one condition this close together are one episode
@@ -176,6 +177,37 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
     return x
 
 
+def _interp(ts: np.ndarray, t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.stack([np.interp(ts, t, x[:, i]) for i in range(x.shape[1])], axis=1)
+
+
+def sample_sensor(t: np.ndarray, fi: float, acc_s: np.ndarray, gyr_s: np.ndarray,
+                  rate_hz: float, total: float, rng: np.random.Generator, sensor: SensorModel
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What the IMU reports of the sensor-frame signals ``acc_s``/``gyr_s`` on the internal
+    grid ``t``: sample instants with the clock-rate error and jitter (strictly increasing, as
+    a device's), then scale, bias and noise, then the counts' quantisation and range. Returns
+    the instants, acc, gyr and each instant's nearest grid index (``fi``: the grid's rate).
+    The random draws come in one fixed order, so the same generator state gives the same
+    samples."""
+    ppm = rng.normal(0.0, sensor.clock_ppm) * 1e-6
+    n_out = int(total * rate_hz)
+    ts = np.arange(n_out) / (rate_hz * (1 + ppm))
+    ts = ts + rng.normal(0.0, sensor.jitter_s, n_out)
+    ts = np.clip(ts, 0.0, t[-1] - 0.5 / fi)
+    ts = ts[np.concatenate([[True], np.diff(ts) > 0])]
+    acc = _interp(ts, t, acc_s)
+    gyr = _interp(ts, t, gyr_s)
+    acc = acc * (1 + rng.normal(0, sensor.scale_error, 3)) + rng.normal(0, sensor.acc_bias_ms2, 3)
+    gyr = gyr * (1 + rng.normal(0, sensor.scale_error, 3)) + rng.normal(0, sensor.gyro_bias_rads, 3)
+    acc += rng.normal(0.0, sensor.acc_noise_ms2, acc.shape)
+    gyr += rng.normal(0.0, sensor.gyro_noise_rads, gyr.shape)
+    acc = _quantise(acc, sensor.acc_range_ms2)
+    gyr = _quantise(gyr, sensor.gyro_range_rads)
+    nearest = np.clip(np.round(ts * fi).astype(int), 0, len(t) - 1)
+    return ts, acc, gyr, nearest
+
+
 def body_motion(pos: np.ndarray, q: np.ndarray, dt: float, mnt: Mount,
                 misalign_deg: tuple[float, float, float]
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -211,16 +243,6 @@ def _axis_quat(angle: np.ndarray, axis: int) -> np.ndarray:
     q[..., 0] = np.cos(angle / 2)
     q[..., 1 + axis] = np.sin(angle / 2)
     return q
-
-
-def quat_to_matrix(q: np.ndarray) -> np.ndarray:
-    """Rotation matrices (N x 3 x 3) of unit quaternions (N x 4, w x y z)."""
-    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-    ], axis=1)
 
 
 def mount_matrix(mount: Mount, misalign_deg: tuple[float, float, float]) -> np.ndarray:
@@ -416,30 +438,14 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
     acc_s = f_pelvis @ m  # (M^T f)^T
     gyr_s = w_body @ m
 
-    # --- sample instants: clock-rate error and jitter; truth at the same instants ----------
-    ppm = rng.normal(0.0, sensor.clock_ppm) * 1e-6
-    n_out = int(total * rate_hz)
-    ts = np.arange(n_out) / (rate_hz * (1 + ppm))
-    ts = ts + rng.normal(0.0, sensor.jitter_s, n_out)
-    ts = np.clip(ts, 0.0, t[-1] - 0.5 / fi)
-    ts = ts[np.concatenate([[True], np.diff(ts) > 0])]  # strictly increasing, as a device's
+    # --- the sensor's samples; truth at the same instants -----------------------------------
+    ts, acc, gyr, nearest = sample_sensor(t, fi, acc_s, gyr_s, rate_hz, total, rng, sensor)
 
     def at(x: np.ndarray) -> np.ndarray:
         if x.ndim == 1:
             return np.interp(ts, t, x)
-        return np.stack([np.interp(ts, t, x[:, i]) for i in range(x.shape[1])], axis=1)
+        return _interp(ts, t, x)
 
-    acc = at(acc_s)
-    gyr = at(gyr_s)
-    # sensor errors
-    acc = acc * (1 + rng.normal(0, sensor.scale_error, 3)) + rng.normal(0, sensor.acc_bias_ms2, 3)
-    gyr = gyr * (1 + rng.normal(0, sensor.scale_error, 3)) + rng.normal(0, sensor.gyro_bias_rads, 3)
-    acc += rng.normal(0.0, sensor.acc_noise_ms2, acc.shape)
-    gyr += rng.normal(0.0, sensor.gyro_noise_rads, gyr.shape)
-    acc = _quantise(acc, sensor.acc_range_ms2)
-    gyr = _quantise(gyr, sensor.gyro_range_rads)
-
-    nearest = np.clip(np.round(ts * fi).astype(int), 0, n - 1)
     q_out = q[nearest]
     up_pelvis = np.stack([-np.sin(tilt), np.sin(roll) * np.cos(tilt),
                           np.cos(roll) * np.cos(tilt)], axis=1)
