@@ -72,6 +72,10 @@ class App:
         self._failing = 0
         self.replay_req = None
         self.replaying = False  # a REPLAY span is asked for or being sent
+        self.bulk_from = None  # a BULK transfer asked for: from this record number
+        self.bulking = False  # ... being sent
+        self.bulk_sent = 0  # records sent by BULK transfers
+        self._end_buf = bytearray(32)
         self.boot_id = struct.unpack("<I", os.urandom(4))[0]
         self.boot_no = logbook.next_no  # this boot's first logbook record
         self.backlog_no = None  # first logbook record not sent yet (everything logs while set)
@@ -170,6 +174,11 @@ class App:
             self.replaying = True
         elif c == control.REPLAY_STOP:
             self.replay_req = None
+        elif c == control.BULK:
+            self.bulk_from = v[0]
+        elif c == control.BULK_STOP:
+            self.bulk_from = None
+            self.bulking = False
         if c in (control.CALIBRATE, control.SET_MOUNT, control.THRESHOLDS, control.MODE,
                  control.HAPTICS, control.STREAM):
             config.save(self.settings_path, cfg)
@@ -198,8 +207,8 @@ class App:
         self._log(packet)
 
     def _log(self, packet):
-        no = self.logbook.next_no
-        self.logbook.append(packet)
+        no = self.logbook.next_no  # (the open record's number: it is written when full)
+        self.logbook.append(packet, self.boot_id)
         self.logged += 1
         if self.backlog_no is None:
             self.backlog_no = no
@@ -287,22 +296,29 @@ class App:
             await self.sleep_ms(self.poll_ms)
 
     async def replayer(self):
-        """Sends logbook packets: every packet this boot logged but has not sent (no host, a
-        full stack), in order, as soon as a host is ready; and any span a REPLAY command asks
-        for. Paced (``REPLAY_GAP_MS`` between packets) and waiting whenever the stack is full,
-        so nothing is lost and the radio is not flooded."""
+        """Sends logbook records: every record this boot logged but has not sent (no host, a
+        full stack), in order, as soon as a host is ready; any span a REPLAY command asks
+        for; and a BULK transfer (everything from a record number, every boot, as fast as
+        the stack takes it). Paced (``REPLAY_GAP_MS`` between records, but for BULK) and
+        waiting whenever the stack is full, so nothing is lost and the live stream keeps its
+        share of the radio."""
         p = self.periph
         lb = self.logbook
         while self.running:
             if not p.ready:
                 await self.sleep_ms(100)
                 continue
+            if self.bulk_from is not None:
+                await self._bulk()
+                continue
             req = self.replay_req
             if req is not None:
                 self.replay_req = None
                 self.replaying = True  # (the status says so until the span has gone out)
-                for packet in lb.replay(req[0], req[1], self.boot_no):
-                    if not await self._send_logged(packet):
+                if lb.pending:
+                    lb.seal()  # (the span may reach into the open record)
+                for packet in lb.replay(req[0], req[1], self.boot_id, self.boot_no):
+                    if not await self._send_logged(packet) or self.bulk_from is not None:
                         break
                 self.replaying = self.replay_req is not None
                 continue
@@ -312,7 +328,7 @@ class App:
             end = lb.next_no
             whole = True
             for no, packet in lb.records(self.backlog_no, end):
-                if not await self._send_logged(packet):
+                if not await self._send_logged(packet) or self.bulk_from is not None:
                     whole = False
                     break
                 if self.backlog_no is not None:
@@ -320,21 +336,58 @@ class App:
             if whole and self.backlog_no is not None and self.backlog_no < end:
                 self.backlog_no = end  # what was left was unreadable (counted) or overwritten
             if self.backlog_no is not None and self.backlog_no >= lb.next_no and p.ready:
-                self.backlog_no = None  # caught up: live again
+                if lb.pending:
+                    lb.seal()  # the open record's samples go out next, then live again
+                else:
+                    self.backlog_no = None  # caught up: live again
 
-    async def _send_logged(self, packet):
+    async def _bulk(self):
+        """A BULK transfer: records from ``bulk_from`` to the newest (the open one sealed at
+        the end), then an end marker numbered with the first record not sent. Live packets
+        go to the logbook meanwhile (they are sent as part of it): nothing is streamed live,
+        so the stack's buffers are all the transfer's."""
+        lb = self.logbook
+        no = self.bulk_from
+        self.bulk_from = None
+        self.bulking = True
+        if self.backlog_no is None:
+            self.backlog_no = lb.next_no  # everything logs until the transfer is done
+        while self.bulking:
+            end = lb.next_no
+            if no >= end:
+                if lb.pending:
+                    lb.seal()
+                    continue
+                break
+            for rno, rec in lb.records(no, end):
+                if not await self._send_logged(rec, 0):
+                    self.bulking = False
+                    return  # the link dropped: the host asks again from what it has
+                no = rno + 1
+                self.bulk_sent += 1
+                if self.bulk_from is not None or not self.bulking:  # asked again, stopped
+                    return
+            no = max(no, end)  # (past records unreadable or overwritten: counted)
+        if self.bulking and await self._send_logged(
+                lb.end_marker(self._end_buf, no, self.boot_id), 0):
+            if self.backlog_no is not None and self.backlog_no >= lb.next_no:
+                self.backlog_no = None  # everything has gone: live again
+        self.bulking = False
+
+    async def _send_logged(self, packet, gap_ms=protocol.REPLAY_GAP_MS):
         # the logbook's buffer is reused by the next append: send from a copy
         n = len(packet)
         buf = self._replay_buf
         buf[:n] = packet
         mv = memoryview(buf)[:n]
         p = self.periph
+        wait = protocol.BULK_RETRY_MS if gap_ms == 0 else 30
         while p.ready and not p.notify(mv):
-            await self.sleep_ms(30)  # the stack is full: wait for it, lose nothing
+            await self.sleep_ms(wait)  # the stack is full: wait for it, lose nothing
         if not p.ready:
             return False
         self.replayed += 1
-        await self.sleep_ms(protocol.REPLAY_GAP_MS)
+        await self.sleep_ms(gap_ms)  # (0: a BULK transfer, it only lets the sampler run)
         return True
 
     def publish_status(self):
@@ -346,12 +399,14 @@ class App:
             (protocol.FLAG_PAIRING if self.can_bond() else 0) | \
             (protocol.FLAG_SECURE if p.secure else 0) | \
             (protocol.FLAG_BACKLOG if self.backlog_no is not None else 0) | \
-            (protocol.FLAG_REPLAY if self.replaying else 0)
+            (protocol.FLAG_REPLAY if self.replaying else 0) | \
+            (protocol.FLAG_BULK if self.bulking or self.bulk_from is not None else 0)
         p.publish_status((wire.VERSION, _FW[0], _FW[1], pct, self.cfg["mode"],
                           int(self.imu.rate_hz * 100) & 0xFFFF, self.imu.overruns,
                           p.notify_enomem + p.notify_stale, self.logged, flags,
                           self.time_sync[0], self.time_sync[1], self.boot_id,
-                          self.refused & 0xFFFFFFFF))
+                          self.refused & 0xFFFFFFFF, self.logbook.first_no,
+                          self.logbook.next_no + (1 if self.logbook.pending else 0)))
 
     async def status(self):
         p = self.periph

@@ -12,6 +12,11 @@
     0x07    TIME_SYNC        u32          host milliseconds at this write (logged with the tick)
     0x08    REPLAY           u32 u32      send logbook packets with ticks in [from, to), from < to
     0x09    REPLAY_STOP      -
+    0x0A    BULK             u32          send every logbook record numbered >= N (all boots)
+                                          as fast as the stack takes them, live packets
+                                          logged meanwhile; ends with an end-marker record
+                                          (count 0) numbered with the first record not sent
+    0x0B    BULK_STOP        -            end a BULK transfer early (live again)
 The longest is SET_MOUNT, ``MAX_SIZE`` = 37 bytes: the unit enlarges the characteristic's
 buffer to that (MicroPython's default of 20 bytes would cut it). A malformed or out-of-range
 command is refused, counted in the status, and changes nothing: the unit never stops for it.
@@ -31,9 +36,11 @@ STREAM = 0x06
 TIME_SYNC = 0x07
 REPLAY = 0x08
 REPLAY_STOP = 0x09
+BULK = 0x0A
+BULK_STOP = 0x0B
 
 _SIZES = {CALIBRATE: 0, SET_MOUNT: 36, THRESHOLDS: 12, MODE: 1, HAPTICS: 1, STREAM: 1,
-          TIME_SYNC: 4, REPLAY: 8, REPLAY_STOP: 0}
+          TIME_SYNC: 4, REPLAY: 8, REPLAY_STOP: 0, BULK: 4, BULK_STOP: 0}
 MAX_SIZE = 37
 
 
@@ -59,7 +66,7 @@ def parse(data):
         return cmd, v
     if cmd in (MODE, HAPTICS, STREAM):
         return (cmd, (data[1],)) if data[1] in (0, 1) else None
-    if cmd == TIME_SYNC:
+    if cmd in (TIME_SYNC, BULK):
         return cmd, struct.unpack_from("<I", data, 1)
     if cmd == REPLAY:
         v = struct.unpack_from("<II", data, 1)
@@ -75,7 +82,7 @@ def encode(cmd, *values):
         return bytes((cmd,)) + struct.pack("<3f", *values)
     if cmd in (MODE, HAPTICS, STREAM):
         return bytes((cmd, values[0]))
-    if cmd == TIME_SYNC:
+    if cmd in (TIME_SYNC, BULK):
         return bytes((cmd,)) + struct.pack("<I", *values)
     if cmd == REPLAY:
         return bytes((cmd,)) + struct.pack("<II", *values)

@@ -35,13 +35,18 @@ STATUS_FIELDS = (
     "logbook_records",
     "flags",  # 1 connected, 2 low battery, 4 alert active, 8 pairing window open, 16 secure,
     # 32 the logbook holds packets not yet sent (the stream is catching up), 64 a REPLAY span
-    # asked for is being sent (clear: everything of it the logbook held has gone out)
+    # asked for is being sent (clear: everything of it the logbook held has gone out),
+    # 256 a BULK transfer is asked for or being sent (it ends with an end-marker record)
     "sync_host_ms",  # the last TIME_SYNC: the host's milliseconds ...
     "sync_tick",  # ... and the device tick at that write
     "boot_id",  # random at every power-on: ticks restart with it (a new epoch)
     "refused",  # control writes refused: malformed, out of range, or from an unpaired link
+    "log_first",  # the oldest logbook record number the ring still holds
+    "log_next",  # the number after the newest logbook record (the one still filling in RAM
+    # included); records are numbered across boots: a host that has everything before N asks
+    # for BULK from N
 )
-STATUS_FORMAT = "<BBBBBHIIIIIIII"
+STATUS_FORMAT = "<BBBBBHIIIIIIIIII"
 STATUS_SIZE = struct.calcsize(STATUS_FORMAT)
 FLAG_CONNECTED = 1
 FLAG_LOW_BATTERY = 2
@@ -50,5 +55,9 @@ FLAG_PAIRING = 8
 FLAG_SECURE = 16
 FLAG_BACKLOG = 32
 FLAG_REPLAY = 64
+FLAG_BULK = 256
 # replayed logbook packets go out at most this often, so the live stream keeps its share
 REPLAY_GAP_MS = 20
+# a BULK transfer (no live stream meanwhile) sends as fast as the stack takes records; when it
+# refuses one (ENOMEM: its buffers wait for the radio) the unit tries again this much later
+BULK_RETRY_MS = 5

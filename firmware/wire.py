@@ -23,6 +23,9 @@ Every notification on the stream characteristic is one packet, little-endian:
     4  ax, ay, az   accelerometer, sensor frame, ``ACC_LSB`` m/s^2 per count (gravity included)
     10 gx, gy, gz   gyroscope, sensor frame, ``GYR_LSB`` rad/s per count
 
+``KIND_LOG`` (3): a record of the unit's offline logbook sent as it is on flash (a header of
+its own, delta-coded samples, the same CRC at the end): layout in ``logbook.py``.
+
 ``KIND_ANGLES`` sample, S = 4 bytes: roll, pitch as above. Used only when the negotiated MTU is
 too small for two full samples (the default MTU 23 leaves a 20-byte payload); the device then
 streams angles at a lower rate (stride > 1).
@@ -49,6 +52,7 @@ except ImportError:  # CPython (the host): MicroPython's code emitters do not ex
 VERSION = 1
 KIND_FULL = 1
 KIND_ANGLES = 2
+KIND_LOG = 3  # a logbook record (logbook.py), not in SAMPLE_SIZE: its own layout
 HEADER_SIZE = 8
 CRC_SIZE = 2
 ACC_LSB = 0.005  # m/s^2 per count: +-163 m/s^2 (16.7 g), finer than a 16 g IMU's own LSB

@@ -11,6 +11,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from beltline.firmware import logbook
 
@@ -38,10 +39,10 @@ def _sync(store_path: Path, seconds: float, seed: int, drop: tuple[float, float]
             path = walk.unit.flash / "logbook.bin"
             if corrupt is not None:
                 with open(path, "r+b") as f:  # flip one sample byte of that record
-                    f.seek((corrupt - 1) * logbook.SLOT)
+                    f.seek((corrupt - 1) * logbook.SLOT + 8)
                     no = struct.unpack("<I", f.read(4))[0]
                     assert no == corrupt
-                    f.seek((corrupt - 1) * logbook.SLOT + 8 + 20)
+                    f.seek((corrupt - 1) * logbook.SLOT + logbook.HEAD + 20)
                     b = f.read(1)
                     f.seek(-1, 1)
                     f.write(bytes([b[0] ^ 0x5A]))
@@ -75,11 +76,20 @@ def test_a_walk_without_the_host_syncs_whole_and_a_second_sync_adds_nothing(
     assert report["logged"] > 800  # the whole walk went to the logbook: no host listened
     assert report["logbook_corrupt"] == 0
     assert len(res.walks) == 1
-    assert res.samples == len(held)  # exactly what the unit recorded ...
-    assert _raw(db) == [(res.walks[0].sid, len(held))]  # ... is in the store, once
-    # the unit's last, partly filled packet never went to the logbook: at most one packet
+    assert res.boots == 1
+    assert res.records_missing == 0
+    # everything on the unit's flash, and the record still filling in its RAM (sealed for the
+    # transfer), is in the store, once; only the stream's last, partly filled packet never
+    # reached the logbook
+    assert res.first_record == 1
+    assert _raw(db) == [(res.walks[0].sid, res.samples)]
     walked = len(recording(120.0, 104.0, "healthy_walk", 1).t)
-    assert 0 <= walked - len(held) < offline.FULL_PER_PACKET
+    assert 0 <= walked - res.samples < offline.FULL_PER_PACKET
+    assert len(held) < res.samples
+    with Store(db) as store:
+        ticks = set(store.raw(res.walks[0].sid).ticks.tolist())
+    assert held <= ticks
+    assert res.bytes < res.samples * 11  # compact records went over the air as they are
     with Store(db) as store:
         info = store.session(res.walks[0].sid)
         assert info.closed
@@ -87,31 +97,40 @@ def test_a_walk_without_the_host_syncs_whole_and_a_second_sync_adds_nothing(
         assert store.steps(info.id)  # analysed in batch: the walk's steps are there
     again, held2, _ = _sync(db, 120.0, 1)  # a fresh unit, the same walk
     assert held2 == held
-    assert [w.sid for w in again.walks] == [res.walks[0].sid]
-    assert again.walks[0].added == 0
-    assert _raw(db) == [(res.walks[0].sid, len(held))]
+    # the store's mark says where the last sync ended: nothing before it is sent again
+    assert again.first_record == res.next_record
+    assert again.samples == 0
+    assert again.records < 4  # (only what the unit logged during this sync itself)
+    assert _raw(db) == [(res.walks[0].sid, res.samples)]
 
 
 def test_a_drop_in_the_middle_of_a_sync_resumes_and_loses_nothing(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    res, held, report = _sync(db, 180.0, 2, drop=(5.0, 8.0))
+    res, held, report = _sync(db, 180.0, 2, drop=(1.0, 8.0))
     assert res.reconnects == 1  # it did drop during the sync ...
     assert report["connects"] == 2
-    assert res.samples == len(held)  # ... and nothing is missing
-    assert _raw(db) == [(res.walks[0].sid, len(held))]
+    assert res.asked == 2  # ... and the transfer was asked for again from where it was
+    assert res.records_missing == 0  # ... and nothing is missing
+    walked = len(recording(180.0, 104.0, "healthy_walk", 2).t)
+    assert 0 <= walked - res.samples < offline.FULL_PER_PACKET
+    assert _raw(db) == [(res.walks[0].sid, res.samples)]
 
 
 def test_a_corrupt_logbook_record_loses_only_its_own_samples(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     res, held, report = _sync(db, 60.0, 3, corrupt=200)
-    per = offline.FULL_PER_PACKET
     assert report["logbook_corrupt"] >= 1  # the firmware saw its CRC fail and skipped it
-    ticks = sorted(held)
-    # the file's own reading (CRC) left exactly one packet's samples out of the run
-    assert ticks[-1] - ticks[0] + 1 - len(ticks) == per
-    assert res.samples == len(held)  # everything else arrived
-    assert res.asked >= 1  # the hole was asked for again (the unit had nothing valid for it)
-    assert _raw(db) == [(res.walks[0].sid, len(held))]
+    assert res.records_missing == 1  # the host saw its number missing, and nothing else
+    with Store(db) as store:
+        ticks = store.raw(res.walks[0].sid).ticks
+    # exactly one run of ticks is missing: that record's (it held more than one packet's)
+    gaps = np.flatnonzero(np.diff(ticks) > 1)
+    assert len(gaps) == 1
+    lost = int(ticks[gaps[0] + 1] - ticks[gaps[0]] - 1)
+    assert offline.FULL_PER_PACKET < lost < 64
+    walked = len(recording(60.0, 104.0, "healthy_walk", 3).t)
+    assert 0 <= walked - lost - res.samples < offline.FULL_PER_PACKET
+    assert _raw(db) == [(res.walks[0].sid, res.samples)]
 
 
 def test_sync_virtual_command_twice_leaves_one_session(tmp_path: Path,
@@ -128,7 +147,6 @@ def test_sync_virtual_command_twice_leaves_one_session(tmp_path: Path,
     assert one["added"] == one["samples"]
     assert main(args) == 0
     two = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert two["sessions"] == one["sessions"]
+    assert two["first_record"] == one["next_record"]  # only what is new is transferred
     assert two["added"] == 0
-    assert two["samples"] == one["samples"]
     assert _raw(db) == [(one["sessions"][0], one["samples"])]

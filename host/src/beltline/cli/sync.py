@@ -19,32 +19,36 @@ log = logging.getLogger("beltline")
 MANUAL = """\
 Bring home the walks your belt unit recorded while no computer was near.
 
-With no host listening, the unit keeps every packet it would have sent in its logbook on flash
-(fixed records, each with its own CRC; numbered across reboots). `beltline sync` connects to
-it (the same scan and choice as `beltline monitor`: the only unit nearby, or --address /
---name), and pulls everything it recorded since the last sync:
-  - every packet is checked (CRC-16 of the wire format); a torn or corrupt logbook record
-    loses only its own samples;
-  - a drop in the middle is reconnected, and what is still missing is asked for again from
-    the last sample that arrived (a sync cut off earlier is resumed from the last sample the
-    store holds);
-  - a progress bar shows the samples still to come and the time left.
+With no host listening, the unit keeps its samples in its logbook on flash: compact records
+(lossless delta coding, ~10 bytes a sample: hours of walking, see hardware/BOM.md), each with
+its own CRC over its header, numbered across reboots and marked with the power-on (boot) they
+belong to. `beltline sync` connects to it (the same scan and choice as `beltline monitor`: the
+only unit nearby, or --address / --name), and pulls every record since the last sync (the
+store remembers where each unit's last sync ended), whatever power-ons happened between:
+  - the unit sends them in one bulk transfer, as fast as its Bluetooth stack takes them, as
+    they lie on flash; the transfer ends when the unit's end marker arrives (never on a
+    silence);
+  - every record is checked (CRC-16); a torn or corrupt logbook record loses only its own
+    samples (counted as records_missing);
+  - a drop in the middle is reconnected, and the transfer is asked for again from the first
+    record that did not arrive;
+  - a progress bar shows the records still to come and the time left.
 Each walk (a run of samples without a break of 5 minutes, per power-on of the unit) becomes a
 session (source "sync") analysed in full: steps, hip drops per stance leg, episodes. Syncing
 twice stores nothing twice: a walk already stored is found (same unit, same power-on, same
-samples) and only what it lacks is added.
+samples) and only what it lacks is added. A power-on before the sync's own never met a host:
+its walks' wall time is estimated (placed as ending when the next power-on began; the
+session's note says so).
 
 It prints one line per session stored and, last, one JSON line:
-  {"sessions": [ids], "samples": N, "seconds": S, "rate_samples_per_s": R, ...}
+  {"sessions": [ids], "samples": N, "records": R, "bytes": B, "first_record": F,
+   "next_record": E, "seconds": S, "rate_samples_per_s": R, ...}
 
 --virtual runs the same on the virtual belt unit (the firmware in MicroPython, its Bluetooth
 on Bumble): first the unit records the virtual wearer's walk (--scenario, --minutes, --seed)
 with no host in range, into the firmware's own logbook; then the host comes into range and
 syncs. The same arguments give the same walk (the same unit name and power-on), so running
-it twice leaves one session.
-
-A unit that was switched off and on since the walk restarts its clock: the sync finds the
-walks of its current power-on only.
+it twice leaves one session (the second transfers only what is new).
 
 Examples:
   beltline sync

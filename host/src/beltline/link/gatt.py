@@ -26,6 +26,7 @@ FLAG_PAIRING = _p.FLAG_PAIRING
 FLAG_SECURE = _p.FLAG_SECURE
 FLAG_BACKLOG = _p.FLAG_BACKLOG
 FLAG_REPLAY = _p.FLAG_REPLAY
+FLAG_BULK = _p.FLAG_BULK
 BATTERY_LEVEL_UUID = _std(_p.BATTERY_LEVEL)
 
 
@@ -47,6 +48,8 @@ class Status:
     sync_tick: int
     boot_id: int
     refused: int
+    log_first: int
+    log_next: int
 
     @property
     def rate_hz(self) -> float:

@@ -147,6 +147,8 @@ class Timeline:
             self._reject(exc.reason)
             self.errors = [*self.errors[-9:], exc]
             return []
+        if batch.n == 0:  # a logbook transfer's end marker: no samples
+            return []
         self.stats.packets += 1
         tick = self._unwrap(batch.tick, self._last_ext)
         if self._last_ext is not None:

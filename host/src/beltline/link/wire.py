@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from beltline.errors import ChecksumError, MalformedPacket, VersionMismatch
+from beltline.firmware import logbook as fwlog
 from beltline.firmware import wire as fw
 
 # numpy views of the sample layouts, in physical units after scaling
@@ -41,6 +42,8 @@ class Batch:
     stride: int
     values: dict[str, np.ndarray]
     saturated: np.ndarray
+    record: int = 0  # a logbook record (``KIND_LOG``): its number (0: a stream packet)
+    boot_id: int | None = None  # ... and the boot whose ticks it counts in
 
     @property
     def n(self) -> int:
@@ -70,6 +73,8 @@ def decode(packet: bytes | bytearray | memoryview) -> Batch:
         raise VersionMismatch(data[0], fw.VERSION)
     kind = data[1] & 0x0F
     stride = (data[1] >> 4) + 1
+    if kind == fw.KIND_LOG:
+        return _decode_log(data)
     sample_size = fw.SAMPLE_SIZE.get(kind)
     if sample_size is None:
         raise MalformedPacket("kind", f"unknown sample kind {kind}", size)
@@ -94,3 +99,56 @@ def decode(packet: bytes | bytearray | memoryview) -> Batch:
         saturated |= np.abs(col.astype(np.int32)) >= 32767
         values[name] = col.astype(np.float64) * _SCALE[name]
     return Batch(int(head["seq"]), int(head["tick"]), kind, stride, values, saturated)
+
+
+_LOG_HEAD = np.dtype([("version", "u1"), ("kind", "u1"), ("seq", "<u2"), ("tick", "<u4"),
+                      ("record", "<u4"), ("boot", "<u4"), ("count", "u1"), ("inner", "u1"),
+                      ("length", "u1"), ("zero", "u1")])
+
+
+def _decode_log(data: bytes) -> Batch:
+    """A logbook record (``firmware/logbook.py``): CRC, header, then its samples (delta
+    coded full samples, or another layout verbatim). A record of count 0 is an end marker:
+    a batch of no samples whose ``record`` is the first record not sent."""
+    size = len(data)
+    if size < fwlog.HEAD + fw.CRC_SIZE:
+        raise MalformedPacket("short", f"logbook record of {size} bytes is shorter than its "
+                              "header", size)
+    if crc16(data[:-2]) != data[-2] | (data[-1] << 8):
+        raise ChecksumError("crc", f"checksum mismatch in a {size}-byte logbook record", size)
+    h = np.frombuffer(data, dtype=_LOG_HEAD, count=1)[0]
+    if int(h["length"]) != size:
+        raise MalformedPacket("length", f"logbook record says {int(h['length'])} bytes, "
+                              f"{size} arrived (truncated? NimBLE cuts notifications to MTU-3 "
+                              "bytes)", size)
+    n, inner = int(h["count"]), int(h["inner"])
+    kind, stride = inner & 0x0F, (inner >> 4) + 1
+    if n == 0:
+        return Batch(int(h["seq"]), int(h["tick"]), fw.KIND_FULL, 1, {},
+                     np.zeros(0, dtype=bool), int(h["record"]), int(h["boot"]))
+    dtype = _DTYPES.get(kind)
+    if dtype is None:
+        raise MalformedPacket("kind", f"logbook record of unknown sample kind {kind}", size)
+    if inner == fw.KIND_FULL:
+        try:
+            counts = np.array(fwlog.decode_body(data), dtype=np.int16).view(dtype).ravel()
+        except (ValueError, IndexError) as exc:
+            raise MalformedPacket("length", f"logbook record {int(h['record'])}: {exc}",
+                                  size) from exc
+    else:
+        body = size - fwlog.HEAD - fw.CRC_SIZE
+        if body != n * dtype.itemsize:
+            raise MalformedPacket("length", f"logbook record of {n} samples holds {body} "
+                                  "bytes", size)
+        counts = np.frombuffer(data, dtype=dtype, offset=fwlog.HEAD, count=n)
+    if len(counts) != n:
+        raise MalformedPacket("length", f"logbook record of {n} samples decodes to "
+                              f"{len(counts)}", size)
+    values = {}
+    saturated = np.zeros(n, dtype=bool)
+    for name in counts.dtype.names or ():
+        col = counts[name]
+        saturated |= np.abs(col.astype(np.int32)) >= 32767
+        values[name] = col.astype(np.float64) * _SCALE[name]
+    return Batch(int(h["seq"]), int(h["tick"]), kind, stride, values, saturated,
+                 int(h["record"]), int(h["boot"]))

@@ -154,7 +154,16 @@ CREATE INDEX clock_by_session ON clock(session_id, wall_unix)
 """
 # v4: the per-step hip-hike measure (the swing side's rise in mid-stance)
 V4 = "ALTER TABLE steps ADD COLUMN hike_deg REAL"
-MIGRATIONS: list[Migration] = [V1, _v2, V3, V4]
+# v5 (issue 14, log): how far ``beltline sync`` has pulled each unit's logbook: the number of
+# the first record not yet received (records are numbered across the unit's boots)
+V5 = """
+CREATE TABLE sync_marks (
+    device TEXT PRIMARY KEY,
+    next_record INTEGER NOT NULL,
+    synced_unix REAL NOT NULL
+)
+"""
+MIGRATIONS: list[Migration] = [V1, _v2, V3, V4, V5]
 
 
 def run_migration(db: sqlite3.Connection, m: Migration) -> None:

@@ -1,24 +1,32 @@
 """``beltline sync``: the walks a belt unit recorded with no host, pulled from its logbook and
 stored as sessions.
 
-The unit logs every packet while no host listens (``firmware/logbook.py``) and sends that
-backlog, in order, once a host connects and says it listens (its TIME_SYNC). The sync takes
-everything the unit recorded before that moment (ticks below the TIME_SYNC's tick):
+The unit logs its samples as compact, numbered records while no host listens
+(``firmware/logbook.py``); the numbers run on across its boots, and each record carries the
+boot id its ticks count in. The sync:
 
-1. connect (pair, TIME_SYNC: the boot, ``boot_id``, and the tick of "now");
-2. receive the backlog (the status's backlog flag says when the unit has sent it all); every
-   packet is CRC-checked by the wire format (``link.wire``: a bad one is counted, never used);
-3. ask again (REPLAY) for every span still missing: what lies between the last tick the store
-   holds for this boot and the first that arrived (a sync cut off earlier, a host that died
-   with what it had pulled), and every hole in what arrived (a drop in the middle: the link
-   reconnects by itself and the unit goes on with its backlog);
-4. cut the samples into walks (a break of ``WALK_BREAK_S`` or more starts a new one) and store
-   each through ``exchange.store_walk`` (source "sync", analysed in batch). That path is
-   idempotent: a walk already stored (the same device, boot and ticks) is joined, and only
-   samples it lacks are added, so syncing twice never duplicates a session or a sample.
+1. connects (pair, TIME_SYNC: this boot's clock), reads the unit's status: the oldest and the
+   next record number its logbook holds (``log_first``, ``log_next``);
+2. asks for a BULK transfer from the first record it has not got: the store's mark for this
+   unit (``sync_marks``: where the last sync ended), or the oldest record held (a first sync,
+   or a unit whose logbook was erased since). The unit stops streaming live and sends the
+   records as fast as its stack takes them, as they are on flash; every record is CRC-checked
+   (``link.wire``: a bad one is counted, never used);
+3. the transfer ends on state: the unit's end marker (a record of no samples numbered with the
+   first record not sent) arrives after the last record, in order. A drop in the middle: the
+   link reconnects by itself and the sync asks again from the record after the newest it got.
+   Records the unit could not read (CRC failed on flash) are missing between the records that
+   came: counted in ``records_missing``, never asked for again;
+4. cuts the samples of each boot into walks (a break of ``WALK_BREAK_S`` or more starts a new
+   one; each boot is its own epoch) and stores each through ``exchange.store_walk`` (source
+   "sync", analysed in batch). That path is idempotent: a walk already stored (the same
+   device, boot and ticks) is joined and only samples it lacks are added, so syncing twice
+   never duplicates a session or a sample; the mark then moves to the end marker's number, so
+   the next sync transfers only what is new.
 
-A unit that rebooted since the walk has its ticks restarted: the replay covers the current boot
-only (``app.replayer``), so a sync made after a reboot finds that boot's walks only.
+Wall time: this boot's ticks map to wall time through the TIME_SYNC. A boot before it never
+met a host: its walks are placed as ending when the next boot's records begin (an estimate,
+said so in the session's note).
 """
 
 from __future__ import annotations
@@ -31,13 +39,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from beltline.errors import BeltlineError
+from beltline.errors import BeltlineError, WireError
 from beltline.firmware import control
 from beltline.link.base import ClockPoint, LinkState, Notification
 from beltline.link.ble import BleLink
-from beltline.link.gatt import FLAG_BACKLOG, FLAG_REPLAY
-from beltline.link.receiver import Receiver
-from beltline.link.timeline import Timeline
+from beltline.link.wire import decode
 from beltline.pipeline.settings import Settings
 from beltline.records import RawBlock, RawFormat
 from beltline.sessions import exchange
@@ -46,9 +52,6 @@ from beltline.sessions.store import Store
 log = logging.getLogger(__name__)
 
 WALK_BREAK_S = 300.0  # a break this long between samples of one boot starts a new walk
-IDLE_S = 5.0  # nothing more arrived this long after the unit said it had sent everything
-MAX_HOLES = 16  # spans asked for one by one; beyond that one span covering the rest
-TICK_END = 0xFFFFFFFF
 
 
 @dataclass
@@ -63,13 +66,19 @@ class Walk:
 @dataclass
 class SyncResult:
     walks: list[Walk] = field(default_factory=list)
-    samples: int = 0  # distinct samples pulled (recorded before the sync)
+    samples: int = 0  # distinct samples pulled
     packets: int = 0  # stream notifications received
+    records: int = 0  # logbook records received (distinct)
+    bytes: int = 0  # of which bytes
     bad_packets: int = 0  # refused by the wire format (CRC, layout)
-    asked: int = 0  # REPLAY spans asked for
+    records_missing: int = 0  # numbers between the records that came (unreadable on flash)
+    asked: int = 0  # BULK transfers asked for
     reconnects: int = 0
-    seconds: float = 0.0  # from connected to everything received
+    seconds: float = 0.0  # from the first BULK asked to its end marker
     boot_id: int | None = None
+    boots: int = 0  # boots whose records came
+    first_record: int = 0  # the transfer's records [first_record, next_record)
+    next_record: int = 0
 
     @property
     def rate_samples_per_s(self) -> float:
@@ -78,59 +87,48 @@ class SyncResult:
     def summary(self) -> dict[str, object]:
         return {"sessions": [w.sid for w in self.walks], "samples": self.samples,
                 "added": sum(w.added for w in self.walks), "packets": self.packets,
-                "bad_packets": self.bad_packets, "replays_asked": self.asked,
-                "reconnects": self.reconnects, "seconds": round(self.seconds, 3),
+                "records": self.records, "bytes": self.bytes,
+                "records_missing": self.records_missing,
+                "bad_packets": self.bad_packets, "bulk_asked": self.asked,
+                "reconnects": self.reconnects, "boots": self.boots,
+                "first_record": self.first_record, "next_record": self.next_record,
+                "seconds": round(self.seconds, 3),
                 "rate_samples_per_s": round(self.rate_samples_per_s, 1)}
 
 
 class _Pull:
-    """The samples of one boot as they arrive, and what is still missing."""
+    """The records of a BULK transfer as they arrive, and where to ask again from."""
 
-    def __init__(self, link: BleLink, stored_last: int | None, progress: bool) -> None:
-        self.link = link
-        self.rx = Receiver(link.rate_hz, keep_late=True)
-        self.rx.timeline = Timeline(reorder_window=0)  # out of order is "late", kept: no wait
-        self.stored_last = stored_last
-        self.ticks: list[np.ndarray] = []
-        self.acc: list[np.ndarray] = []
-        self.gyr: list[np.ndarray] = []
-        self.clock: ClockPoint | None = None
-        self.connected = False
+    def __init__(self, start: int, end: int, progress: bool) -> None:
+        self.start = start
+        self.records: dict[int, tuple[int, int, np.ndarray, np.ndarray]] = {}
+        self.end: int | None = None  # the end marker's number, once it came
+        self.connected = True
+        self.ask = True  # a BULK to send (at the start, after a reconnect)
         self.failed = ""
-        self.restarted = False
-        self.statuses_at_connect = 0
-        self.last_packet = time.monotonic()
         self.packets = 0
-        self.newest = -1  # the highest tick received
-        self.per_packet = 1  # the most ticks one packet spanned (the unsent tail's bound)
-        self.asked: set[tuple[int, int]] = set()
+        self.bytes = 0
+        self.bad = 0
+        self.newest = start - 1
         self.bar: tqdm[None] | None = None
-        self.progress = progress
-        self.seen = 0
+        if progress:
+            self.bar = tqdm(total=max(0, end - start), unit="record", desc="sync",
+                            leave=False)
 
     @property
-    def end_tick(self) -> int:
-        assert self.clock is not None
-        return self.clock.tick  # recorded before the sync's TIME_SYNC: what this sync takes
+    def resume_from(self) -> int:
+        """The first record not received (records before it came, or the unit could not
+        read them: a hole here is asked for again once, after a drop)."""
+        n = self.start
+        while n in self.records:
+            n += 1
+        return n
 
     def on_state(self, item: LinkState) -> None:
         if item.state == "connected":
-            clock = item.clock
-            if clock is not None and self.clock is not None and clock.boot_id != \
-                    self.clock.boot_id:
-                log.warning("the belt unit restarted during the sync: storing what arrived "
-                            "from its previous boot")
-                self.restarted = True
-                return
-            if clock is not None and self.clock is None:
-                self.clock = clock
-                list(self.rx.on_connected(clock))
-                start = 0 if self.stored_last is None else self.stored_last + 1
-                if self.progress:
-                    self.bar = tqdm(total=max(0, clock.tick - start), unit="sample",
-                                    unit_scale=True, desc="sync", leave=False)
             self.connected = True
-            self.statuses_at_connect = self.link.statuses
+            if self.end is None:
+                self.ask = True
         elif item.state == "lost":
             self.connected = False
         elif item.state == "failed":
@@ -138,46 +136,53 @@ class _Pull:
 
     def on_packet(self, item: Notification) -> None:
         self.packets += 1
-        chunks = list(self.rx.push(item.payload))
-        chunks += self.rx.take_late()
-        for c in chunks:
-            if c.ticks is None or not len(c.ticks):
-                continue
-            self.ticks.append(c.ticks)
-            self.acc.append(c.acc)
-            self.gyr.append(c.gyr)
-            self.per_packet = max(self.per_packet, int(c.ticks[-1] - c.ticks[0]) + 1)
-            k = int(np.count_nonzero(c.ticks < self.end_tick))
-            if k:  # (live packets after the sync's tick do not count as the backlog coming)
-                self.last_packet = time.monotonic()
-                if self.bar is not None:
-                    self.bar.update(k)
-            self.newest = max(self.newest, int(c.ticks[-1]))
+        try:
+            b = decode(item.payload)
+        except WireError:
+            self.bad += 1
+            return
+        if not b.record or b.boot_id is None:
+            return  # a live packet (before the transfer began)
+        if b.n == 0:
+            self.end = b.record
+            return
+        if b.record < self.start or b.record in self.records:
+            return
+        ticks = b.ticks
+        acc = np.column_stack([b.values["ax"], b.values["ay"], b.values["az"]])
+        gyr = np.column_stack([b.values["gx"], b.values["gy"], b.values["gz"]])
+        self.records[b.record] = (b.boot_id, int(ticks[0]), acc, gyr)
+        self.bytes += len(item.payload)
+        if b.record > self.newest:
+            if self.bar is not None:
+                self.bar.update(b.record - self.newest)
+            self.newest = b.record
 
-    def holes(self) -> list[tuple[int, int]]:
-        """Tick spans [from, to) below the sync's tick that nothing covers yet."""
-        if not self.ticks:
-            have = np.zeros(0, np.int64)
-        else:
-            have = np.unique(np.concatenate(self.ticks))
-        have = have[have < self.end_tick]
-        start = 0 if self.stored_last is None else self.stored_last + 1
-        edges = np.concatenate([[start - 1], have[have >= start], [self.end_tick]])
-        cut = np.flatnonzero(np.diff(edges) > 1)
-        spans = [(int(edges[i] + 1), int(edges[i + 1])) for i in cut]
-        # the tail the unit's stream still holds unsent (its last packet, partly filled) is
-        # not in the logbook: asking for it would find nothing
-        return [s for s in spans if s[1] < self.end_tick or s[1] - s[0] > self.per_packet]
-
-    def block(self, epoch: int) -> RawBlock:
-        if not self.ticks:
-            return RawBlock(np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3)), epoch)
-        t = np.concatenate(self.ticks)
-        a = np.concatenate(self.acc)
-        g = np.concatenate(self.gyr)
-        t, first = np.unique(t, return_index=True)  # sorted, each tick once
-        keep = t < self.end_tick
-        return RawBlock(t[keep], a[first][keep], g[first][keep], epoch)
+    def blocks(self, clock: ClockPoint) -> list[tuple[int, int, RawBlock]]:
+        """(first record number, boot id, samples) per boot, in record order (each tick once,
+        ticks sorted); of this boot only what it recorded before the sync's TIME_SYNC (what
+        the unit logs while the transfer runs is the desk it lies on)."""
+        by_boot: dict[int, list[int]] = {}
+        for no in sorted(self.records):
+            by_boot.setdefault(self.records[no][0], []).append(no)
+        out = []
+        for boot, nos in by_boot.items():
+            ts, accs, gyrs = [], [], []
+            for no in nos:
+                _b, t0, acc, gyr = self.records[no]
+                ts.append(t0 + np.arange(len(acc), dtype=np.int64))
+                accs.append(acc)
+                gyrs.append(gyr)
+            t = np.concatenate(ts)
+            t, first = np.unique(t, return_index=True)
+            if boot == clock.boot_id:
+                first = first[t < clock.tick]
+                t = t[t < clock.tick]
+                if not len(t):
+                    continue
+            out.append((nos[0], boot, RawBlock(t, np.concatenate(accs)[first],
+                                               np.concatenate(gyrs)[first], boot)))
+        return sorted(out, key=lambda x: x[0])
 
 
 def walks(block: RawBlock, rate_hz: float, break_s: float = WALK_BREAK_S) -> list[RawBlock]:
@@ -189,35 +194,46 @@ def walks(block: RawBlock, rate_hz: float, break_s: float = WALK_BREAK_S) -> lis
             for a, b in zip([0, *cuts], [*cuts, len(block)], strict=True)]
 
 
-def stored_last_tick(store: Store, device: str, epoch: int) -> int | None:
-    """The last tick the store holds of this boot of ``device`` (synced sessions)."""
-    row = store._q("SELECT MAX(b.last_tick) FROM raw_blocks b JOIN sessions s ON "
-                   "s.id = b.session_id WHERE s.device = ? AND s.source = 'sync' AND "
-                   "b.epoch = ?", (device, epoch))
-    v = row[0][0] if row else None
-    return None if v is None else int(v)  # type: ignore[call-overload]
+def sync_mark(store: Store, device: str) -> int | None:
+    """The first logbook record of ``device`` not yet pulled (None: never synced)."""
+    row = store._q("SELECT next_record FROM sync_marks WHERE device = ?", (device,))
+    return int(row[0][0]) if row else None  # type: ignore[call-overload]
+
+
+def set_sync_mark(store: Store, device: str, next_record: int) -> None:
+    with store.transaction() as db:
+        db.execute("INSERT OR REPLACE INTO sync_marks VALUES (?,?,?)",
+                   (device, next_record, time.time()))
 
 
 async def pull(link: BleLink, store: Store, device: str | None = None,
                settings: Settings | None = None, progress: bool = True,
                timeout_s: float = 3600.0) -> SyncResult:
-    """Connect ``link``, pull what the unit recorded before this sync, store it (see the
+    """Connect ``link``, pull what the unit recorded since the last sync, store it (see the
     module docstring). ``device`` names the unit in the store (default: its name and
     address, as live sessions name it)."""
     info = await link.connect()
     dev = device or f"{info.name} ({info.address})"
-    if link.clock is None:  # the unit streams only once it has taken a TIME_SYNC
+    if link.clock is None:  # the unit takes commands once it has taken a TIME_SYNC
         for _ in range(3):
             if await link.time_sync() is not None:
                 break
-    if link.clock is None:
+    st = link.status
+    if link.clock is None or st is None:
         await link.disconnect()
         raise BeltlineError("the belt unit did not take the time sync: switch it off and on, "
                             "and sync again")
     clock = link.clock
-    p = _Pull(link, stored_last_tick(store, dev, clock.boot_id), progress)
-    p.on_state(LinkState("connected", time.monotonic(), clock))
-    res = SyncResult(boot_id=clock.boot_id)
+    mark = sync_mark(store, dev)
+    start = st.log_first if mark is None or mark > st.log_next else max(mark, st.log_first)
+    if mark is not None and mark < st.log_first:
+        log.warning("the unit's logbook has overwritten records %d-%d since the last sync",
+                    mark, st.log_first - 1)
+    if mark is not None and mark > st.log_next:
+        log.warning("the unit's logbook restarted (record %d, the store has up to %d): "
+                    "pulling all it holds", st.log_next, mark)
+    p = _Pull(start, st.log_next, progress)
+    res = SyncResult(boot_id=clock.boot_id, first_record=start)
     t0 = time.monotonic()
     done = asyncio.Event()
 
@@ -229,7 +245,7 @@ async def pull(link: BleLink, store: Store, device: str | None = None,
                 if item.state == "lost":
                     res.reconnects += 1  # (counted when it drops: it reconnects by itself)
                 p.on_state(item)
-            if p.failed or p.restarted:
+            if p.failed or p.end is not None:
                 done.set()
 
     task = asyncio.get_running_loop().create_task(receive())
@@ -240,6 +256,11 @@ async def pull(link: BleLink, store: Store, device: str | None = None,
                             "(what arrived is kept by the next one)") from exc
     finally:
         res.seconds = time.monotonic() - t0
+        try:
+            if p.end is not None and link.client is not None:
+                await link.send(control.encode(control.BULK_STOP))
+        except (ConnectionError, OSError):
+            pass
         await link.disconnect()
         try:
             await asyncio.wait_for(task, 10.0)
@@ -247,58 +268,71 @@ async def pull(link: BleLink, store: Store, device: str | None = None,
             task.cancel()
         if p.bar is not None:
             p.bar.close()
-    if p.failed and not p.ticks:
+    if p.failed and not p.records:
         raise BeltlineError(p.failed)
-    res.packets = p.packets
-    res.bad_packets = p.rx.stats.rejected_total
-    res.asked = len(p.asked)
-    block = p.block(clock.boot_id)
-    res.samples = len(block)
+    res.packets, res.bad_packets, res.records = p.packets, p.bad, len(p.records)
+    res.bytes = p.bytes
+    end = p.end if p.end is not None else p.resume_from
+    res.next_record = end
+    res.records_missing = max(0, end - start - len(p.records))
     fmt = RawFormat.wire(link.rate_hz)
-    for w in walks(block, link.rate_hz):
-        before = _held(store, dev, w)
-        sid = exchange.store_walk(store, w, fmt, source="sync", name=f"walk from {dev}",
-                                  device=dev, firmware=info.firmware,
-                                  started_unix=clock.boot_unix + int(w.ticks[0]) / fmt.tick_hz,
-                                  settings=settings, join_s=WALK_BREAK_S)
-        held = store.session(sid).raw_samples
-        res.walks.append(Walk(sid, held, held - before.get(sid, 0),
-                              (int(w.ticks[-1]) - int(w.ticks[0]) + 1) / fmt.tick_hz, dev))
+    blocks = p.blocks(clock)
+    res.boots = len(blocks)
+    res.samples = sum(len(b) for _n, _b, b in blocks)
+    # wall time: this boot from its TIME_SYNC; each earlier boot ends where the next begins
+    start_unix: dict[int, float] = {}
+    note: dict[int, str] = {}
+    nxt = clock.boot_unix
+    for _no, boot, b in reversed(blocks):
+        if boot == clock.boot_id:
+            start_unix[boot] = clock.boot_unix
+        else:
+            span = (int(b.ticks[-1]) + 1) / fmt.tick_hz
+            start_unix[boot] = nxt - span
+            note[boot] = ("recorded in an earlier power-on of the unit: its wall time is an "
+                          "estimate (the walk is placed as ending when the next one began)")
+        nxt = start_unix[boot] + int(b.ticks[0]) / fmt.tick_hz
+    for _no, boot, block in blocks:
+        for w in walks(block, link.rate_hz):
+            before = _held(store, dev)
+            sid = exchange.store_walk(
+                store, w, fmt, source="sync", name=f"walk from {dev}", device=dev,
+                firmware=info.firmware,
+                started_unix=start_unix[boot] + int(w.ticks[0]) / fmt.tick_hz,
+                settings=settings, join_s=WALK_BREAK_S)
+            if boot in note and not store.session(sid).note:
+                with store.transaction() as db:
+                    db.execute("UPDATE sessions SET note=? WHERE id=?", (note[boot], sid))
+            held = store.session(sid).raw_samples
+            res.walks.append(Walk(sid, held, held - before.get(sid, 0),
+                                  (int(w.ticks[-1]) - int(w.ticks[0]) + 1) / fmt.tick_hz, dev))
+    if p.end is not None:  # everything up to the end marker is in the store
+        set_sync_mark(store, dev, p.end)
     return res
 
 
-def _held(store: Store, device: str, block: RawBlock) -> dict[int, int]:
+def _held(store: Store, device: str) -> dict[int, int]:
     """Raw samples held by the synced sessions of ``device``, by id (before a store)."""
     return {i.id: i.raw_samples for i in store.sessions()
             if i.device == device and i.source == "sync"}
 
 
 async def _drive(p: _Pull, link: BleLink, res: SyncResult, done: asyncio.Event) -> None:
-    """Until everything recorded before the sync has arrived (or cannot come): waits on the
-    unit's status (backlog and replay flags) and asks again for what is missing."""
+    """Until the end marker has come (or the link failed): asks for the BULK transfer, and
+    again from where it was after a reconnect."""
     while not done.is_set():
-        await asyncio.sleep(0.1)
-        if not p.connected or link.statuses <= p.statuses_at_connect + 1:
-            continue  # (a status published after the connection, not one queued before)
-        st = link.status
-        if st is None or st.flags & (FLAG_BACKLOG | FLAG_REPLAY):
-            continue
-        if time.monotonic() - p.last_packet < 0.3:
-            continue  # packets are still coming in: the status may have overtaken them
-        spans = [s for s in p.holes() if s not in p.asked]
-        if spans:
-            if len(spans) > MAX_HOLES:
-                spans = [*spans[:MAX_HOLES - 1], (spans[MAX_HOLES - 1][0], spans[-1][1])]
-            for a, b in spans:
-                try:
-                    await link.send(control.encode(control.REPLAY, a & TICK_END, b & TICK_END))
-                except (ConnectionError, OSError) as exc:
-                    log.info("asking for ticks %d-%d failed (%s): again after the reconnect",
-                             a, b, exc)
-                    break
-                p.asked.add((a, b))
-            p.statuses_at_connect = link.statuses  # wait for a status after the requests
-            continue
-        covered = p.newest >= p.end_tick - p.per_packet
-        if covered or time.monotonic() - p.last_packet >= IDLE_S:
-            return
+        if p.ask and p.connected and link.clock is not None:
+            frm = p.resume_from
+            try:
+                await link.send(control.encode(control.BULK, frm))
+                p.ask = False
+                res.asked += 1
+                log.debug("BULK from record %d", frm)
+            except (ConnectionError, OSError) as exc:
+                log.info("asking for records from %d failed (%s): again after the reconnect",
+                         frm, exc)
+                p.connected = False
+        try:
+            await asyncio.wait_for(done.wait(), 0.1)  # (a poll of the flags above, not a
+        except TimeoutError:  # window: the end is the marker's arrival)
+            pass

@@ -26,11 +26,12 @@ log = logging.getLogger(__name__)
 RECORD_SPEED = 0.0  # the walk is recorded as fast as the unit runs (nobody is listening)
 SYNC_SPEED = 50.0  # then paced for the sync: faster and the virtual host's stack falls behind
 FULL_PER_PACKET = (247 - 3 - wire.HEADER_SIZE - wire.CRC_SIZE) // wire.SAMPLE_SIZE[
-    wire.KIND_FULL]  # samples in one logbook record at the unit's MTU
+    wire.KIND_FULL]  # samples in one stream packet at the unit's MTU
 
 
 def slots_for(samples: int) -> int:
-    """Logbook slots that hold a walk of ``samples`` (full packets) with room to spare."""
+    """Logbook slots that hold a walk of ``samples`` with room to spare (a record holds at
+    least one packet's samples)."""
     return samples // FULL_PER_PACKET + 256
 
 
@@ -57,24 +58,24 @@ class OfflineWalk:
             self.unit.cleanup()
 
 
-def logbook_ticks(path: Any) -> list[int]:
-    """Every sample tick held by valid records of a logbook file (host side, CPython)."""
+def logbook_ticks(path: Any, boot_id: int | None = None) -> list[int]:
+    """Every sample tick held by valid records of a logbook file (host side, CPython), of
+    boot ``boot_id`` (default: every boot)."""
     import struct
 
     data = open(path, "rb").read()
     out: list[int] = []
-    for i in range(0, len(data) - logbook.SLOT + 1, logbook.SLOT):
-        no, n, crc = struct.unpack_from("<IHH", data, i)
-        pkt = data[i + 8:i + 8 + n]
-        if no == 0 or n > logbook.MAX_PACKET or wire.crc16(pkt, n) != crc:
+    for i in range(0, len(data) - logbook.HEAD - 1, logbook.SLOT):
+        n = data[i + 18]
+        rec = data[i:i + n]
+        if n < logbook.HEAD + wire.CRC_SIZE or len(rec) < n or rec[1] != wire.KIND_LOG or \
+                wire.crc16(rec, n - 2) != rec[n - 2] | (rec[n - 1] << 8):
             continue
-        kind, tick = pkt[1], struct.unpack_from("<I", pkt, 4)[0]
-        size = wire.SAMPLE_SIZE.get(kind & 0x0F)
-        if size is None:
+        tick, _no, boot = struct.unpack_from("<III", rec, 4)
+        if boot_id is not None and boot != boot_id:
             continue
-        count = (n - wire.HEADER_SIZE - wire.CRC_SIZE) // size
-        stride = (kind >> 4) + 1
-        out += [tick + k * stride for k in range(count)]
+        stride = (rec[17] >> 4) + 1
+        out += [tick + k * stride for k in range(rec[16])]
     return out
 
 
