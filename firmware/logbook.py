@@ -239,8 +239,9 @@ class Logbook:
 
     # --- boot scan ---------------------------------------------------------------------------
     def _lap(self, i):
-        """How often the ring had wrapped when slot ``i``'s record was written, or -1 if the
-        slot holds no valid header (never written, torn, beyond the file's end)."""
+        """How often the ring had wrapped when slot ``i``'s record was written; -1 if the
+        slot was never written (zeros, beyond the file's end), -2 if its header fails the
+        congruence (torn, corrupt)."""
         f = self._f
         f.seek(i * SLOT + 8)
         self.reads += 1
@@ -248,16 +249,19 @@ class Logbook:
         if len(b) < 4:
             return -1
         no = struct.unpack("<I", b)[0]
-        if no == 0 or (no - 1) % self.slots != i:
+        if no == 0:
             return -1
+        if (no - 1) % self.slots != i:
+            return -2
         return (no - 1) // self.slots
 
     def _lap_near(self, i, hi):
-        """(slot, lap) of the first slot at or after ``i`` (up to ``hi``) with a valid
-        header, within a few slots; (i, -1) if none (treated as after the newest)."""
+        """(slot, lap) of the first slot at or after ``i`` (up to ``hi``) that was written
+        with a valid header, stepping over at most 8 torn ones; (i, -1) if none (treated as
+        after the newest)."""
         for j in range(i, min(hi + 1, i + 8)):
             k = self._lap(j)
-            if k >= 0:
+            if k != -2:
                 return j, k
         return i, -1
 
@@ -277,9 +281,7 @@ class Logbook:
             mid = (lo + hi + 1) // 2
             j, k = self._lap_near(mid, hi)
             if k == k0:
-                lo = j
-                if j != mid:  # stepped over invalid slots: those before j are k0's too
-                    continue
+                lo = j  # (torn slots stepped over before j are lap k0's too)
             else:
                 hi = mid - 1
         return k0 * self.slots + lo + 1

@@ -2,7 +2,7 @@
 
 Copied to the board with ``beltline device flash``; runs at power-on. Files live in the
 working directory (the flash's root on the board): ``settings.json``, ``bonds.json`` and
-``logbook.bin``. The virtual belt unit (``beltline.sim``) calls ``build`` with its simulated
+``logbook.bin`` (which grows as it fills, up to the free space: see ``logbook.py``). The virtual belt unit (``beltline.sim``) calls ``build`` with its simulated
 clock and runs this same code on simulated hardware.
 """
 
@@ -30,7 +30,10 @@ def find_imu(i2c):
                   % [hex(a) for a in found])
 
 
-def build(sleep_ms=None, logbook_slots=4096, secure_within_s=app.SECURE_WITHIN_S):
+def build(sleep_ms=None, logbook_slots=None, secure_within_s=app.SECURE_WITHIN_S):
+    # logbook_slots None: the logbook takes the filesystem's free space less a reserve for
+    # settings, bonds and an update (logbook.auto_slots): on the BOM's 16-MB board ~13.9 MiB,
+    # ~4 h of raw (hardware/BOM.md)
     machine.freq(160_000_000)  # enough for the loop (hardware/BOM.md), a third less current
     i2c = I2C(0, sda=Pin(board.PIN_SDA), scl=Pin(board.PIN_SCL), freq=400_000)
     imu = find_imu(i2c)

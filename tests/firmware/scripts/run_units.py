@@ -33,23 +33,27 @@ book = logbook.Logbook(path, slots=16)
 for k in range(10):
     for i in range(14):
         p = b.add_full(k * 14 + i, 1.0, 2.0, 0.0, 0.0, 9.8, 0.0, 0.0, 0.0)
-    book.append(p)
+    book.append(p, 7)
+    book.seal()  # one record per packet here
 book.close()
 with open(path, "r+b") as f:  # flip one payload byte of the 4th record
-    f.seek(3 * logbook.SLOT + 8 + 20)
+    f.seek(3 * logbook.SLOT + logbook.HEAD + 20)
     c = f.read(1)[0]
-    f.seek(3 * logbook.SLOT + 8 + 20)
+    f.seek(3 * logbook.SLOT + logbook.HEAD + 20)
     f.write(bytes((c ^ 0xFF,)))
 book = logbook.Logbook(path, slots=16)
-got = [struct.unpack_from("<I", p, 4)[0] for p in book.replay(0, 1 << 30)]
+got = [struct.unpack_from("<I", p, 4)[0] for p in book.replay(0, 1 << 30, 7)]
 report("logbook_next_no", book.next_no)
 report("logbook_replayed", len(got))
 report("logbook_corrupt", book.corrupt)
 report("logbook_missing_tick", 42 not in got and 28 in got)
 # a ring: older records are overwritten once the slots are used up
-for _ in range(20):
-    book.append(p)
-report("logbook_ring_records", len(list(book.replay(0, 1 << 30))))
+for k in range(20):
+    for i in range(14):
+        p = b.add_full(140 + k * 14 + i, 1.0, 2.0, 0.0, 0.0, 9.8, 0.0, 0.0, 0.0)
+    book.append(p, 7)
+    book.seal()
+report("logbook_ring_records", len(list(book.replay(0, 1 << 30, 7))))
 book.close()
 
 # --- drivers: identity checked with a clear error ---------------------------------------

@@ -114,13 +114,13 @@ def _decode_log(data: bytes) -> Batch:
     if size < fwlog.HEAD + fw.CRC_SIZE:
         raise MalformedPacket("short", f"logbook record of {size} bytes is shorter than its "
                               "header", size)
-    if crc16(data[:-2]) != data[-2] | (data[-1] << 8):
-        raise ChecksumError("crc", f"checksum mismatch in a {size}-byte logbook record", size)
     h = np.frombuffer(data, dtype=_LOG_HEAD, count=1)[0]
     if int(h["length"]) != size:
         raise MalformedPacket("length", f"logbook record says {int(h['length'])} bytes, "
                               f"{size} arrived (truncated? NimBLE cuts notifications to MTU-3 "
                               "bytes)", size)
+    if crc16(data[:-2]) != data[-2] | (data[-1] << 8):
+        raise ChecksumError("crc", f"checksum mismatch in a {size}-byte logbook record", size)
     n, inner = int(h["count"]), int(h["inner"])
     kind, stride = inner & 0x0F, (inner >> 4) + 1
     if n == 0:
