@@ -2,8 +2,9 @@
 
 Copied to the board with ``beltline device flash``; runs at power-on. Files live in the
 working directory (the flash's root on the board): ``settings.json``, ``bonds.json`` and
-``logbook.bin`` (which grows as it fills, up to the free space: see ``logbook.py``). The virtual belt unit (``beltline.sim``) calls ``build`` with its simulated
-clock and runs this same code on simulated hardware.
+``logbook.bin`` (it grows as it fills, up to the free space: see ``logbook.py``). The virtual
+belt unit (``beltline.sim``) calls ``build`` with its simulated clock and runs this same code
+on simulated hardware.
 """
 
 import bluetooth

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from beltline.firmware import logbook, wire
 
 from beltline.errors import ChecksumError, MalformedPacket
-from beltline.firmware import logbook, wire
 from beltline.link.wire import decode
 from conftest import run_script
 

@@ -106,7 +106,7 @@ def test_a_walk_without_the_host_syncs_whole_and_a_second_sync_adds_nothing(
 
 def test_a_drop_in_the_middle_of_a_sync_resumes_and_loses_nothing(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    res, held, report = _sync(db, 180.0, 2, drop=(1.0, 8.0))
+    res, _held, report = _sync(db, 180.0, 2, drop=(1.0, 8.0))
     assert res.reconnects == 1  # it did drop during the sync ...
     assert report["connects"] == 2
     assert res.asked == 2  # ... and the transfer was asked for again from where it was
@@ -118,7 +118,7 @@ def test_a_drop_in_the_middle_of_a_sync_resumes_and_loses_nothing(tmp_path: Path
 
 def test_a_corrupt_logbook_record_loses_only_its_own_samples(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    res, held, report = _sync(db, 60.0, 3, corrupt=200)
+    res, _held, report = _sync(db, 60.0, 3, corrupt=200)
     assert report["logbook_corrupt"] >= 1  # the firmware saw its CRC fail and skipped it
     assert res.records_missing == 1  # the host saw its number missing, and nothing else
     with Store(db) as store:
