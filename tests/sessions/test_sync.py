@@ -25,7 +25,8 @@ pytestmark = pytest.mark.usefixtures("micropython")
 
 
 def _sync(store_path: Path, seconds: float, seed: int, drop: tuple[float, float] | None = None,
-          corrupt: int | None = None) -> tuple[SyncResult, set[int], dict[str, Any]]:
+          corrupt: int | None = None, reboot_at_s: tuple[float, ...] = ()
+          ) -> tuple[SyncResult, set[int], dict[str, Any]]:
     """Record ``seconds`` of walking with no host, optionally break logbook record number
     ``corrupt`` (its CRC no longer matches) and drop the link ``drop`` = (after s, for s)
     into the sync; then sync. Returns the result, the ticks the unit's logbook holds
@@ -34,7 +35,8 @@ def _sync(store_path: Path, seconds: float, seed: int, drop: tuple[float, float]
 
     async def run() -> tuple[SyncResult, set[int], dict[str, Any]]:
         walk = await offline.walk_without_host(rec, f"test unit {seed}",
-                                               offline.boot_id_for("test", seed))
+                                               offline.boot_id_for("test", seed),
+                                               reboot_at_s=reboot_at_s)
         try:
             path = walk.unit.flash / "logbook.bin"
             if corrupt is not None:
@@ -131,6 +133,28 @@ def test_a_corrupt_logbook_record_loses_only_its_own_samples(tmp_path: Path) -> 
     walked = len(recording(60.0, 104.0, "healthy_walk", 3).t)
     assert 0 <= walked - lost - res.samples < offline.FULL_PER_PACKET
     assert _raw(db) == [(res.walks[0].sid, res.samples)]
+
+
+def test_the_walks_of_every_boot_come_home_each_as_its_own_session(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    res, held, _report = _sync(db, 90.0, 4, reboot_at_s=(40.0,))
+    assert res.boots == 2  # the power-on before this one, too
+    assert len(res.walks) == 2
+    assert res.records_missing == 0
+    with Store(db) as store:
+        first, second = (store.session(w.sid) for w in res.walks)
+        epochs = [[int(r[0]) for r in store._q(  # type: ignore[call-overload]
+            "SELECT DISTINCT epoch FROM raw_blocks WHERE session_id=?", (w.sid,))]
+            for w in res.walks]
+        assert "estimate" in first.note  # its wall time: no host met that boot
+        assert first.started_unix < second.started_unix
+        assert store.steps(first.id) and store.steps(second.id)
+    assert epochs[0] != epochs[1]  # each boot its own epoch, one per session
+    assert epochs[1] == [res.boot_id]
+    # the kill lost only what was in the unit's RAM then: its open record, the stream's packet
+    walked = len(recording(90.0, 104.0, "healthy_walk", 4).t)
+    assert 0 < walked - res.samples < 64 + 2 * offline.FULL_PER_PACKET
+    assert held <= set(range(walked))  # (ticks of both boots start at 0)
 
 
 def test_sync_virtual_command_twice_leaves_one_session(tmp_path: Path,

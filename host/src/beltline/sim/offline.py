@@ -80,15 +80,20 @@ def logbook_ticks(path: Any, boot_id: int | None = None) -> list[int]:
 
 
 async def walk_without_host(rec: Recording, device: str, boot_id: int,
-                            speed: float = SYNC_SPEED, **unit_kw: Any) -> OfflineWalk:
-    """Boot a virtual unit, let it record ``rec`` with no host (logbook only), then bring a
-    host into range (the unit's pairing button pressed: a first pairing) and return its link,
-    not yet connected."""
+                            speed: float = SYNC_SPEED, reboot_at_s: tuple[float, ...] = (),
+                            **unit_kw: Any) -> OfflineWalk:
+    """Boot a virtual unit, let it record ``rec`` with no host (logbook only; its power cut
+    and back at each of ``reboot_at_s``, walk seconds: a new boot, its ticks from 0), then
+    bring a host into range (the unit's pairing button pressed: a first pairing) and return
+    its link, not yet connected."""
     radio = VirtualRadio()
     unit_kw.setdefault("logbook_slots", slots_for(len(rec.t)))
     unit = VirtualUnit(radio, rec, RECORD_SPEED, boot_id=boot_id, **unit_kw)
     await unit.start()
     log.info("the virtual unit records %.1f min with no host", unit.walk_s / 60)
+    for at in reboot_at_s:
+        await unit.wait_until(lambda at=at: unit.clock_s >= at, 1e9)  # type: ignore[misc]
+        await unit.reboot()
     # one sample period past the walk: the unit has taken every sample of it
     await unit.wait_until(lambda: unit.clock_s >= unit.walk_s + 1.0, 1e9)
     await unit.press_button()  # the host pairs for the first time: the window must be open
