@@ -148,7 +148,8 @@ def test_the_walks_of_every_boot_come_home_each_as_its_own_session(tmp_path: Pat
             for w in res.walks]
         assert "estimate" in first.note  # its wall time: no host met that boot
         assert first.started_unix < second.started_unix
-        assert store.steps(first.id) and store.steps(second.id)
+        assert store.steps(first.id)
+        assert store.steps(second.id)
     assert epochs[0] != epochs[1]  # each boot its own epoch, one per session
     assert epochs[1] == [res.boot_id]
     # the kill lost only what was in the unit's RAM then: its open record, the stream's packet

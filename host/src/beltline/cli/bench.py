@@ -177,6 +177,20 @@ Example:
   beltline bench link --seconds 60 --disconnect-at 20 --disconnect-for 30
 """
 
+LOGBOOK = """\
+What the belt unit's offline logbook spends per sample: the firmware's own stream and logbook
+(compact delta-coded records, firmware/logbook.py) over the virtual wearer's walks (--minutes
+of healthy_walk and demo) and the real lower-back walkers (../shared/data/lowerback-walks,
+Voisard et al., IPOL 2023; skipped with a warning when absent), the hours per MiB at 104 Hz and
+on the BOM's boards (MicroPython's partition tables), against one packet per slot (before); and
+the encoder's CPU cost under the real micropython binary (viper vs the same code in bytecode
+vs the CRC, one run). Ends with one JSON line.
+
+Examples:
+  beltline bench logbook
+  beltline bench logbook --minutes 2 --walkers 5
+"""
+
 SYNC = """\
 A walk without the host, then `beltline sync` over the virtual radio: the virtual belt unit
 (the firmware in MicroPython) records --minutes of walking into its own logbook with no host in
@@ -342,6 +356,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="single-leg stance tests (default: 30)")
     p.add_argument("--seed0", type=int, default=50_000, help="first seed (default: 50000)")
 
+    p = add(b, "logbook", "bytes per sample of the unit's offline logbook, its CPU cost",
+            LOGBOOK, logbook)
+    p.add_argument("--minutes", type=POSITIVE, default=10.0,
+                   help="virtual walks' length (default 10)")
+    p.add_argument("--walkers", type=number(int, 1), default=None, metavar="N",
+                   help="only the first N real walker trials (default: all)")
+
     p = add(b, "sync", "a walk without the host synced over the virtual radio", SYNC, sync)
     p.add_argument("--minutes", type=POSITIVE, default=10.0, help="walk length (default 10)")
     p.add_argument("--seed", type=SEED, default=1, help="wearer seed (default 1)")
@@ -408,6 +429,12 @@ def link(a: argparse.Namespace) -> None:
     from beltline.bench import link as m
 
     m.main(a.seconds, a.disconnect_at, a.disconnect_for, a.loss)
+
+
+def logbook(a: argparse.Namespace) -> None:
+    from beltline.bench import logbook as m
+
+    m.main(a.minutes, a.walkers)
 
 
 def sync(a: argparse.Namespace) -> None:
