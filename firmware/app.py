@@ -76,6 +76,7 @@ class App:
         self.bulking = False  # ... being sent
         self.bulk_sent = 0  # records sent by BULK transfers
         self._end_buf = bytearray(32)
+        self._burst = 0  # records sent by a BULK transfer since it last yielded
         self.boot_id = struct.unpack("<I", os.urandom(4))[0]
         self.boot_no = logbook.next_no  # this boot's first logbook record
         self.backlog_no = None  # first logbook record not sent yet (everything logs while set)
@@ -370,8 +371,9 @@ class App:
             no = max(no, end)  # (past records unreadable or overwritten: counted)
         if self.bulking and await self._send_logged(
                 lb.end_marker(self._end_buf, no, self.boot_id), 0):
-            if self.backlog_no is not None and self.backlog_no >= lb.next_no:
-                self.backlog_no = None  # everything has gone: live again
+            # everything up to the newest has gone (what lay before the asked record the
+            # host has): live again, nothing of it sent twice
+            self.backlog_no = None if not lb.pending else lb.next_no
         self.bulking = False
 
     async def _send_logged(self, packet, gap_ms=protocol.REPLAY_GAP_MS):
@@ -383,11 +385,17 @@ class App:
         p = self.periph
         wait = protocol.BULK_RETRY_MS if gap_ms == 0 else 30
         while p.ready and not p.notify(mv):
+            self._burst = 0
             await self.sleep_ms(wait)  # the stack is full: wait for it, lose nothing
         if not p.ready:
             return False
         self.replayed += 1
-        await self.sleep_ms(gap_ms)  # (0: a BULK transfer, it only lets the sampler run)
+        if gap_ms == 0:  # BULK: straight on while the stack takes them (a few ms at most),
+            self._burst += 1  # then let the sampler run
+            if self._burst < protocol.BULK_BURST:
+                return True
+            self._burst = 0
+        await self.sleep_ms(gap_ms)
         return True
 
     def publish_status(self):

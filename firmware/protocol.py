@@ -59,5 +59,7 @@ FLAG_BULK = 256
 # replayed logbook packets go out at most this often, so the live stream keeps its share
 REPLAY_GAP_MS = 20
 # a BULK transfer (no live stream meanwhile) sends as fast as the stack takes records; when it
-# refuses one (ENOMEM: its buffers wait for the radio) the unit tries again this much later
-BULK_RETRY_MS = 5
+# refuses one (ENOMEM: its buffers wait for the radio) the unit tries again after about one
+# connection event (7.5 ms, the shortest interval BLE allows)
+BULK_RETRY_MS = 8
+BULK_BURST = 16  # records sent back to back before the transfer yields to the other tasks

@@ -195,15 +195,15 @@ SYNC = """\
 A walk without the host, then `beltline sync` over the virtual radio: the virtual belt unit
 (the firmware in MicroPython) records --minutes of walking into its own logbook with no host in
 range, then this host's bleak link (over Bumble) pulls it into a session store in a temporary
-folder. --pace is the unit's time per real second during the sync (the firmware's replay is
-paced in its own time: REPLAY_GAP_MS between packets; beyond ~50 the virtual host's Bluetooth
-stack is what limits).
+folder. The unit sends its logbook in one BULK transfer (records as they lie on flash, as fast
+as its stack takes them; the end marker ends it). --pace is the unit's time per real second
+during the sync (default 5: the transfer is bounded by the virtual radio, not the unit's clock).
 
-Ends with one JSON line: samples and packets synced, samples_per_s, packets_per_s, sync_s,
-hour_sync_s (the time for a 1-h walk: measured with --minutes 60 or more, else extrapolated at
-the measured rate; hour_sync_measured says which; target < 120 s), logbook_samples against
-samples_stored (exact; samples_lost must be 0), logbook_mb_per_hour (the unit's flash) and
-store_mb_per_hour.
+Ends with one JSON line: samples, records and bytes synced, samples_per_s, bytes_per_s,
+sync_s, hour_sync_s (the time for a 1-h walk: measured with --minutes 60 or more, else
+extrapolated at the measured rate; hour_sync_measured says which; target < 120 s),
+walked_samples against samples_stored (samples_lost: only the stream's last partial packet),
+logbook_mb_per_hour (the unit's flash) and store_mb_per_hour.
 
 Example:
   beltline bench sync --minutes 10
@@ -366,7 +366,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add(b, "sync", "a walk without the host synced over the virtual radio", SYNC, sync)
     p.add_argument("--minutes", type=POSITIVE, default=10.0, help="walk length (default 10)")
     p.add_argument("--seed", type=SEED, default=1, help="wearer seed (default 1)")
-    p.add_argument("--pace", type=POSITIVE, default=50.0,
+    p.add_argument("--pace", type=POSITIVE, default=5.0,
                    help="the unit's seconds per real second while syncing (default 50)")
 
     p = add(b, "link", "a virtual walk over a real BLE stack", LINK, link)
