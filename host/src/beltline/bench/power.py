@@ -50,6 +50,7 @@ COST_SCRIPT = SCRIPTS / "power_cost.py"
 BATTERY_MAH = 500.0
 USABLE = 0.85  # to 3.3 V (board.py: 3.30 V = 0 %), as the BOM's power budget takes it
 TARGET_STREAM_H = 24.0
+LOG_SAMPLES_PER_RECORD = 25  # samples in a compact logbook record of a walk (bench sync)
 TARGET_OFFLINE_DAYS = 5.0
 WEAR_H_PER_DAY = 8.0
 
@@ -121,7 +122,8 @@ FIGURES = {f.name: f for f in [
        "63 uA from 5 V, Seeed forum) + battery divider 3.7 V / 440 kOhm = 0.008 mA (BOM item 7)"),
     _f("motor_ma", 70.0, "mA", "coin motor at 3 V: 60-80 mA (BOM item 5)"),
     _f("flash_ma", 0.3, "mA",
-       "assumption: logbook writes (one 256-byte record per packet, 7.4/s) and their share of "
+       "assumption: logbook writes (one 256-byte record per ~25 samples, 4.2/s) and their share "
+       "of "
        "sector erases on the internal flash"),
     _f("i2c_cpu_us", 40.0, "us",
        "assumption: CPU time per I2C transaction in MicroPython + ESP-IDF, outside the bus time"),
@@ -182,7 +184,15 @@ def firmware_facts(firmware: Path = FIRMWARE_DIR) -> FirmwareFacts:
                    .replace("_", ""))
     pulses = int(_grep(app_py, r"motor\.pattern\((\d+)\)", "the alert's buzz pulses"))
     repeat = float(_grep(app_py, r">=\s*(\d+)\s*\*\s*imu\.rate_hz", "the buzz repeat period"))
-    slots = int(_grep(main_py, r"slots=(\d+)", "the logbook size"))
+    fixed = re.search(r"logbook_slots=(\d+)", main_py.read_text())
+    if fixed:
+        slots = int(fixed.group(1))
+    else:  # sized from the filesystem (logbook.auto_slots): the BOM board's 16-MiB table
+        from beltline.bench.logbook import FILESYSTEMS, FIRMWARE_FILES
+        from beltline.firmware import logbook
+
+        fs = next(v for k, v in FILESYSTEMS.items() if "16 MB" in k)
+        slots = (fs - FIRMWARE_FILES - logbook.RESERVE) // logbook.SLOT
     st = stream.Stream(104.0, mtu)
 
     class _Pwm:
@@ -363,7 +373,8 @@ def summarize(m: dict[str, float], fw: FirmwareFacts, res: dict[str, Any],
     def comps(s: dict[str, Any]) -> dict[str, float]:
         return {x.name: round(x.ma, 3) for x in s["components"]}
 
-    log_min = fw.logbook_slots * fw.per_packet / m["rate_hz"] / 60.0
+    # a compact record holds ~25 samples of a walk (beltline bench sync: 25.0)
+    log_min = fw.logbook_slots * LOG_SAMPLES_PER_RECORD / m["rate_hz"] / 60.0
     return {
         "hours_streaming_100hz": round(c["stream_ci_lo"]["hours"], 1),
         "hours_streaming_100hz_ci_hi": round(c["stream_ci_hi"]["hours"], 1),
@@ -493,7 +504,7 @@ def table(s: dict[str, Any], res: dict[str, Any]) -> str:
         f"{_fig('sleep_floor_ma')} mA: below that floor only with the IMU in a low-power mode, "
         f"the chip asleep > 98 % of the time (no 100-Hz MicroPython work on the device) and "
         f"the radio off or at >= 1-s intervals",
-        f"  logbook (main.py: {i['logbook_slots']} records of one packet): "
+        f"  logbook ({i['logbook_slots']} records of ~{LOG_SAMPLES_PER_RECORD} samples): "
         f"{s['logbook_minutes_full_rate']:.1f} min of full-rate samples",
         "",
         CHANGES.rstrip(),
