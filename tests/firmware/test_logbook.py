@@ -35,6 +35,8 @@ def test_records_are_lossless_and_compact_under_micropython(figures: dict[str, s
     assert figures["smooth_lossless"] == "True"
     assert figures["wild_lossless"] == "True"  # any int16, the extremes included
     assert float(figures["smooth_bytes_per_sample"]) < 11.0  # vs 18.3 as one packet a slot
+    assert figures["angles_records"] == "2"  # 58 angle samples: 55 + 3
+    assert figures["angles_samples"] == "True"
     assert figures["boots_numbering"] == "True"
     assert figures["boots_kept"] == "True"
 

@@ -85,6 +85,17 @@ for kind in ("smooth", "wild"):
     report(kind + "_bytes_per_sample", "%.2f" % (book.written * logbook.SLOT / len(s)))
     book.close()
 
+# --- an angles-only packet (a small MTU) kept as it is, over as many records as it needs ----
+path, book = fresh("angles.bin", 64)
+ab = wire.Batcher(247, kind=wire.KIND_ANGLES)
+for t in range(ab.per_packet):
+    p = ab.add_counts(t, float(t), float(-t), 0.0, 0.0, 9.8, 0.0, 0.0, 0.0)
+book.append(p, 3)
+recs = [bytes(r) for _no, r in book.records(1, book.next_no)]
+report("angles_records", len(recs))
+report("angles_samples", sum(r[16] for r in recs) == ab.per_packet)
+book.close()
+
 # --- numbering across boots, boot ids kept ---------------------------------------------------
 path, book = fresh("boots.bin", 64)
 a = walk(300)

@@ -146,8 +146,8 @@ class _Pull:
         if b.n == 0:
             self.end = b.record
             return
-        if b.record < self.start or b.record in self.records:
-            return
+        if b.record < self.start or b.record in self.records or "ax" not in b.values:
+            return  # (before the mark, again, or angles only: no raw samples to store)
         ticks = b.ticks
         acc = np.column_stack([b.values["ax"], b.values["ay"], b.values["az"]])
         gyr = np.column_stack([b.values["gx"], b.values["gy"], b.values["gz"]])
