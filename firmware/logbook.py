@@ -81,13 +81,30 @@ _CH = 8  # channels of a full sample
 def auto_slots(path, reserve=RESERVE):
     """Slots the filesystem holding ``path`` can give the logbook: its free space (plus what
     the logbook file already takes) less ``reserve``."""
-    d = path.rsplit("/", 1)[0] if "/" in path else "."
-    st = os.statvfs(d)
+    d = path.rsplit("/", 1)[0] if "/" in path else os.getcwd()
+    st = os.statvfs(d or "/")
     try:
         have = os.stat(path)[6]
     except OSError:
         have = 0
     return max(16, (st[0] * st[4] + have - reserve) // SLOT)
+
+
+def _ring_slots(path):
+    """The ring's size for a logbook sized from the filesystem: the file's own once it has
+    wrapped or fills what is free (a ring's size must not change once records wrapped in
+    it: slot i holds record i + 1 + k * slots), else what the free space allows."""
+    slots = auto_slots(path)
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            have = f.tell() // SLOT
+            f.seek(8)
+            b = f.read(4)
+    except OSError:
+        return slots
+    wrapped = len(b) == 4 and struct.unpack("<I", b)[0] > 1  # slot 0 rewritten: a lap done
+    return have if have >= 16 and (wrapped or have >= slots) else slots
 
 
 @micropython.viper
@@ -225,7 +242,7 @@ def decode_body(rec):
 class Logbook:
     def __init__(self, path, slots=None):
         self.path = path
-        self.slots = slots if slots is not None else auto_slots(path)
+        self.slots = slots if slots is not None else _ring_slots(path)
         self.corrupt = 0
         self.written = 0  # records written
         self.reads = 0  # slot reads of the boot scan

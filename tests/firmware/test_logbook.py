@@ -63,6 +63,12 @@ def test_appending_allocates_little(figures: dict[str, str]) -> None:
     assert float(figures["heap_bytes_per_record"]) <= 40.0
 
 
+def test_a_ring_sized_from_the_filesystem_keeps_its_size_once_wrapped(
+        figures: dict[str, str]) -> None:
+    assert figures["auto_keeps_wrapped_ring"] == "True"  # (else its records are lost)
+    assert figures["auto_sized_from_free_space"] == "True"
+
+
 def _record(samples: list[tuple[int, ...]], tick: int = 100, boot: int = 9) -> bytes:
     path_rec = bytearray(logbook.SLOT)
     lb = logbook.Logbook.__new__(logbook.Logbook)  # the codec alone, no file

@@ -207,3 +207,17 @@ gc.enable()
 report("heap_bytes_per_record", "%.1f" % (used / (book.written - w0)))
 report("heap_bytes_per_sample", "%.2f" % (used / (14 * (len(pk) - 20))))
 book.close()
+
+# --- a ring sized from the filesystem keeps its size once it has wrapped -------------------
+path, book = fresh("auto.bin", 32)
+write(book, walk(32 * 30))  # more than 32 records: wrapped
+book.seal()
+n0 = book.next_no
+book.close()
+auto = logbook.Logbook(path)  # the free space says far more than 32 slots
+report("auto_keeps_wrapped_ring", auto.slots == 32 and auto.next_no == n0)
+auto.close()
+os.remove(path)
+auto = logbook.Logbook(path)
+report("auto_sized_from_free_space", auto.slots == logbook.auto_slots(path) and auto.slots > 32)
+auto.close()
