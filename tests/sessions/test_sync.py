@@ -108,7 +108,7 @@ def test_a_walk_without_the_host_syncs_whole_and_a_second_sync_adds_nothing(
 
 def test_a_drop_in_the_middle_of_a_sync_resumes_and_loses_nothing(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    res, _held, report = _sync(db, 180.0, 2, drop=(1.0, 8.0))
+    res, _held, report = _sync(db, 180.0, 2, drop=(2.0, 8.0))
     assert res.reconnects == 1  # it did drop during the sync ...
     assert report["connects"] == 2
     assert res.asked == 2  # ... and the transfer was asked for again from where it was
