@@ -45,13 +45,13 @@ record is found by binary search on k: ~2 log2(slots) header reads whatever the 
 whose header fails that congruence, torn or never written, is stepped over to a neighbour).
 Counted in ``reads``.
 
-Sizing (``beltline bench logbook``, the firmware's stream and logbook over the samples): 10.1
-bytes a sample on the virtual wearer's walks, 11.5 on real lower-back walks (Voisard et al.,
-IPOL 2023), 18.3 before (one 14-sample packet per slot): 0.24 h of raw per MiB at 104 Hz. The
-BOM's 16-MB board (MicroPython's 16-MiB table: a 12.8-MiB filesystem) holds ~3.0 h, the 8-MB
-XIAO ESP32S3 (4.9 MiB) ~1.1 h (hardware/BOM.md). The encoder costs 0.31 us a sample under the
-unix port (the same code as bytecode: 30 us), and an appended record allocates less than one
-heap block (``tests/firmware/test_logbook.py``).
+Sizing (``beltline bench logbook``, the firmware's stream and logbook over the samples):
+10.1-10.2 bytes a sample on the virtual wearer's walks, 11.7 on the 58 real lower-back walks
+(Voisard et al., IPOL 2023), 18.3 before (one 14-sample packet per slot): 0.24 h of raw per
+MiB at 104 Hz. The BOM's 16-MB board (MicroPython's 16-MiB table: a 12.8-MiB filesystem)
+holds ~3.0 h, the 8-MB XIAO ESP32S3 (4.9 MiB) ~1.1 h (hardware/BOM.md). The encoder costs
+0.3-0.6 us a sample under the unix port (the same code as bytecode: 27-30 us), and an
+appended record allocates less than one heap block (``tests/firmware/test_logbook.py``).
 """
 
 import os
