@@ -87,12 +87,11 @@ def trends(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from beltline import analysis
+    from beltline.analysis import exercise_report as xr
     from beltline.analysis import report as rep
     from beltline.analysis import trends as tr
-    from beltline.sessions.finish import open_store
-
-    from beltline.analysis import exercise_report as xr
     from beltline.pipeline.exercise_settings import ExerciseSettings
+    from beltline.sessions.finish import open_store
 
     rows, tests, sets = [], [], []
     threshold = ExerciseSettings().test_drop_deg
