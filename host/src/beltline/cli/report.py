@@ -93,7 +93,9 @@ def trends(args: argparse.Namespace) -> None:
     from beltline.pipeline.exercise_settings import ExerciseSettings
     from beltline.sessions.finish import open_store
 
-    rows, tests, sets = [], [], []
+    rows: list[dict[str, object]] = []
+    tests: list[dict[str, object]] = []
+    sets: list[dict[str, object]] = []
     threshold = ExerciseSettings().test_drop_deg
     with open_store(args.store) as store:
         for s in store.sessions():
