@@ -158,7 +158,9 @@ def _store(args: argparse.Namespace, t: np.ndarray, acc: np.ndarray, gyr: np.nda
     from beltline.sessions.finish import open_store
 
     source, link = ("live", "virtual") if args.virtual else ("import", "")
-    name = args.session_name or (Path(args.raw).name if args.raw is not None else "virtual wearer")
+    what = getattr(args, "name", None) or "trendelenburg test"  # the exercise's NAME
+    name = args.session_name or (Path(args.raw).name if args.raw is not None else
+                                 f"virtual {what}")
     try:
         with open_store(args.store) as store:
             sid = exresults.store_recording(store, t, acc, gyr, doc, source, name=name,
