@@ -133,6 +133,10 @@ def standing_tilt_figure(s: Session, threshold_deg: float) -> go.Figure:
 
 def build(s: Session, title: str) -> str:
     """The report page for one session."""
+    from . import exercise_report
+
+    if exercise_report.results(s) is not None:  # a test or an exercise set
+        return exercise_report.build(s, title)
     settings = s.meta.get("settings") or {}
     tilt_thr = float(settings.get("anterior_tilt_deg", 5.0)) if isinstance(settings, dict) \
         else 5.0

@@ -54,8 +54,12 @@ def for_people(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(**{c: df[c].round(2) for c in num}).rename(columns=HEADERS)
 
 
-def trends(rows: pd.DataFrame) -> tuple[str, pd.DataFrame]:
-    """Trends page and the weekly table (for people) from per-session rows."""
+def trends(rows: pd.DataFrame, extra: list[str] | None = None) -> tuple[str, pd.DataFrame]:
+    """Trends page and the weekly table (for people) from per-session rows of walks; ``extra``:
+    more sections (the test's and the exercises', ``exercise_report.trend_sections``)."""
+    if not len(rows):
+        body = ["<h1>Beltline trends</h1>", "<p>No walks in the store yet.</p>", *(extra or [])]
+        return _page("Beltline trends", body), pd.DataFrame(columns=["week"])
     df = rows.sort_values("started").reset_index(drop=True)
     started = pd.to_datetime(df["started"])
     df["week"] = started.dt.to_period("W").dt.start_time.dt.date
@@ -76,5 +80,5 @@ def trends(rows: pd.DataFrame) -> tuple[str, pd.DataFrame]:
                       legend={"orientation": "h", "y": -0.25})
     body = ["<h1>Beltline trends</h1>", _fig_html(fig), "<h2>By week</h2>",
             for_people(weekly).to_html(index=False), "<h2>By session</h2>",
-            for_people(df.drop(columns=["week"])).to_html(index=False)]
+            for_people(df.drop(columns=["week"])).to_html(index=False), *(extra or [])]
     return _page("Beltline trends", body), for_people(weekly)

@@ -90,6 +90,7 @@ class App:
         self.kicked = 0
         self._alerting = False
         self._buzzed = 0
+        self.buzzes = 0  # BUZZ commands that buzzed
         self.time_sync = (0, 0)  # (host ms, device tick) of the last TIME_SYNC
         self.running = True
         self.loop_us = []
@@ -180,6 +181,12 @@ class App:
         elif c == control.BULK_STOP:
             self.bulk_from = None
             self.bulking = False
+        elif c == control.BUZZ:
+            # a rep the host flagged: queued for the motor, which the sampler's tick drives
+            # (nothing here waits); silent in tracking mode or with haptics off
+            if cfg["mode"] == 1 and cfg["haptics"]:
+                self.motor.pattern(v[0])
+                self.buzzes += 1
         if c in (control.CALIBRATE, control.SET_MOUNT, control.THRESHOLDS, control.MODE,
                  control.HAPTICS, control.STREAM):
             config.save(self.settings_path, cfg)

@@ -17,6 +17,9 @@
                                           logged meanwhile; ends with an end-marker record
                                           (count 0) numbered with the first record not sent
     0x0B    BULK_STOP        -            end a BULK transfer early (live again)
+    0x0D    BUZZ             u8           buzz this many pulses now (1-BUZZ_MAX): an exercise
+                                          rep the host flagged; only in training mode with
+                                          haptics on (else ignored), never saved
 The longest is SET_MOUNT, ``MAX_SIZE`` = 37 bytes: the unit enlarges the characteristic's
 buffer to that (MicroPython's default of 20 bytes would cut it). A malformed or out-of-range
 command is refused, counted in the status, and changes nothing: the unit never stops for it.
@@ -38,9 +41,11 @@ REPLAY = 0x08
 REPLAY_STOP = 0x09
 BULK = 0x0A
 BULK_STOP = 0x0B
+BUZZ = 0x0D
+BUZZ_MAX = 3  # pulses of 200 ms, a poll apart (board.Motor): over in well under a second
 
 _SIZES = {CALIBRATE: 0, SET_MOUNT: 36, THRESHOLDS: 12, MODE: 1, HAPTICS: 1, STREAM: 1,
-          TIME_SYNC: 4, REPLAY: 8, REPLAY_STOP: 0, BULK: 4, BULK_STOP: 0}
+          TIME_SYNC: 4, REPLAY: 8, REPLAY_STOP: 0, BULK: 4, BULK_STOP: 0, BUZZ: 1}
 MAX_SIZE = 37
 
 
@@ -66,6 +71,8 @@ def parse(data):
         return cmd, v
     if cmd in (MODE, HAPTICS, STREAM):
         return (cmd, (data[1],)) if data[1] in (0, 1) else None
+    if cmd == BUZZ:
+        return (cmd, (data[1],)) if 1 <= data[1] <= BUZZ_MAX else None
     if cmd in (TIME_SYNC, BULK):
         return cmd, struct.unpack_from("<I", data, 1)
     if cmd == REPLAY:
@@ -80,7 +87,7 @@ def encode(cmd, *values):
         return bytes((cmd,)) + struct.pack("<9f", *values)
     if cmd == THRESHOLDS:
         return bytes((cmd,)) + struct.pack("<3f", *values)
-    if cmd in (MODE, HAPTICS, STREAM):
+    if cmd in (MODE, HAPTICS, STREAM, BUZZ):
         return bytes((cmd, values[0]))
     if cmd in (TIME_SYNC, BULK):
         return bytes((cmd,)) + struct.pack("<I", *values)

@@ -18,6 +18,12 @@ from beltline.sim import exercises as simex
 from beltline.sim import trendelenburg as simtest
 
 
+@pytest.fixture(autouse=True)
+def _own_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands keep their sessions in the store: each test its own."""
+    monkeypatch.setenv("BELTLINE_HOME", str(tmp_path / "home"))
+
+
 def _write_test(path: Path, left: float, right: float, seed: int = 4) -> simtest.TestRecording:
     legs = {"left": simtest.LegPlan(left, 30.0), "right": simtest.LegPlan(right, 30.0)}
     rec = simtest.simulate_test(simtest.TestPlan(legs, ("right", "left")), 100.0, seed=seed,

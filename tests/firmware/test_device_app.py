@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,23 @@ def test_device_simulate_runs_the_unit_with_the_other_imu(micropython: str) -> N
     assert status is not None
     assert status[0] == 1
     assert status[4] == 1
+
+
+def test_a_flagged_rep_s_buzz_drives_the_motor_in_training_mode_only(
+        micropython: str, tmp_path: Path) -> None:
+    """BUZZ (0x0D) under the real MicroPython: the motor's duty observed poll by poll."""
+    out = run_script([micropython, "-X", "heapsize=4M"], "run_buzz.py", str(tmp_path))
+    v = dict(re.findall(r"^(\w+)=(.*)$", out, flags=re.M))
+    assert v["tracking_on_runs"] == "0"  # tracking mode is silent
+    assert v["training_on_runs"] == "2"  # two pulses, each on then off
+    assert v["training_max_duty"] == "45000"
+    assert v["three_on_runs"] == "3"
+    for bad in ("zero", "too_many", "cut"):
+        assert v[f"{bad}_refused"] == "1", bad  # range-checked, counted, nothing buzzes
+        assert v[f"{bad}_on_runs"] == "0", bad
+    assert v["haptics_off_on_runs"] == "0"
+    for case in ("tracking", "training", "three", "zero", "haptics_off"):
+        assert v[f"{case}_off_at_end"] == "True"
+        # the sampler never waits for the motor: every poll drained its 4 samples
+        assert int(v[f"{case}_samples"]) >= 4 * 100, case
+    assert v["buzzes"] == "2"

@@ -11,7 +11,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from beltline.cli.common import POSITIVE, UsageError, add, in_file, number, out_file
+from beltline.cli.common import (
+    POSITIVE,
+    UsageError,
+    add,
+    in_file,
+    number,
+    out_file,
+    store_option,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -131,6 +139,36 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="virtual: times real time for the guide (default: 1)")
     p.add_argument("--no-walk", action="store_true",
                    help="do not look for a walk to find forward (use the documented mounting)")
+    p.add_argument("--no-store", action="store_true",
+                   help="do not keep the session in the store (by default it is kept, with "
+                   "its raw record, for `beltline report`, `beltline trends` and the page)")
+    p.add_argument("--name", dest="session_name", default="", metavar="TEXT",
+                   help="the session's name in the store (default: the file's name)")
+    store_option(p)
+
+
+def _store(args: argparse.Namespace, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+           doc: dict[str, object]) -> None:
+    """Keep the session (raw record and results) unless --no-store; after the result files
+    are written, so a store that cannot be written loses none of them."""
+    if args.no_store:
+        return
+    from beltline.errors import BeltlineError
+    from beltline.sessions import exresults
+    from beltline.sessions.finish import open_store
+
+    source, link = ("live", "virtual") if args.virtual else ("import", "")
+    what = getattr(args, "name", None) or "trendelenburg test"  # the exercise's NAME
+    name = args.session_name or (Path(args.raw).name if args.raw is not None else
+                                 f"virtual {what}")
+    try:
+        with open_store(args.store) as store:
+            sid = exresults.store_recording(store, t, acc, gyr, doc, source, name=name,
+                                            link=link)
+    except BeltlineError as exc:
+        log.warning("the session was not stored: %s", exc)
+        return
+    log.info("stored as session %d (`beltline report %d --out report.html`)", sid, sid)
 
 
 def _settings(args: argparse.Namespace) -> ExerciseSettings:
@@ -166,6 +204,9 @@ def run_test(args: argparse.Namespace) -> None:
     if args.out:
         args.out.write_text(json.dumps(res.as_dict(), indent=2) + "\n", encoding="utf-8")
         log.info("wrote %s", args.out)
+    from beltline.sessions import exresults
+
+    _store(args, t, acc, gyr, exresults.test_doc(res, cfg))
 
 
 def _virtual_test(args: argparse.Namespace, cfg: ExerciseSettings) -> tuple[np.ndarray, np.ndarray,
@@ -234,3 +275,6 @@ def run_exercise(args: argparse.Namespace) -> None:
         out = {"summary": res.summary.as_dict(), "limits_deg": cfg.limits(args.name),
                "frame": res.frame, "notes": res.notes}
         Path(args.summary).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    from beltline.sessions import exresults
+
+    _store(args, t, acc, gyr, exresults.exercise_doc(res, cfg))

@@ -44,6 +44,11 @@ no published normal band for it is known for one belt sensor.
 SOURCE is a session id in the store, a folder written by `beltline export`, or a raw CSV
 (analysed first, as `beltline analyze` does).
 
+A test session (`beltline test trendelenburg`) reports per stance leg the swing side's drop
+(mean, peak), the time to the first held drop, the hold, the sway and the verdict in words
+with the threshold and its source; an exercise session (`beltline exercise NAME`) the set's
+summary with its limits and the per-rep table with flags and reasons.
+
 Examples:
   beltline report 3 --out walk-3.html
   beltline report walk.csv --out walk.html
@@ -82,16 +87,30 @@ def trends(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from beltline import analysis
+    from beltline.analysis import exercise_report as xr
     from beltline.analysis import report as rep
     from beltline.analysis import trends as tr
+    from beltline.pipeline.exercise_settings import ExerciseSettings
     from beltline.sessions.finish import open_store
 
+    rows: list[dict[str, object]] = []
+    tests: list[dict[str, object]] = []
+    sets: list[dict[str, object]] = []
+    threshold = ExerciseSettings().test_drop_deg
     with open_store(args.store) as store:
-        rows = [tr.session_row(analysis.load_store(store, s.id), s.started_unix, s.id)
-                for s in store.sessions()]
-    if not rows:
+        for s in store.sessions():
+            doc = store.results(s.id) if s.kind != "walk" else None
+            if doc is None:
+                rows.append(tr.session_row(analysis.load_store(store, s.id), s.started_unix,
+                                           s.id))
+                continue
+            (tests if s.kind == "test" else sets).append(
+                xr.trend_rows(s.kind, doc, s.started_unix, s.id))
+            if s.kind == "test" and isinstance(doc.get("threshold_deg"), (int, float)):
+                threshold = float(doc["threshold_deg"])  # type: ignore[arg-type]
+    if not rows and not tests and not sets:
         raise BeltlineError("no sessions in the store yet: record or import some first")
-    page, weekly = tr.trends(pd.DataFrame(rows))
+    page, weekly = tr.trends(pd.DataFrame(rows), xr.trend_sections(tests, sets, threshold))
     rep.write(args.out, page)
     if args.csv:
         from beltline import privacy

@@ -158,7 +158,8 @@ def list_sessions(args: argparse.Namespace) -> None:
             when = datetime.datetime.fromtimestamp(s.started_unix).strftime("%Y-%m-%d %H:%M")
             state = "" if s.closed else "  (recording)"
             kind = "final" if s.final else "preview"
-            print(f"{s.id:>4}  {when}  {s.source:<6} {s.link:<7} {s.seconds / 60:6.1f} min  "
+            print(f"{s.id:>4}  {when}  {s.kind:<8} {s.source:<6} {s.link:<7} "
+                  f"{s.seconds / 60:6.1f} min  "
                   f"{s.raw_samples:>8} raw  {s.episodes:>3} episodes  {kind:<7} "
                   f"{s.name}{state}")
 

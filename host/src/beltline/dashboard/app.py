@@ -15,7 +15,7 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from beltline import words
-from beltline.dashboard import figures
+from beltline.dashboard import exercise_view, figures
 from beltline.dashboard.view import DEFAULT_REFERENCE_DEG, UPDATE_MS, live_update
 from beltline.pipeline.settings import Settings
 from beltline.records import Rows
@@ -66,6 +66,7 @@ def _review_page() -> html.Div:
     return html.Div(id="review-page", style={"display": "none"}, children=[
         html.H2("Review a session"),
         dcc.Dropdown(id="pick", placeholder="choose a session"),
+        exercise_view.section(),  # a test's or a set's results
         dcc.Graph(id="review-timeline"),
         html.H3("Episodes (click one to zoom)"),
         html.Div(id="review-episodes"),
@@ -180,7 +181,8 @@ def build_app(live: LiveSession | None, store_path: Path | None,
             return dash.no_update, dash.no_update  # the live page has no session list
         with _Store(store_path) as st:
             rows = list(reversed(st.sessions()))
-        options = [{"label": f"#{s.id} {_when(s.started_unix)} {s.source} "
+        options = [{"label": f"#{s.id} {_when(s.started_unix)} "
+                             f"{exercise_view.kind_label(s)} {s.source} "
                              f"{s.seconds / 60:.1f} min, {s.episodes} episode"
                              f"{'' if s.episodes == 1 else 's'}", "value": s.id}
                    for s in rows]
@@ -228,6 +230,7 @@ def build_app(live: LiveSession | None, store_path: Path | None,
     def export_review(_n: int, sid: int | None) -> object:
         return export_zip(store_path, sid) if sid is not None else dash.no_update
 
+    exercise_view.register(app, store_path)
     return app
 
 

@@ -291,7 +291,8 @@ def resolve(m: Motion, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
 def lowpass(x: np.ndarray, seconds: float) -> np.ndarray:
     """A centred moving average over ``seconds`` (per column); NaN samples and the ends are
     left out of the average, not taken as zeros."""
-    w = max(1, round(seconds * RATE_HZ))
+    # never longer than the data: np.convolve's "same" would give the kernel's length
+    w = max(1, min(round(seconds * RATE_HZ), len(x)))
     if w <= 1:
         return x.copy()
     k = np.ones(w)

@@ -86,10 +86,21 @@ def find_reps(c: np.ndarray, rate: float, h: float,
                         np.linalg.norm(c[top: nxt + 1] - c[s], axis=1))
         back = np.flatnonzero(d1 <= lim)
         e = top + int(back[0]) if len(back) else nxt
+        if prev == 0 and size(c, (s, top, e)) < h:
+            continue  # the set's first moments (still settling) went out but not back
         reps.append((s, top, e))
     # sway is kept out by the hysteresis (the path's own jitter), never by comparing a rep
     # with the others: most reps of a set may be compensated and several times larger
     return [r for r in reps if (r[2] - r[0]) / rate >= MIN_REP_S]
+
+
+def size(c: np.ndarray, rep: tuple[int, int, int]) -> float:
+    """A rep's excursion (deg): the smaller of out (start to top) and back (top to end). A
+    rep goes out from a rest and comes back to it; a posture still settling as the set
+    begins (after a weight shift onto one leg) starts far from the rest, so its way out
+    alone would make a rep of a wobble."""
+    s, t, e = rep
+    return float(min(np.linalg.norm(c[t] - c[s]), np.linalg.norm(c[t] - c[e])))
 
 
 def turn_steps(c: np.ndarray, idx: list[int]) -> float:
@@ -122,4 +133,4 @@ def path_noise(c: np.ndarray, rate: float) -> float:
     return float(np.percentile(rms, 10))
 
 
-__all__ = ["baseline", "find_reps", "path_noise", "turn_steps", "zigzag"]
+__all__ = ["baseline", "find_reps", "path_noise", "size", "turn_steps", "zigzag"]

@@ -35,7 +35,7 @@ from beltline.pipeline import repmeasure
 from beltline.pipeline.bodyframe import Frame, Motion, attitude, lowpass, realign, up0
 from beltline.pipeline.calibration import frame
 from beltline.pipeline.exercise_settings import EXERCISES, JUDGED, ExerciseSettings
-from beltline.pipeline.repfinder import baseline, find_reps, path_noise, zigzag
+from beltline.pipeline.repfinder import baseline, find_reps, path_noise, size, zigzag
 from beltline.pipeline.signals import RATE_HZ
 from beltline.pipeline.trendelenburg import (
     NEUTRAL_KEEP_S,
@@ -70,6 +70,7 @@ STANCE_SHIFT_M = 0.035  # the shift onto one leg moves the pelvis at least this 
 OK_SHARE = 0.4  # less than this share of the ok reps' median excursion is sway
 LYING_NEAR_DEG = 15.0  # the lying set: up within this of its usual direction
 SETTLE_SEARCH_S = 4.0
+DIRECTION = 1.0
 HINGE_SHARE = 0.85  # the airplane's set: hinged at least this share of the usual depth
 
 
@@ -336,12 +337,21 @@ def _drop_sway(found: list[tuple[int, int, int]], c: np.ndarray,
     """Without the excursions too small to be reps: the reps under every limit (the ok ones:
     compensated reps, however many, do not count here) set the scale, and what moves less
     than ``OK_SHARE`` of their median is sway between reps."""
-    exc = [float(np.linalg.norm(c[t] - c[s])) for s, t, _ in found]
+    # the first excursion may start from a posture still settling: its way back measures it
+    exc = [size(c, r) if k == 0 else float(np.linalg.norm(c[r[1]] - c[r[0]]))
+           for k, r in enumerate(found)]
     ok = [x for x in exc if x < smallest_limit]
     if len(ok) < 3:
         return found
     floor = OK_SHARE * float(np.median(ok))
-    return [r for r, x in zip(found, exc, strict=True) if x >= floor]
+    # the ok reps of a set move the same way (their median direction); an excursion within
+    # every limit that goes against it is sway, not a rep (a compensated one is kept)
+    vec = np.array([c[t] - c[s] for s, t, _ in found])
+    okv = vec[np.array(exc) < smallest_limit]
+    med = np.median(okv, axis=0)
+    med = med / max(float(np.linalg.norm(med)), 1e-9)
+    return [r for r, x, v in zip(found, exc, vec, strict=True) if x >= floor and (
+        x >= smallest_limit or not DIRECTION or float(v @ med) > -0.5 * x)]
 
 
 def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> SetResult:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -76,17 +77,31 @@ def import_raw(store: Store, path: Path, settings: Settings, acc_unit: str | Non
     """A raw CSV as a new session: its samples kept and analysed in full (the analysis runs
     before the one short transaction that stores it all); returns its id."""
     raw = rawcsv.read(path, acc_unit, gyro_unit, rate_hz)
-    fmt = raw_format_for(raw.t, raw.acc, raw.gyr)
-    block = quantised(raw.t, raw.acc, raw.gyr, fmt)  # exactly what the store will hold
+    return store_samples(store, raw.t, raw.acc, raw.gyr, settings, "import",
+                         name=Path(path).name, what=str(path))
+
+
+def store_samples(store: Store, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+                  settings: Settings, source: str, name: str = "", link: str = "",
+                  kind: str = "walk", results: Mapping[str, object] | None = None,
+                  what: str = "") -> int:
+    """Raw samples on seconds ``t`` as a new closed session of ``source``, analysed in full
+    (a test's or a set's session also gets its ``kind`` and ``results`` document,
+    ``sessions.exresults``); returns its id. The analysis runs before the one short
+    transaction that stores it all."""
+    fmt = raw_format_for(t, acc, gyr)
+    block = quantised(t, acc, gyr, fmt)  # exactly what the store will hold
     a = finish.analyse([block], fmt.tick_hz, settings, len(block))
-    if a.note:
+    if a.note and kind == "walk":
         log.warning("%s: %s; its raw record is kept (`beltline reanalyze` can try again)",
-                    path, a.note)
+                    what or name or "the recording", a.note)
     with store.transaction():
-        sid = store.new_session("import", name=Path(path).name, settings=as_dict(settings))
+        sid = store.new_session(source, name=name, settings=as_dict(settings), link=link)
         store.add_raw(sid, block, fmt)
         store.replace_results(sid, a.rows, a.encoded, a.calibration, dict(as_dict(settings)),
-                              a.note)
+                              a.note if kind == "walk" else "")
+        if kind != "walk":
+            store.set_results(sid, kind, results or {})
         store.close_session(sid, None)
     return sid
 
@@ -230,6 +245,8 @@ def import_export(store: Store, export_dir: Path) -> int:
         store.close_session(sid, meta["calibration"],  # type: ignore[arg-type]
                             ended_unix=meta["ended_unix"],  # type: ignore[arg-type]
                             note=str(meta["note"]))
+        if meta["kind"] != "walk":
+            store.set_results(sid, str(meta["kind"]), meta["results"])  # type: ignore[arg-type]
         store.db.execute("UPDATE sessions SET final=?, analysed_unix=? WHERE id=?",
                          (int(bool(meta["final"])), meta["analysed_unix"], sid))
     return sid
@@ -286,7 +303,25 @@ def read_meta(path: Path) -> dict[str, object]:
             raise DataError(f"{path}: field files.{k}.rows: {n!r} is not a row count")
         counts[str(k)] = n
     out["files"] = counts
+    out["kind"], out["results"] = _kind_results(path, meta)
     return out
+
+
+def _kind_results(path: Path, meta: dict[str, object]) -> tuple[str, dict[str, object] | None]:
+    """A test's or a set's kind and results document (exports before schema 5: a walk)."""
+    from beltline.sessions import exresults
+    from beltline.sessions.schema import KINDS
+
+    kind = meta.get("kind", "walk")
+    if kind not in KINDS:
+        raise DataError(f"{path}: field kind: {kind!r} is not one of {', '.join(KINDS)}")
+    if kind == "walk":
+        return "walk", None
+    doc = exresults.check(meta.get("results"), f"{path}: field results")
+    if exresults.kind_of(doc) != kind:
+        raise DataError(f"{path}: field results: the results of a {exresults.kind_of(doc)} in "
+                        f"a session of kind {kind}")
+    return str(kind), doc
 
 
 def _no_constant(name: str) -> None:

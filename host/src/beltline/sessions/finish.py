@@ -103,15 +103,20 @@ def finalise(store: Store, sid: int, settings: Settings | None = None,
     store.compact_raw(sid)  # a live session's half-second blocks into one-minute ones
     a = analyse(store.iter_raw(sid, PIECE), info.tick_hz, settings or session_settings(store, sid),
                 info.raw_samples, progress, f"session {sid}")
-    if a.note:
+    walk = info.kind == "walk"  # a test's or a set's record is no walk to calibrate on
+    if a.note and walk:
         log.warning("session %d: %s", sid, a.note)
     store.replace_results(sid, a.rows, a.encoded, a.calibration, dict(as_dict(a.settings)),
-                          a.note, ended_unix)
+                          a.note if walk else "", ended_unix)
+    if info.kind != "walk":  # a test or a set: its own analysis, again
+        from beltline.sessions import exresults
+
+        exresults.refresh(store, sid)
     store.vacuum()  # the preview's and the half-second blocks' pages back to the disk
     log.info("session %d: final analysis of %d raw samples: %d steps, %d episodes (%.1f s)",
              sid, info.raw_samples, len(a.rows.steps), len(a.rows.episodes), a.seconds)
     return Finished(sid, info.raw_samples, a.encoded.n, len(a.rows.steps),
-                    len(a.rows.episodes), a.note, a.seconds)
+                    len(a.rows.episodes), a.note if walk else "", a.seconds)
 
 
 def _keep(out: Output, enc: EncodedSamples, rows: Rows) -> None:

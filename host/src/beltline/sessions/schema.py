@@ -163,7 +163,21 @@ CREATE TABLE sync_marks (
     synced_unix REAL NOT NULL
 )
 """
-MIGRATIONS: list[Migration] = [V1, _v2, V3, V4, V5]
+# v6: what a session is (``kind``: walk, test or exercise; every older session is a walk) and
+# the results of a test or an exercise set, one JSON document per session (``results.json``:
+# ``beltline.sessions.exresults`` defines it: the test's per-leg result, or the set's summary
+# and per-rep rows, with the limits and notes). A document, not typed tables: a session holds
+# one test or one set (tens of rows), the report and trends read it whole, and its layout
+# follows the analysis's output format (``--out``/``--reps``) without a migration per field.
+V6 = """
+ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'walk';
+CREATE TABLE results (
+    session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    json TEXT NOT NULL
+)
+"""
+KINDS = ("walk", "test", "exercise")
+MIGRATIONS: list[Migration] = [V1, _v2, V3, V4, V5, V6]
 
 
 def run_migration(db: sqlite3.Connection, m: Migration) -> None:

@@ -44,7 +44,7 @@ from beltline.records import (
 )
 from beltline.sessions import codec
 from beltline.sessions.rawrecord import RawRecord
-from beltline.sessions.schema import SOURCES
+from beltline.sessions.schema import KINDS, SOURCES
 from beltline.sessions.storedb import SCHEMA_VERSION, data_dir, default_path
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class SessionInfo:
     analysed_unix: float | None = None
     note: str = ""
     tick_hz: float | None = None
+    kind: str = "walk"  # walk, test (the single-leg stance test) or exercise (a set)
 
     @property
     def closed(self) -> bool:
@@ -93,7 +94,7 @@ class SessionInfo:
                 "episodes": self.episodes, "closed": self.closed, "final": self.final,
                 "analysed_unix": self.analysed_unix, "source": self.source,
                 "link": self.link, "name": self.name, "device": self.device,
-                "firmware": self.firmware, "note": self.note}
+                "firmware": self.firmware, "note": self.note, "kind": self.kind}
 
 
 @dataclass
@@ -151,7 +152,7 @@ class Store(RawRecord):
                    ELSE (SELECT COALESCE(MAX(t1) - MIN(t0), 0) FROM sample_blocks
                          WHERE session_id=s.id) END,
               (SELECT COUNT(*) FROM episodes WHERE session_id=s.id),
-              s.link, s.raw_n, s.final, s.analysed_unix, s.note, s.tick_hz
+              s.link, s.raw_n, s.final, s.analysed_unix, s.note, s.tick_hz, s.kind
             FROM sessions s {where} ORDER BY s.id""", args)
         return [SessionInfo(*r[:12], bool(r[12]), *r[13:]) for r in rows]  # type: ignore
 
@@ -292,6 +293,23 @@ class Store(RawRecord):
         return [GapRow(a, b) for a, b in self._q(  # type: ignore[arg-type]
             "SELECT start_s, end_s FROM gaps WHERE session_id=? ORDER BY start_s", (sid,))]
 
+    def set_results(self, sid: int, kind: str, doc: Mapping[str, object]) -> None:
+        """What a test or an exercise set gave (``sessions.exresults``), with the session's
+        kind, in place of what it held."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        with self.transaction() as db:
+            db.execute("UPDATE sessions SET kind=? WHERE id=?", (kind, sid))
+            db.execute("DELETE FROM results WHERE session_id=?", (sid,))
+            if kind != "walk":
+                db.execute("INSERT INTO results VALUES (?,?)",
+                           (sid, json.dumps(dict(doc), allow_nan=False)))
+
+    def results(self, sid: int) -> dict[str, object] | None:
+        """The test's or the set's results document, or None (a walk)."""
+        r = self._q("SELECT json FROM results WHERE session_id=?", (sid,))
+        return json.loads(str(r[0][0])) if r else None
+
     def stored_settings(self, sid: int) -> dict[str, object]:
         st = self._q("SELECT json FROM settings WHERE session_id=?", (sid,))
         return json.loads(str(st[0][0])) if st else {}
@@ -316,7 +334,8 @@ class Store(RawRecord):
                 "calibration": json.loads(str(cal[0][0])) if cal else None,
                 "settings": self.stored_settings(sid),
                 "gaps": [{"start_s": g.start_s, "end_s": g.end_s} for g in self.gaps(sid)],
-                "raw": raw, "clock": self.clock(sid), "schema_version": SCHEMA_VERSION}
+                "raw": raw, "clock": self.clock(sid), "schema_version": SCHEMA_VERSION,
+                "kind": info.kind, "results": self.results(sid)}
 
 
 def analysis_note(info: SessionInfo) -> str:

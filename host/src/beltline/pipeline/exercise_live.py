@@ -1,0 +1,94 @@
+"""Reps as a set goes on: the recording so far analysed again every ``EVERY_S`` of new data
+(``exercise_run.exercise_set``, the one analysis), each rep announced once it has settled, and
+the unit's buzz for a flagged rep when the alert mode is training.
+
+A rep is settled once it ended ``SETTLE_S`` before the newest sample (the analysis finds a
+rep's end when the pelvis is back at rest, and an analysis of more data does not move it);
+it is announced once: a later analysis's rep overlapping one already announced is the same
+rep. The buzz: ``control.BUZZ`` with ``BUZZ_PULSES`` pulses, sent by the caller over its link;
+the unit buzzes it in training mode only (``firmware/control.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from beltline.errors import DataError
+from beltline.exercise_records import RepRow
+from beltline.firmware import control
+from beltline.pipeline import exercise_run
+from beltline.pipeline.exercise_settings import ExerciseSettings
+
+log = logging.getLogger(__name__)
+
+EVERY_S = 2.0
+SETTLE_S = 2.0
+BUZZ_PULSES = 2  # a short double buzz, as the unit's own alert (firmware/app.py)
+
+
+def buzz_command(row: RepRow, alert_mode: str) -> bytes | None:
+    """The control command for a rep: a buzz for a compensated rep in training mode."""
+    if row.flag == "compensated" and alert_mode == "training":
+        return control.encode(control.BUZZ, BUZZ_PULSES)
+    return None
+
+
+class LiveReps:
+    """The reps of ``exercise`` from samples pushed as they arrive (s, m/s², rad/s)."""
+
+    def __init__(self, exercise: str, settings: ExerciseSettings | None = None,
+                 try_walk: bool = False) -> None:
+        self.exercise = exercise
+        self.cfg = settings or ExerciseSettings()
+        self.try_walk = try_walk
+        self._t: list[np.ndarray] = []
+        self._acc: list[np.ndarray] = []
+        self._gyr: list[np.ndarray] = []
+        self._last_run = -np.inf
+        self.reps: list[RepRow] = []  # announced, in order
+
+    def push(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[RepRow]:
+        """Add samples; the reps that settled since the last call (numbered in order)."""
+        if len(t):
+            self._t.append(np.asarray(t, float))
+            self._acc.append(np.asarray(acc, float))
+            self._gyr.append(np.asarray(gyr, float))
+        if not self._t:
+            return []
+        end = float(self._t[-1][-1])
+        if end - self._last_run < EVERY_S:
+            return []
+        return self._analyse(end, final=False)
+
+    def finish(self) -> list[RepRow]:
+        """The set is over: every rep not announced yet."""
+        if not self._t:
+            return []
+        return self._analyse(float(self._t[-1][-1]), final=True)
+
+    def _analyse(self, end: float, final: bool) -> list[RepRow]:
+        self._last_run = end
+        t = np.concatenate(self._t)
+        try:
+            res = exercise_run.exercise_set(t, np.concatenate(self._acc),
+                                            np.concatenate(self._gyr), self.exercise, self.cfg,
+                                            self.try_walk)
+        except DataError as exc:  # not in position yet, or the neutral still to come
+            log.debug("live reps: %s", exc)
+            return []
+        new = []
+        for r in res.rows:
+            if not final and r.end_s > end - SETTLE_S:
+                continue
+            if any(min(r.end_s, a.end_s) - max(r.start_s, a.start_s) > 0 for a in self.reps):
+                continue
+            row = RepRow(len(self.reps) + 1, r.start_s, r.end_s, r.side, r.flag, r.reason,
+                         r.obliquity_change_deg, r.tilt_change_deg, r.rotation_deg)
+            self.reps.append(row)
+            new.append(row)
+        return new
+
+
+__all__ = ["BUZZ_PULSES", "EVERY_S", "SETTLE_S", "LiveReps", "buzz_command"]
