@@ -12,6 +12,9 @@
     0x07    TIME_SYNC        u32          host milliseconds at this write (logged with the tick)
     0x08    REPLAY           u32 u32      send logbook packets with ticks in [from, to), from < to
     0x09    REPLAY_STOP      -
+    0x0C    AUTO_RECORD      u8 f32       1 motion-triggered recording (logs only while worn),
+                                          0 log everything; stop after f32 s of table
+                                          stillness (config.STOP_S)
 The longest is SET_MOUNT, ``MAX_SIZE`` = 37 bytes: the unit enlarges the characteristic's
 buffer to that (MicroPython's default of 20 bytes would cut it). A malformed or out-of-range
 command is refused, counted in the status, and changes nothing: the unit never stops for it.
@@ -31,9 +34,10 @@ STREAM = 0x06
 TIME_SYNC = 0x07
 REPLAY = 0x08
 REPLAY_STOP = 0x09
+AUTO_RECORD = 0x0C
 
 _SIZES = {CALIBRATE: 0, SET_MOUNT: 36, THRESHOLDS: 12, MODE: 1, HAPTICS: 1, STREAM: 1,
-          TIME_SYNC: 4, REPLAY: 8, REPLAY_STOP: 0}
+          TIME_SYNC: 4, REPLAY: 8, REPLAY_STOP: 0, AUTO_RECORD: 5}
 MAX_SIZE = 37
 
 
@@ -61,6 +65,10 @@ def parse(data):
         return (cmd, (data[1],)) if data[1] in (0, 1) else None
     if cmd == TIME_SYNC:
         return cmd, struct.unpack_from("<I", data, 1)
+    if cmd == AUTO_RECORD:
+        v = struct.unpack_from("<Bf", data, 1)
+        ok = v[0] in (0, 1) and math.isfinite(v[1]) and config.valid("stop_s", v[1])
+        return (cmd, v) if ok else None
     if cmd == REPLAY:
         v = struct.unpack_from("<II", data, 1)
         return (cmd, v) if v[0] < v[1] else None
@@ -79,4 +87,6 @@ def encode(cmd, *values):
         return bytes((cmd,)) + struct.pack("<I", *values)
     if cmd == REPLAY:
         return bytes((cmd,)) + struct.pack("<II", *values)
+    if cmd == AUTO_RECORD:
+        return bytes((cmd,)) + struct.pack("<Bf", *values)
     return bytes((cmd,))

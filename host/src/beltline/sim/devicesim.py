@@ -12,13 +12,18 @@ from typing import Any
 from beltline.firmware import control
 from beltline.link.base import LinkState, Notification
 from beltline.link.receiver import Receiver
-from beltline.sim import scenarios, wearer
+from beltline.sim import scenarios, table, wearer
 from beltline.sim.unit import ODR, VirtualBleLink, micropython
 
 __all__ = ["ODR", "micropython", "run_link", "simulate"]
 
 
 def recording(seconds: float, rate_hz: float, scenario: str, seed: int) -> wearer.Recording:
+    if scenario in table.TABLE_SCENARIOS:  # the belt off the body too
+        rec = table.day(scenario, max(seconds / 60.0, 0.5), seed, rate_hz).rec
+        n = int(seconds * rate_hz)
+        rec.t, rec.acc, rec.gyr = rec.t[:n], rec.acc[:n], rec.gyr[:n]
+        return rec
     rec = wearer.simulate(scenarios.build(scenario, max(seconds / 60.0, 0.5), seed), rate_hz,
                           seed=seed, mount="back", misalign_deg=(0.0, 0.0, 0.0))
     n = int(seconds * rate_hz)
