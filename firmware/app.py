@@ -105,7 +105,7 @@ class App:
         self._recent = [bytearray(256) for _ in range(RECENT)]  # byte 0: length (0 = empty)
         self._recent_i = 0
         c = self.cfg
-        self.motion = wear.Wear(imu.rate_hz, c["still_dps"], c["worn_dps"], c["start_s"],
+        self.wear = wear.Wear(imu.rate_hz, c["still_dps"], c["worn_dps"], c["start_s"],
                                     c["stop_s"])
         # sized for full-sample packets at the unit's MTU (angle-only ones cover more time)
         per = wire.capacity(gatt_mtu, wire.KIND_FULL)
@@ -187,7 +187,7 @@ class App:
             self.replay_req = None
         elif c == control.AUTO_RECORD:
             cfg["auto"], cfg["stop_s"] = v[0], v[1]
-            self.motion.set(cfg["still_dps"], cfg["worn_dps"], cfg["start_s"], v[1])
+            self.wear.set(cfg["still_dps"], cfg["worn_dps"], cfg["start_s"], v[1])
         if c in (control.CALIBRATE, control.SET_MOUNT, control.THRESHOLDS, control.MODE,
                  control.HAPTICS, control.STREAM, control.AUTO_RECORD):
             config.save(self.settings_path, cfg)
@@ -211,7 +211,7 @@ class App:
             slot[1:1 + n] = packet
             self._recent_i = (self._recent_i + 1) % RECENT
             return
-        if not self.periph.ready and self.cfg["auto"] and not self.motion.recording:
+        if not self.periph.ready and self.cfg["auto"] and not self.wear.recording:
             self._hold(packet)  # no host and not worn: logged only if a recording starts
             return
         # no host, the stack is full, or the logbook still holds unsent packets: keep it, in
@@ -228,7 +228,7 @@ class App:
             self._pre_n += 1
 
     def _recording_changed(self):
-        if not self.motion.recording:
+        if not self.wear.recording:
             return  # stopped: what was logged stays; from now on packets are held in RAM
         pre = self._pre
         k = len(pre)
@@ -273,7 +273,7 @@ class App:
             gc.collect()
             gc.disable()
             a0 = gc.mem_alloc()
-        md = self.motion
+        md = self.wear
         for i in range(n):
             x = gx[i]
             y = gy[i]
@@ -393,7 +393,7 @@ class App:
             (protocol.FLAG_SECURE if p.secure else 0) | \
             (protocol.FLAG_BACKLOG if self.backlog_no is not None else 0) | \
             (protocol.FLAG_REPLAY if self.replaying else 0) | \
-            (protocol.FLAG_RECORDING if self.motion.recording or not self.cfg["auto"] else 0)
+            (protocol.FLAG_RECORDING if self.wear.recording or not self.cfg["auto"] else 0)
         p.publish_status((wire.VERSION, _FW[0], _FW[1], pct, self.cfg["mode"],
                           int(self.imu.rate_hz * 100) & 0xFFFF, self.imu.overruns,
                           p.notify_enomem + p.notify_stale, self.logged, flags,
