@@ -202,6 +202,9 @@ class App:
     # --- sample path -------------------------------------------------------------------------
     def _route(self, packet):
         self.packets += 1
+        if self._pre_n and self.periph.ready:
+            # a host is here: the seconds held in RAM go first (logged, replayed in order)
+            self._log_held()
         if self.backlog_no is None and self.periph.ready and self.periph.notify(packet):
             # the stack holds it until the radio sends it; if the link drops first it is
             # lost there, so the last few sent packets are kept to go into the logbook then
@@ -228,8 +231,11 @@ class App:
             self._pre_n += 1
 
     def _recording_changed(self):
-        if not self.wear.recording:
-            return  # stopped: what was logged stays; from now on packets are held in RAM
+        if self.wear.recording:  # started: the seconds before it are in the record too
+            self._log_held()
+        # stopped: what was logged stays; from now on packets are held in RAM
+
+    def _log_held(self):
         pre = self._pre
         k = len(pre)
         for j in range(self._pre_n):  # oldest first: the record is in order

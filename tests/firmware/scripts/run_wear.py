@@ -63,7 +63,7 @@ def main():
             st.sample(s[0], s[1], s[2], s[3], s[4], s[5], s[6])
 
     def run_none(c):
-        for s in c:
+        for _s in c:
             pass
 
     run_wear(data)
