@@ -106,10 +106,10 @@ class App:
         self._recent_i = 0
         c = self.cfg
         self.wear = wear.Wear(imu.rate_hz, c["still_dps"], c["worn_dps"], c["start_s"],
-                                    c["stop_s"])
+                              c["stop_s"])
         # sized for full-sample packets at the unit's MTU (angle-only ones cover more time)
-        per = wire.capacity(gatt_mtu, wire.KIND_FULL)
-        self._pre = [bytearray(gatt_mtu) for _ in range(int(PRETRIGGER_S * imu.rate_hz / per) + 2)]
+        held = int(PRETRIGGER_S * imu.rate_hz / wire.capacity(gatt_mtu, wire.KIND_FULL)) + 2
+        self._pre = [bytearray(gatt_mtu) for _ in range(held)]  # byte 0: length
         self._pre_i = 0
         self._pre_n = 0
         periph.can_bond = self.can_bond
@@ -188,6 +188,8 @@ class App:
         elif c == control.AUTO_RECORD:
             cfg["auto"], cfg["stop_s"] = v[0], v[1]
             self.wear.set(cfg["still_dps"], cfg["worn_dps"], cfg["start_s"], v[1])
+            if not v[0]:
+                self._log_held()  # everything is logged from now on: the held seconds first
         if c in (control.CALIBRATE, control.SET_MOUNT, control.THRESHOLDS, control.MODE,
                  control.HAPTICS, control.STREAM, control.AUTO_RECORD):
             config.save(self.settings_path, cfg)

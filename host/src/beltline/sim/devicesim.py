@@ -63,7 +63,7 @@ def simulate(seconds: float, imu: str = "lsm6dso", disconnect_at: float | None =
              speed: float = 10.0) -> dict[str, Any]:
     """Run the virtual unit for ``seconds`` of a virtual wearer's ``scenario`` at ``speed``
     times real time; ``commands``: the host also sends the mount, training mode, thresholds,
-    a malformed command and a time sync."""
+    a malformed command, a time sync and the auto-record setting (on, stop after 240 s)."""
     rate = ODR[imu]
     rec = recording(seconds, rate, scenario, seed)
     cmds: list[bytes] = []
@@ -71,7 +71,8 @@ def simulate(seconds: float, imu: str = "lsm6dso", disconnect_at: float | None =
         m = wearer.mount_matrix(wearer.MOUNTS["back"], (0.0, 0.0, 0.0)).reshape(-1)
         cmds = [control.encode(control.SET_MOUNT, *m), control.encode(control.MODE, 1),
                 control.encode(control.THRESHOLDS, 7.0, 6.0, 10.0), b"\x42\x00",
-                control.encode(control.TIME_SYNC, 123456)]
+                control.encode(control.TIME_SYNC, 123456),
+                control.encode(control.AUTO_RECORD, 1, 240.0)]
     link = VirtualBleLink(rec, speed, disconnect_at, disconnect_for, imu, queue=queue)
     t0 = time.monotonic()
     rx, states = asyncio.run(run_link(link, cmds))
