@@ -26,11 +26,11 @@ noise, 0.01-0.02 dps RMS after the block mean for the LSM6DSO (3.8 mdps/sqrt(Hz)
 Table 3) and the MPU-6050 (0.005 dps/sqrt(Hz), InvenSense PS-MPU-6000A 6.1), 0.035 dps median
 with the virtual wearer's pessimistic 0.086 dps per sample; 0.15 dps is 4x that. Quiet standing
 sways the trunk ~0.3-0.5 deg RMS (Winter 1995, Gait & Posture 3:193): 1.4 dps median in the
-virtual wearer's 0.3-deg sway, never below 0.4; a wearer seated at a desk with a third of
-that sway (0.1 deg) measures 0.46 dps median, never below 0.16: above still_dps always, above
-worn_dps most seconds. A vibrating table (20-50 Hz buzz up to 1 m/s^2, lorries at 8-15 Hz)
-stays below 0.11 dps: the block mean damps it. A knock is one or two windows above worn_dps: a start needs
-start_s of them in a row. The stop time is long enough for a motionless minute of a wearer
+virtual wearer's 0.3-deg sway, never below 0.4; a wearer seated at a desk with a third of that
+sway (0.1 deg) measures 0.46 dps median, never below 0.16: above still_dps always, above
+worn_dps most seconds. A vibrating table (20-50 Hz buzz up to 1 m/s^2, lorries at 8-15 Hz) stays
+below 0.11 dps: the block mean damps it. A knock is one or two windows above worn_dps: a start
+needs start_s of them in a row. The stop time is long enough for a motionless minute of a wearer
 and short enough that a belt put down costs little of the logbook (3 min: ~1300 records).
 """
 

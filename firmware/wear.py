@@ -1,15 +1,16 @@
 """Is the belt worn? Motion-triggered recording: the unit logs by itself while it is worn and
 stops when it has lain still on a table for a while (no button for a day's wear).
 
-Per sample (``add``): three float additions, the gyroscope summed over a *block* of
-``rate_hz / BLOCK_HZ`` samples (16 at 104 Hz, 0.15 s). The block mean is a boxcar low-pass: it
-keeps body motion (sway and gait live below ~3 Hz) and damps a table's vibration: a motor's
-buzz at 20-50 Hz by 13-56x, a lorry's 8-15 Hz by 5-12x (the 16-sample boxcar's gain). Per
-block: the block mean's three components summed and squared into the window. Per *window* of ``BLOCKS`` blocks (~1 s): the variance of the
-block means around their own window mean, summed over the three axes. Subtracting the window
-mean removes the gyroscope's zero-rate offset (up to +-1 dps on the LSM6DSO, DS12140 Table 3),
-which would otherwise read as motion; a still belt then shows only the sensor's noise. The
-window's RMS (dps) is graded against two thresholds (``config``: ``still_dps``, ``worn_dps``):
+Per sample (``add``): three float additions, the gyroscope summed over a *block* of ``rate_hz /
+BLOCK_HZ`` samples (16 at 104 Hz, 0.15 s). The block mean is a boxcar low-pass: it keeps body
+motion (sway and gait live below ~3 Hz) and damps a table's vibration: a motor's buzz at 20-50
+Hz by 13-56x, a lorry's 8-15 Hz by 5-12x (the 16-sample boxcar's gain). Per block: the block
+mean's three components summed and squared into the window. Per *window* of ``BLOCKS`` blocks
+(~1 s): the variance of the block means around their own window mean, summed over the three
+axes. Subtracting the window mean removes the gyroscope's zero-rate offset (up to +-1 dps on the
+LSM6DSO, DS12140 Table 3), which would otherwise read as motion; a still belt then shows only
+the sensor's noise. The window's RMS (dps) is graded against two thresholds (``config``:
+``still_dps``, ``worn_dps``):
 
     below still_dps   table-still: the noise floor (LSM6DSO 3.8 mdps/sqrt(Hz), DS12140; MPU-6050
                       0.005 dps/sqrt(Hz), PS-MPU-6000A: ~0.01-0.02 dps after the block mean;
