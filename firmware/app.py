@@ -2,7 +2,10 @@
 hardware and calls ``App.run``; the tests build fakes and call the same).
 
     sampler  every ``poll_ms``: drain the IMU FIFO -> filter -> pelvis angles -> alerts ->
-             batch -> notify, or into the logbook when no host listens or the stack is full
+             batch -> notify, or into the logbook when no host listens or the stack is full;
+             with no host, only while the belt is worn (``wear.py``: the unit starts
+             recording by itself when worn and stops when left still; the ``PRETRIGGER_S``
+             before a start are kept in RAM and logged with it, so no first step is lost)
     control  the control writes the BLE handler queued: parsed, range-checked, applied, saved
     replay   the logbook's unsent packets, in order, once a host is back (and any span a
              REPLAY command asks for), paced by the stack
@@ -30,6 +33,7 @@ import config
 import control
 import protocol
 import stream
+import wear
 import wire
 
 FIRMWARE = "0.2.0"
@@ -38,6 +42,9 @@ RECENT = 12  # packets kept after sending: more than the stack's queue holds
 PAIRING_WINDOW_S = 120  # new bonds are accepted this long after power-on or a button press
 SECURE_WITHIN_S = 30  # a central that has not paired (or re-encrypted) by then is let go
 MAX_STEP_FAILURES = 25  # consecutive failed polls before the watchdog may reset the unit
+# packets kept in RAM while not recording, logged when a recording starts: longer than the
+# longest start decision (config.START_S) plus a window, so the first steps are in the record
+PRETRIGGER_S = 8.0
 
 
 class App:
@@ -103,6 +110,14 @@ class App:
         self.battery_pct = 100
         self._recent = [bytearray(256) for _ in range(RECENT)]  # byte 0: length (0 = empty)
         self._recent_i = 0
+        c = self.cfg
+        self.wear = wear.Wear(imu.rate_hz, c["still_dps"], c["worn_dps"], c["start_s"],
+                              c["stop_s"])
+        # sized for full-sample packets at the unit's MTU (angle-only ones cover more time)
+        held = int(PRETRIGGER_S * imu.rate_hz / wire.capacity(gatt_mtu, wire.KIND_FULL)) + 2
+        self._pre = [bytearray(gatt_mtu) for _ in range(held)]  # byte 0: length
+        self._pre_i = 0
+        self._pre_n = 0
         periph.can_bond = self.can_bond
 
     # --- pairing ---------------------------------------------------------------------------
@@ -187,8 +202,13 @@ class App:
             if cfg["mode"] == 1 and cfg["haptics"]:
                 self.motor.pattern(v[0])
                 self.buzzes += 1
+        elif c == control.AUTO_RECORD:
+            cfg["auto"], cfg["stop_s"] = v[0], v[1]
+            self.wear.set(cfg["still_dps"], cfg["worn_dps"], cfg["start_s"], v[1])
+            if not v[0]:
+                self._log_held()  # everything is logged from now on: the held seconds first
         if c in (control.CALIBRATE, control.SET_MOUNT, control.THRESHOLDS, control.MODE,
-                 control.HAPTICS, control.STREAM):
+                 control.HAPTICS, control.STREAM, control.AUTO_RECORD):
             config.save(self.settings_path, cfg)
 
     def _resize(self):
@@ -201,6 +221,9 @@ class App:
     # --- sample path -------------------------------------------------------------------------
     def _route(self, packet):
         self.packets += 1
+        if self._pre_n and self.periph.ready:
+            # a host is here: the seconds held in RAM go first (logged, replayed in order)
+            self._log_held()
         if self.backlog_no is None and self.periph.ready and self.periph.notify(packet):
             # the stack holds it until the radio sends it; if the link drops first it is
             # lost there, so the last few sent packets are kept to go into the logbook then
@@ -210,9 +233,34 @@ class App:
             slot[1:1 + n] = packet
             self._recent_i = (self._recent_i + 1) % RECENT
             return
+        if not self.periph.ready and self.cfg["auto"] and not self.wear.recording:
+            self._hold(packet)  # no host and not worn: logged only if a recording starts
+            return
         # no host, the stack is full, or the logbook still holds unsent packets: keep it, in
         # order after them (the replay sends it)
         self._log(packet)
+
+    def _hold(self, packet):
+        slot = self._pre[self._pre_i]
+        n = len(packet)
+        slot[0] = n
+        slot[1:1 + n] = packet
+        self._pre_i = (self._pre_i + 1) % len(self._pre)
+        if self._pre_n < len(self._pre):
+            self._pre_n += 1
+
+    def _recording_changed(self):
+        if self.wear.recording:  # started: the seconds before it are in the record too
+            self._log_held()
+        # stopped: what was logged stays; from now on packets are held in RAM
+
+    def _log_held(self):
+        pre = self._pre
+        k = len(pre)
+        for j in range(self._pre_n):  # oldest first: the record is in order
+            slot = pre[(self._pre_i - self._pre_n + j) % k]
+            self._log(memoryview(slot)[1:1 + slot[0]])
+        self._pre_n = 0
 
     def _log(self, packet):
         no = self.logbook.next_no  # (the open record's number: it is written when full)
@@ -250,8 +298,14 @@ class App:
             gc.collect()
             gc.disable()
             a0 = gc.mem_alloc()
+        md = self.wear
         for i in range(n):
-            p = s.sample(gx[i], gy[i], gz[i], ax[i], ay[i], az[i], dt)
+            x = gx[i]
+            y = gy[i]
+            z = gz[i]
+            p = s.sample(x, y, z, ax[i], ay[i], az[i], dt)
+            if md.add(x, y, z):
+                self._recording_changed()
             if p is not None:
                 self._route(p)
         if measure:
@@ -415,7 +469,8 @@ class App:
             (protocol.FLAG_SECURE if p.secure else 0) | \
             (protocol.FLAG_BACKLOG if self.backlog_no is not None else 0) | \
             (protocol.FLAG_REPLAY if self.replaying else 0) | \
-            (protocol.FLAG_BULK if self.bulking or self.bulk_from is not None else 0)
+            (protocol.FLAG_BULK if self.bulking or self.bulk_from is not None else 0) | \
+            (protocol.FLAG_RECORDING if self.wear.recording or not self.cfg["auto"] else 0)
         p.publish_status((wire.VERSION, _FW[0], _FW[1], pct, self.cfg["mode"],
                           int(self.imu.rate_hz * 100) & 0xFFFF, self.imu.overruns,
                           p.notify_enomem + p.notify_stale, self.logged, flags,

@@ -13,6 +13,25 @@ firmware) can stop the unit. The same checks guard the control commands (``contr
     tilt_deg  5.0        TILT_DEG                     anterior tilt alert, deg above neutral
     dwell_s   12.0       DWELL_S                      tilt held this long before an alert, s
     mount     identity   a rotation (MOUNT_TOL)       sensor -> pelvis, row-major 3x3
+    auto      1          0, 1                         1 motion-triggered recording (wear.py):
+                                                      with no host the unit logs only while
+                                                      worn; 0 it logs everything, always
+    still_dps 0.15       STILL_DPS                    below: table-still (a window's gyro RMS)
+    worn_dps  0.3        WORN_DPS                     above: the body moves it (sway or more)
+    start_s   4.0        START_S                      worn this long in a row: recording starts
+    stop_s    180.0      STOP_S                       table-still this long in a row: it stops
+
+Why those motion thresholds (``wear.py`` has the measure): a still unit's gyro shows only its
+noise, 0.01-0.02 dps RMS after the block mean for the LSM6DSO (3.8 mdps/sqrt(Hz), ST DS12140
+Table 3) and the MPU-6050 (0.005 dps/sqrt(Hz), InvenSense PS-MPU-6000A 6.1), 0.035 dps median
+with the virtual wearer's pessimistic 0.086 dps per sample; 0.15 dps is 4x that. Quiet standing
+sways the trunk ~0.3-0.5 deg RMS (Winter 1995, Gait & Posture 3:193): 1.4 dps median in the
+virtual wearer's 0.3-deg sway, never below 0.4; a wearer seated at a desk with a third of that
+sway (0.1 deg) measures 0.46 dps median, never below 0.16: above still_dps always, above
+worn_dps most seconds. A vibrating table (20-50 Hz buzz up to 1 m/s^2, lorries at 8-15 Hz) stays
+below 0.11 dps: the block mean damps it. A knock is one or two windows above worn_dps: a start
+needs start_s of them in a row. The stop time is long enough for a motionless minute of a wearer
+and short enough that a belt put down costs little of the logbook (3 min: ~1300 records).
 """
 
 import json
@@ -20,12 +39,18 @@ import math
 import os
 
 DEFAULTS = {"mode": 0, "haptics": 1, "full": 1, "drop_deg": 6.5, "tilt_deg": 5.0,
-            "dwell_s": 12.0, "mount": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]}
+            "dwell_s": 12.0, "mount": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+            "auto": 1, "still_dps": 0.15, "worn_dps": 0.3, "start_s": 4.0, "stop_s": 180.0}
 # limits (inclusive): the host's settings allow these ranges (pipeline/settings.py); the dwell
 # is at most 29 s because the alert keeps one bit per second in a small int (alerts.py)
 DROP_DEG = (1.0, 30.0)
 TILT_DEG = (0.5, 40.0)
 DWELL_S = (2.0, 29.0)
+# the two motion thresholds' ranges do not overlap: still_dps < worn_dps whatever is set
+STILL_DPS = (0.03, 0.25)
+WORN_DPS = (0.25, 5.0)
+START_S = (2.0, 6.0)  # at most 6: the pre-trigger buffer (app.PRETRIGGER_S) outlasts it
+STOP_S = (30.0, 3600.0)
 MOUNT_TOL = 0.02  # rows of a rotation: unit length and orthogonal within this, det ~ +1
 
 
@@ -52,7 +77,7 @@ def valid_mount(m):
 
 
 def valid(key, v):
-    if key in ("mode", "haptics", "full"):
+    if key in ("mode", "haptics", "full", "auto"):
         return v in (0, 1) and not isinstance(v, float)
     if key == "drop_deg":
         return _number(v, DROP_DEG[0], DROP_DEG[1])
@@ -62,6 +87,14 @@ def valid(key, v):
         return _number(v, DWELL_S[0], DWELL_S[1])
     if key == "mount":
         return valid_mount(v)
+    if key == "still_dps":
+        return _number(v, STILL_DPS[0], STILL_DPS[1])
+    if key == "worn_dps":
+        return _number(v, WORN_DPS[0], WORN_DPS[1])
+    if key == "start_s":
+        return _number(v, START_S[0], START_S[1])
+    if key == "stop_s":
+        return _number(v, STOP_S[0], STOP_S[1])
     return False
 
 

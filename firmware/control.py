@@ -17,6 +17,9 @@
                                           logged meanwhile; ends with an end-marker record
                                           (count 0) numbered with the first record not sent
     0x0B    BULK_STOP        -            end a BULK transfer early (live again)
+    0x0C    AUTO_RECORD      u8 f32       1 motion-triggered recording (logs only while worn),
+                                          0 log everything; stop after f32 s of table
+                                          stillness (config.STOP_S)
     0x0D    BUZZ             u8           buzz this many pulses now (1-BUZZ_MAX): an exercise
                                           rep the host flagged; only in training mode with
                                           haptics on (else ignored), never saved
@@ -41,11 +44,13 @@ REPLAY = 0x08
 REPLAY_STOP = 0x09
 BULK = 0x0A
 BULK_STOP = 0x0B
+AUTO_RECORD = 0x0C
 BUZZ = 0x0D
 BUZZ_MAX = 3  # pulses of 200 ms, a poll apart (board.Motor): over in well under a second
 
 _SIZES = {CALIBRATE: 0, SET_MOUNT: 36, THRESHOLDS: 12, MODE: 1, HAPTICS: 1, STREAM: 1,
-          TIME_SYNC: 4, REPLAY: 8, REPLAY_STOP: 0, BULK: 4, BULK_STOP: 0, BUZZ: 1}
+          TIME_SYNC: 4, REPLAY: 8, REPLAY_STOP: 0, BULK: 4, BULK_STOP: 0, AUTO_RECORD: 5,
+          BUZZ: 1}
 MAX_SIZE = 37
 
 
@@ -75,6 +80,10 @@ def parse(data):
         return (cmd, (data[1],)) if 1 <= data[1] <= BUZZ_MAX else None
     if cmd in (TIME_SYNC, BULK):
         return cmd, struct.unpack_from("<I", data, 1)
+    if cmd == AUTO_RECORD:
+        v = struct.unpack_from("<Bf", data, 1)
+        ok = v[0] in (0, 1) and math.isfinite(v[1]) and config.valid("stop_s", v[1])
+        return (cmd, v) if ok else None
     if cmd == REPLAY:
         v = struct.unpack_from("<II", data, 1)
         return (cmd, v) if v[0] < v[1] else None
@@ -93,4 +102,6 @@ def encode(cmd, *values):
         return bytes((cmd,)) + struct.pack("<I", *values)
     if cmd == REPLAY:
         return bytes((cmd,)) + struct.pack("<II", *values)
+    if cmd == AUTO_RECORD:
+        return bytes((cmd,)) + struct.pack("<Bf", *values)
     return bytes((cmd,))

@@ -36,6 +36,7 @@ STATUS_FIELDS = (
     "flags",  # 1 connected, 2 low battery, 4 alert active, 8 pairing window open, 16 secure,
     # 32 the logbook holds packets not yet sent (the stream is catching up), 64 a REPLAY span
     # asked for is being sent (clear: everything of it the logbook held has gone out),
+    # 128 recording: what no host receives goes to the logbook (worn, or auto-record off)
     # 256 a BULK transfer is asked for or being sent (it ends with an end-marker record)
     "sync_host_ms",  # the last TIME_SYNC: the host's milliseconds ...
     "sync_tick",  # ... and the device tick at that write
@@ -55,6 +56,7 @@ FLAG_PAIRING = 8
 FLAG_SECURE = 16
 FLAG_BACKLOG = 32
 FLAG_REPLAY = 64
+FLAG_RECORDING = 128
 FLAG_BULK = 256
 # replayed logbook packets go out at most this often, so the live stream keeps its share
 REPLAY_GAP_MS = 20

@@ -42,6 +42,10 @@ def test_components_add_up_and_light_sleep_is_what_saves() -> None:
         assert r["stream_sleep"]["ma"] < r["stream_ci_lo"]["ma"]
         assert r["offline_sleep"]["ma"] < r["offline"]["ma"]
         assert r["offline_sleep_raw"]["ma"] < r["offline_sleep"]["ma"]
+        # on a table the motion-triggered recording writes nothing: the flash share goes
+        names = {c.name for c in r["on_table"]["components"]}
+        assert "flash (logbook)" not in names
+        assert r["on_table"]["ma"] < r["offline"]["ma"]
     # a shorter connection interval means more radio events: never a longer life
     assert res["conservative"]["stream_ci_lo"]["hours"] <= \
         res["conservative"]["stream_ci_hi"]["hours"]

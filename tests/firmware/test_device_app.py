@@ -48,6 +48,7 @@ def test_device_simulate_runs_the_unit_with_the_other_imu(micropython: str) -> N
     assert r["command_errors"] == 1  # the malformed one, counted and ignored
     assert r["commands"] >= 5  # mount, mode, thresholds, and the host's time syncs
     assert (r["mode"], r["drop_deg"], r["tilt_deg"], r["dwell_s"]) == (1, 7.0, 6.0, 10.0)
+    assert (r["auto"], r["stop_s"]) == (1, 240.0)  # AUTO_RECORD (0x0C) applied
     status = r["status"]  # what the host last read from the status characteristic
     assert status is not None
     assert status[0] == 1

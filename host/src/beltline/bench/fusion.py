@@ -182,6 +182,8 @@ def run(data_dir: Path, trials: list[str] | None, rate_hz: float,
         "stream_bytes_per_sample": _r(mpy.get("bytes_per_sample"), 1),
         "stream_heap_blocks_per_sample": _blocks(mpy, "bytes_per_sample"),
         "heap_block_bytes": mpy.get("block_bytes"),
+        "wear_heap_blocks_per_sample": _blocks(mpy, "wear_bytes_per_sample"),
+        "wear_to_stream_time": _r(mpy.get("wear_to_stream_time"), 4),
         "cpython_us_per_update": _r(cpy.get("us_per_update"), 2),
         "cpython_ratio_to_madgwick": _r(cpy.get("ratio_to_madgwick"), 3),
         "per_trial": [asdict(r) for r in results],
@@ -219,6 +221,8 @@ def table(summary: dict[str, Any]) -> str:
         f"{s['stream_heap_blocks_per_sample']} per Stream.sample = "
         f"{s['stream_bytes_per_sample']} bytes of {s['heap_block_bytes']:.0f}-byte blocks",
         f"  Stream.sample        {s['stream_us_per_sample']} us (filter + angles + batching)",
+        f"  wear detector        {s['wear_heap_blocks_per_sample']} heap blocks per sample, "
+        f"{s['wear_to_stream_time']} x Stream.sample's time (motion-triggered recording)",
         f"  CPython              {s['cpython_us_per_update']} us per update "
         f"({s['cpython_ratio_to_madgwick']} x Madgwick)",
     ]

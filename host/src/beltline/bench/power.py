@@ -272,8 +272,11 @@ def _cpu(m: dict[str, float], fw: FirmwareFacts, yard_ms: float, rate: float,
 
 def scenario(m: dict[str, float], fw: FirmwareFacts, yard_ms: float, *, connected: bool,
              ci_ms: float, light_sleep: bool, poll_ms: float, advertise: bool,
-             alerts_per_hour: float, fusion: bool = True) -> dict[str, Any]:
-    """Average current (mA) of one way of running, with its components."""
+             alerts_per_hour: float, fusion: bool = True, logging: bool = True
+             ) -> dict[str, Any]:
+    """Average current (mA) of one way of running, with its components. ``logging``: with no
+    host, packets go to the logbook (False: the belt lies on a table, the motion-triggered
+    recording of ``firmware/wear.py`` is idle and nothing is written)."""
     rate = m["rate_hz"]
     polls = 1000.0 / poll_ms
     cpu = _cpu(m, fw, yard_ms, rate, polls, fusion)
@@ -320,7 +323,7 @@ def scenario(m: dict[str, float], fw: FirmwareFacts, yard_ms: float, *, connecte
                   f"{alerts_per_hour:g} alerts/h x {fw.buzz_on_s:.2f} s at "
                   f"{fw.motor_duty:.0%} PWM of {_fig('motor_ma'):.0f} mA"),
     ]
-    if not connected:
+    if not connected and logging:
         comps.append(Component("flash (logbook)", _fig("flash_ma"), "offline: every packet"))
     total = sum(c.ma for c in comps)
     return {"ma": total, "hours": BATTERY_MAH * USABLE / total, "cpu_busy": cpu["total"],
@@ -342,6 +345,10 @@ def model(m: dict[str, float], fw: FirmwareFacts, alerts_per_hour: float = 6.0,
                                      poll_ms=now, advertise=False, alerts_per_hour=a),
             "offline": scenario(m, fw, kms, connected=False, ci_ms=lo, light_sleep=False,
                                 poll_ms=now, advertise=True, alerts_per_hour=a),
+            # not worn, no host: the unit samples and advertises but logs nothing (wear.py)
+            "on_table": scenario(m, fw, kms, connected=False, ci_ms=lo, light_sleep=False,
+                                 poll_ms=now, advertise=True, alerts_per_hour=0.0,
+                                 logging=False),
             "stream_sleep": scenario(m, fw, kms, connected=True, ci_ms=lo, light_sleep=True,
                                      poll_ms=slow, advertise=False, alerts_per_hour=a),
             "offline_sleep": scenario(m, fw, kms, connected=False, ci_ms=lo, light_sleep=True,
@@ -393,6 +400,8 @@ def summarize(m: dict[str, float], fw: FirmwareFacts, res: dict[str, Any],
         "meets_offline_target_now": _days(c["offline"]["hours"]) >= TARGET_OFFLINE_DAYS,
         "ma_streaming": round(c["stream_ci_lo"]["ma"], 2),
         "ma_offline": round(c["offline"]["ma"], 2),
+        "ma_on_table_not_recording": round(c["on_table"]["ma"], 2),
+        "hours_on_table_not_recording": round(c["on_table"]["hours"], 1),
         "ma_streaming_with_light_sleep": round(c["stream_sleep"]["ma"], 2),
         "ma_offline_with_light_sleep": round(c["offline_sleep"]["ma"], 2),
         "cpu_busy_share": round(c["stream_ci_lo"]["cpu_busy"], 4),
@@ -475,6 +484,8 @@ def table(s: dict[str, Any], res: dict[str, Any]) -> str:
     for title, key in (("streaming, firmware as it is, CI "
                         f"{i['connection_interval_ms'][0]:.0f} ms", "stream_ci_lo"),
                        ("offline (no host), firmware as it is", "offline"),
+                       ("on a table, not worn, no host (motion-triggered recording idle: "
+                        "no logbook writes)", "on_table"),
                        ("streaming with light sleep (proposed)", "stream_sleep"),
                        ("offline with light sleep, radio off (proposed)", "offline_sleep")):
         sc = c[key]

@@ -63,4 +63,9 @@ def run(args: argparse.Namespace) -> None:
     if args.scenario in exercise_scenarios.EXERCISE_SCENARIOS:  # not a walk: its own files
         exercise_scenarios.write(args.scenario, args.seed, args.mount, args.rate, args.out)
         return
+    from beltline.sim import table
+
+    if args.scenario in table.TABLE_SCENARIOS:  # the belt on and off the body: wear.json too
+        table.write(args.scenario, args.minutes, args.seed, args.mount, args.rate, args.out)
+        return
     files.run(args.scenario, args.minutes, args.seed, args.mount, args.rate, args.out)

@@ -50,10 +50,16 @@ with no host in range, into the firmware's own logbook; then the host comes into
 syncs. The same arguments give the same walk (the same unit name and power-on), so running
 it twice leaves one session (the second transfers only what is new).
 
+The unit records by itself: with no host it logs only while the belt is worn (it starts
+within seconds of being put on, keeping the seconds before, and stops after 3 minutes lying
+still), so a day's wear comes home as its walks, not as a night on the table. The table
+scenarios (table_day: on a table, worn, put down again; table_knocks; table_vibration) show it.
+
 Examples:
   beltline sync
   beltline sync --address F0:F1:F2:F3:F4:F5
   beltline sync --virtual --scenario demo --minutes 40
+  beltline sync --virtual --scenario table_day --minutes 5
 """
 
 
@@ -112,14 +118,17 @@ async def _unit(args: argparse.Namespace, store: object, cfg: Settings) -> SyncR
 async def _virtual(args: argparse.Namespace, store: object, cfg: Settings) -> SyncResult:
     from beltline.sessions.store import Store
     from beltline.sessions.sync import pull
-    from beltline.sim import offline, scenarios
+    from beltline.sim import offline, scenarios, table
     from beltline.sim.unit import ODR, micropython
     from beltline.sim.wearer import simulate
 
     assert isinstance(store, Store)
     micropython()  # said at once if the MicroPython unix port is missing
-    rec = simulate(scenarios.build(args.scenario, args.minutes, args.seed), ODR["lsm6dso"],
-                   seed=args.seed, mount="back")
+    if args.scenario in table.TABLE_SCENARIOS:  # the belt on a table, worn, put down
+        rec = table.day(args.scenario, args.minutes, args.seed, ODR["lsm6dso"]).rec
+    else:
+        rec = simulate(scenarios.build(args.scenario, args.minutes, args.seed),
+                       ODR["lsm6dso"], seed=args.seed, mount="back")
     key = (args.scenario, args.minutes, args.seed)
     device = f"virtual {args.scenario} {args.minutes:g} min seed {args.seed}"
     walk = await offline.walk_without_host(rec, device, offline.boot_id_for(*key))

@@ -12,13 +12,18 @@ from typing import Any
 from beltline.firmware import control
 from beltline.link.base import LinkState, Notification
 from beltline.link.receiver import Receiver
-from beltline.sim import scenarios, wearer
+from beltline.sim import scenarios, table, wearer
 from beltline.sim.unit import ODR, VirtualBleLink, micropython
 
 __all__ = ["ODR", "micropython", "run_link", "simulate"]
 
 
 def recording(seconds: float, rate_hz: float, scenario: str, seed: int) -> wearer.Recording:
+    if scenario in table.TABLE_SCENARIOS:  # the belt off the body too
+        rec = table.day(scenario, max(seconds / 60.0, 0.5), seed, rate_hz).rec
+        n = int(seconds * rate_hz)
+        rec.t, rec.acc, rec.gyr = rec.t[:n], rec.acc[:n], rec.gyr[:n]
+        return rec
     rec = wearer.simulate(scenarios.build(scenario, max(seconds / 60.0, 0.5), seed), rate_hz,
                           seed=seed, mount="back", misalign_deg=(0.0, 0.0, 0.0))
     n = int(seconds * rate_hz)
@@ -58,7 +63,7 @@ def simulate(seconds: float, imu: str = "lsm6dso", disconnect_at: float | None =
              speed: float = 10.0) -> dict[str, Any]:
     """Run the virtual unit for ``seconds`` of a virtual wearer's ``scenario`` at ``speed``
     times real time; ``commands``: the host also sends the mount, training mode, thresholds,
-    a malformed command and a time sync."""
+    a malformed command, a time sync and the auto-record setting (on, stop after 240 s)."""
     rate = ODR[imu]
     rec = recording(seconds, rate, scenario, seed)
     cmds: list[bytes] = []
@@ -66,7 +71,8 @@ def simulate(seconds: float, imu: str = "lsm6dso", disconnect_at: float | None =
         m = wearer.mount_matrix(wearer.MOUNTS["back"], (0.0, 0.0, 0.0)).reshape(-1)
         cmds = [control.encode(control.SET_MOUNT, *m), control.encode(control.MODE, 1),
                 control.encode(control.THRESHOLDS, 7.0, 6.0, 10.0), b"\x42\x00",
-                control.encode(control.TIME_SYNC, 123456)]
+                control.encode(control.TIME_SYNC, 123456),
+                control.encode(control.AUTO_RECORD, 1, 240.0)]
     link = VirtualBleLink(rec, speed, disconnect_at, disconnect_for, imu, queue=queue)
     t0 = time.monotonic()
     rx, states = asyncio.run(run_link(link, cmds))

@@ -353,3 +353,15 @@ def build(name: str, minutes: float, seed: int) -> list[Segment]:
 from beltline.sim.exercise_scenarios import EXERCISE_SCENARIOS  # noqa: E402  (issue 17)
 
 SCENARIOS.update(EXERCISE_SCENARIOS)
+
+
+def _table_stand_in(_minutes: float, _rng: np.random.Generator) -> list[Segment]:
+    # what a wearer recording of a table scenario can be (the belt worn throughout): only
+    # ``sim.table`` builds the belt on and off the body
+    return [Segment("stand", 10.0), Segment("walk", 60.0), Segment("stand", 10.0)]
+
+
+from beltline.sim.table import TABLE_SCENARIOS  # noqa: E402
+
+SCENARIOS.update({n: Scenario(n, text, _table_stand_in, protocol=False)
+                  for n, text in TABLE_SCENARIOS.items()})

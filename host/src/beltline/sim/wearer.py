@@ -256,8 +256,11 @@ def mount_matrix(mount: Mount, misalign_deg: tuple[float, float, float]) -> np.n
 def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
              wearer: Wearer | None = None, mount: str | Mount = "back",
              misalign_deg: tuple[float, float, float] | None = None,
-             sensor: SensorModel | None = None) -> Recording:
-    """Generate a recording of ``segments`` at ``rate_hz`` (deterministic for a ``seed``)."""
+             sensor: SensorModel | None = None,
+             pose_out: dict[str, np.ndarray] | None = None) -> Recording:
+    """Generate a recording of ``segments`` at ``rate_hz`` (deterministic for a ``seed``).
+    ``pose_out``, if given, receives the pelvis pose on the internal grid (``t``, ``pos``,
+    ``q``) for motions built around this one (``sim.table``: the belt on and off)."""
     if not 10.0 <= rate_hz <= 1000.0:
         raise ValueError(f"rate_hz must be 10..1000, got {rate_hz}")
     if not segments:
@@ -432,6 +435,8 @@ def simulate(segments: list[Segment], rate_hz: float = 100.0, seed: int = 0,
 
     # --- orientation, angular velocity, specific force --------------------------------------
     q = _qmul(_qmul(_axis_quat(heading, 2), _axis_quat(tilt, 1)), _axis_quat(roll, 0))
+    if pose_out is not None:
+        pose_out.update(t=t, pos=pos, q=q)
     f_pelvis, w_body, m = body_motion(pos, q, dt, mnt, misalign_deg)
     if wearer.wobble_deg:
         f_pelvis, w_body = _wobble(f_pelvis, w_body, phase, env, t, wearer)

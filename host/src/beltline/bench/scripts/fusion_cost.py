@@ -9,7 +9,9 @@
 #   ratios), madgwick_native_us_per_update and ratio_to_madgwick_native (the same Madgwick
 #   source compiled with @micropython.native, for reference; -1 under CPython),
 #   us_per_sample (Stream.sample), bytes_per_update, madgwick_bytes_per_update,
-#   bytes_per_sample (Stream.sample), block_bytes, packets_per_s
+#   bytes_per_sample (Stream.sample), block_bytes, packets_per_s, wear_bytes_per_sample and
+#   wear_to_stream_time (wear.Wear.add, the motion-triggered recording's detector: heap per
+#   sample, and its time as a fraction of Stream.sample's, median of the repetitions)
 # Byte counts are exact (gc.mem_alloc with the collector off; -1 where there is no gc.mem_alloc)
 # and taken over whole cycles of the filter's steps and of the packets (168 samples at 100 Hz,
 # MTU 247), so they are true averages. Argument 1: repetitions (7), 2: samples per pass (168).
@@ -26,6 +28,7 @@ from madgwick import Madgwick
 
 import fusion
 import stream
+import wear
 
 try:
     from time import ticks_diff, ticks_us
@@ -72,6 +75,11 @@ def run_stream(st, data):
         if st.sample(s[0], s[1], s[2], s[3], s[4], s[5], s[6]) is not None:
             packets += 1
     return packets
+
+
+def run_wear(w, data):
+    for s in data:
+        w.add(s[0], s[1], s[2])
 
 
 def timed(fn, obj, data):
@@ -137,9 +145,11 @@ def main():
     if mn is not None:
         run_filter(mn, warm)
     run_stream(st, warm)
+    wd = wear.Wear(RATE, 0.15, 0.3, 4.0, 180.0)  # the motion-triggered recording's detector
+    run_wear(wd, warm)
     # Each repetition times each the fastest of 10 passes, one after the other; the figures
     # are medians over the repetitions (the ratios: of the per-repetition ratios).
-    tf, tm, ts, ratio, tn, ratio_n = [], [], [], [], [], []
+    tf, tm, ts, ratio, tn, ratio_n, tw = [], [], [], [], [], [], []
     for _ in range(reps):
         a = timed(run_filter, f, data)
         b = timed(run_filter, m, data)
@@ -152,19 +162,22 @@ def main():
             tn.append(c)
             ratio_n.append(a / c)
         ts.append(d)
+        tw.append(timed(run_wear, wd, data) / d)
     packets = run_stream(st, data)
     af = allocated(run_filter, f, data)
     am = allocated(run_filter, m, data)
     ast = allocated(run_stream, st, data)
+    aw = allocated(run_wear, wd, data)
     # MicroPython allocates in GC blocks of 4 machine words (16 bytes on the ESP32)
     block = 4 * (8 if sys.maxsize > 2**32 else 4)
     print("us_per_update=%.3f madgwick_us_per_update=%.3f ratio_to_madgwick=%.4f "
           "madgwick_native_us_per_update=%.3f ratio_to_madgwick_native=%.4f "
           "us_per_sample=%.3f bytes_per_update=%.2f madgwick_bytes_per_update=%.2f "
-          "bytes_per_sample=%.2f block_bytes=%d packets_per_s=%.3f"
+          "bytes_per_sample=%.2f block_bytes=%d packets_per_s=%.3f "
+          "wear_bytes_per_sample=%.2f wear_to_stream_time=%.4f"
           % (median(tf), median(tm), median(ratio), median(tn) if tn else -1.0,
              median(ratio_n) if ratio_n else -1.0, median(ts), af, am, ast, block,
-             packets * RATE / n))
+             packets * RATE / n, aw, median(tw)))
 
 
 main()

@@ -162,6 +162,9 @@ def figures(a, clock, n, imu_kind, wall_ms, state):
         "wall_ms": wall_ms, "connects": p.connects, "mtu": p.mtu, "input_samples": n,
         "time_sync": list(a.time_sync), "boot_id": a.boot_id,
         "pairing_windows": a.pairing_windows,
+        "auto": a.cfg["auto"], "stop_s": a.cfg["stop_s"], "recording": a.wear.recording,
+        "auto_starts": a.wear.starts, "auto_stops": a.wear.stops,
+        "motion_windows": a.wear.windows,
     }
 
 
