@@ -74,10 +74,20 @@ def run(args: argparse.Namespace) -> None:
     from beltline.sessions import analyze, rawcsv, tables
 
     cfg = settings.load(args.settings, args.set)
-    raw = rawcsv.read(args.raw, args.acc_unit, args.gyro_unit, args.rate)
-    log.info("%s: %d samples, %.1f Hz, %.1f min", args.raw, len(raw.t), raw.rate_hz,
-             (raw.t[-1] - raw.t[0]) / 60)
-    res = analyze.run(raw, cfg)
+    # streamed: the file is read, analysed and the samples written a piece at a time, so
+    # memory stays flat for any length; the samples go to a .part file that replaces the
+    # output only when the whole analysis succeeded (bad input writes nothing)
+    chunks = rawcsv.read_chunks(args.raw, args.acc_unit, args.gyro_unit, args.rate)
+    writer = tables.SamplesWriter(args.samples) if args.samples else None
+    try:
+        res = analyze.run_stream(chunks, cfg, writer.write if writer else None)
+    except BaseException:
+        if writer is not None:
+            writer.close(ok=False)
+        raise
+    if writer is not None:
+        writer.close()
+    log.info("%s: %d samples", args.raw, res.samples_in)
     n, secs = res.pipeline.bridged
     if n:
         log.warning("%d short hole(s) in the time line (%.2f s in all) were bridged", n, secs)
@@ -86,7 +96,7 @@ def run(args: argparse.Namespace) -> None:
                     g.seconds)
     from beltline import privacy
 
-    for out in (args.episodes, args.steps, args.step_measures, args.samples):
+    for out in (args.episodes, args.steps, args.step_measures):
         if out is not None:
             privacy.private_file(out)  # health data: 0600 (the writers keep the mode)
     tables.write_episodes(args.episodes, res.episodes)
@@ -95,8 +105,6 @@ def run(args: argparse.Namespace) -> None:
         tables.write_steps(args.steps, rows.steps, columns=("t_s", "side"))
     if args.step_measures:
         tables.write_steps(args.step_measures, rows.steps)
-    if args.samples:
-        tables.write_samples(args.samples, res.samples)
     kinds: dict[str, int] = {}
     for e in res.episodes:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from beltline.errors import DataError
+from beltline.pipeline.activity import ACTIVITY_NAMES
 from beltline.privacy import open_private
 from beltline.records import (
     EPISODE_COLUMNS,
@@ -46,12 +47,58 @@ GYR_MAX_RADS = 100.0  # ~5700 deg/s
 # --- writing --------------------------------------------------------------------------------
 def write_samples(path: Path, samples: SampleBlock) -> None:
     """``t_s,obliquity_deg,tilt_deg,activity``; unknown angles are empty fields."""
-    t, o, p, a = samples.t_s, samples.obliquity_deg, samples.tilt_deg, samples.activity
-    with open_private(path) as f:
-        f.write(",".join(SAMPLE_COLUMNS) + "\n")
-        for w, x, y, z in zip(np.char.mod("%.4f", t), np.char.mod("%.3f", o),
-                              np.char.mod("%.3f", p), a, strict=True):
-            f.write(f"{w},{x if x != 'nan' else ''},{y if y != 'nan' else ''},{z}\n")
+    with SamplesWriter(path) as w:
+        w.write_names(samples.t_s, samples.obliquity_deg, samples.tilt_deg, samples.activity)
+
+
+_ROW = "{:.4f},{:.3f},{:.3f},{}\n".format
+_NAMES = np.array(ACTIVITY_NAMES, object)  # index = activity code
+
+
+class SamplesWriter:
+    """The samples file written piece by piece (a streamed analysis), through a ``.part`` file
+    beside it that replaces ``path`` only when ``close`` is reached without an error: a failed
+    analysis leaves no half-written file. One format call per row (str.format in C; several
+    times faster than ``np.char.mod`` per column); an unknown angle (NaN) is an empty field."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._part = self.path.with_name(self.path.name + ".part")
+        self._f = open_private(self._part)
+        self._f.write(",".join(SAMPLE_COLUMNS) + "\n")
+        self.rows = 0
+
+    def write(self, t: np.ndarray, obliquity_deg: np.ndarray, tilt_deg: np.ndarray,
+              code: np.ndarray) -> None:
+        """Rows with the activity as a code into ``pipeline.activity.ACTIVITY_NAMES``."""
+        self.write_names(t, obliquity_deg, tilt_deg, _NAMES[np.asarray(code, np.intp)])
+
+    def write_names(self, t: np.ndarray, obliquity_deg: np.ndarray, tilt_deg: np.ndarray,
+                    activity: np.ndarray) -> None:
+        for i in range(0, len(t), 65536):  # bounded text per write
+            sl = slice(i, i + 65536)
+            text = "".join(map(_ROW, np.asarray(t[sl], float).tolist(),
+                               np.asarray(obliquity_deg[sl], float).tolist(),
+                               np.asarray(tilt_deg[sl], float).tolist(),
+                               np.asarray(activity[sl]).tolist()))
+            # "nan" is only ever a formatted NaN here (no activity name contains it)
+            self._f.write(text.replace("nan", ""))
+        self.rows += len(t)
+
+    def close(self, ok: bool = True) -> None:
+        if self._f.closed:
+            return
+        self._f.close()
+        if ok:
+            os.replace(self._part, self.path)
+        else:
+            self._part.unlink(missing_ok=True)
+
+    def __enter__(self) -> SamplesWriter:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self.close(ok=kind is None)
 
 
 def write_steps(path: Path, steps: Iterable[StepRow],
