@@ -65,13 +65,14 @@ def read(path: Path, acc_unit: str | None = None, gyro_unit: str | None = None,
 
 
 def read_chunks(path: Path, acc_unit: str | None = None, gyro_unit: str | None = None,
-                rate_hz: float | None = None, rows: int = CHUNK_ROWS) -> Iterator[Raw]:
+                rate_hz: float | None = None, rows: int | None = None) -> Iterator[Raw]:
     """``read`` in pieces of ``rows`` samples, so a file of any length is never whole in
     memory (the common format; the other formats are read whole, then given out in pieces).
     Each piece gets ``read``'s checks, its statistics (rate, units) over that piece (a last
     piece shorter than 200 samples only gets the row checks), and time must increase from one
     piece to the next. A fault raises ``DataError`` naming the data row, when its piece comes."""
     path = Path(path)
+    rows = rows or CHUNK_ROWS
     common = _common_layout(path, acc_unit, gyro_unit, rate_hz)
     if isinstance(common, Raw):
         for i in range(0, len(common.t), rows):
@@ -177,9 +178,9 @@ def check(raw: Raw, name: str = "recording", offset: int = 0, stats: bool = True
             & np.isfinite(raw.gyr).all(axis=1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{name}: {int(bad.sum())} sample(s) with NaN or infinite values, the "
-                        f"first at t={raw.t[i]!r} (data row {offset + i + 1}); remove or repair "
-                        "them")
+        raise DataError(f"{name}: {int(bad.sum())} sample(s) with missing, NaN or infinite "
+                        f"values, the first at t={raw.t[i]!r} (data row {offset + i + 1}; a "
+                        "truncated or damaged file?); remove or repair them")
     dt = np.diff(raw.t)
     if (dt <= 0).any():
         i = int(np.flatnonzero(dt <= 0)[0])
