@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from beltline.cli.common import add, in_file, input_options, out_file
+
+if TYPE_CHECKING:
+    from beltline.sessions.rawcsv import Raw
 
 log = logging.getLogger("beltline")
 
@@ -45,7 +50,10 @@ Bad input is an error with the reason and nothing is written (exit status 1; 2 f
 command line): missing columns, text or NaN values, time going backwards, a rate outside
 50-200 Hz, values that look like g, deg/s or rad/s where the other is declared, no walking at
 all. Holes in the time line up to 0.1 s are bridged and counted; longer ones are gaps:
-reported, never filled, and no sample is written inside them.
+reported, never filled, and no sample is written inside them. A file of any length is read,
+analysed and written a piece at a time (memory stays flat: a week-long file needs no more
+than an hour's); a fault late in a long file is found when its piece is read, and then too
+nothing is written.
 
 Settings (thresholds, dwell) come from --settings FILE.toml and --set NAME=VALUE; defaults and
 their clinical sources are listed in beltline/pipeline/settings.py and the README.
@@ -69,6 +77,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     input_options(p)
 
 
+def _progress(chunks: Iterator[Raw]) -> Iterator[Raw]:
+    """The pieces with a progress bar (samples read; only on a terminal)."""
+    from tqdm import tqdm
+
+    with tqdm(unit=" samples", unit_scale=True, desc="analysing", disable=None,
+              leave=False) as bar:
+        for raw in chunks:
+            yield raw
+            bar.update(len(raw.t))
+
+
 def run(args: argparse.Namespace) -> None:
     from beltline.pipeline import settings
     from beltline.sessions import analyze, rawcsv, tables
@@ -77,7 +96,7 @@ def run(args: argparse.Namespace) -> None:
     # streamed: the file is read, analysed and the samples written a piece at a time, so
     # memory stays flat for any length; the samples go to a .part file that replaces the
     # output only when the whole analysis succeeded (bad input writes nothing)
-    chunks = rawcsv.read_chunks(args.raw, args.acc_unit, args.gyro_unit, args.rate)
+    chunks = _progress(rawcsv.read_chunks(args.raw, args.acc_unit, args.gyro_unit, args.rate))
     writer = tables.SamplesWriter(args.samples) if args.samples else None
     try:
         res = analyze.run_stream(chunks, cfg, writer.write if writer else None)
