@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from beltline.cli.common import add, in_file, input_options, out_file
 
 if TYPE_CHECKING:
+    from beltline.records import StepRow
     from beltline.sessions.rawcsv import Raw
 
 log = logging.getLogger("beltline")
@@ -97,15 +98,33 @@ def run(args: argparse.Namespace) -> None:
     # memory stays flat for any length; the samples go to a .part file that replaces the
     # output only when the whole analysis succeeded (bad input writes nothing)
     chunks = _progress(rawcsv.read_chunks(args.raw, args.acc_unit, args.gyro_unit, args.rate))
-    writer = tables.SamplesWriter(args.samples) if args.samples else None
+    writers: list[tables.SamplesWriter | tables.StepsWriter] = []
+    samples = steps = measures = None
     try:
-        res = analyze.run_stream(chunks, cfg, writer.write if writer else None)
+        if args.samples:
+            writers.append(samples := tables.SamplesWriter(args.samples))
+        if args.steps:
+            writers.append(steps := tables.StepsWriter(args.steps, ("t_s", "side")))
+        if args.step_measures:
+            writers.append(measures := tables.StepsWriter(args.step_measures))
+
+        def write_steps(rows: list[StepRow]) -> None:
+            for w in (steps, measures):
+                if w is not None:
+                    w.write(rows)
+
+        res = analyze.run_stream(chunks, cfg, samples.write if samples else None,
+                                 write_steps)
+        from beltline import privacy
+
+        privacy.private_file(args.episodes)  # health data: 0600 (the writer keeps the mode)
+        tables.write_episodes(args.episodes, res.episodes)
     except BaseException:
-        if writer is not None:
-            writer.close(ok=False)
+        for w in writers:
+            w.close(ok=False)
         raise
-    if writer is not None:
-        writer.close()
+    for w in writers:
+        w.close()
     log.info("%s: %d samples", args.raw, res.samples_in)
     n, secs = res.pipeline.bridged
     if n:
@@ -113,24 +132,12 @@ def run(args: argparse.Namespace) -> None:
     for g in res.gaps:
         log.warning("gap: no data from %.3f s to %.3f s (%.2f s)", g.start_s, g.end_s,
                     g.seconds)
-    from beltline import privacy
-
-    for out in (args.episodes, args.steps, args.step_measures):
-        if out is not None:
-            privacy.private_file(out)  # health data: 0600 (the writers keep the mode)
-    tables.write_episodes(args.episodes, res.episodes)
-    rows = res.out.rows()
-    if args.steps:
-        tables.write_steps(args.steps, rows.steps, columns=("t_s", "side"))
-    if args.step_measures:
-        tables.write_steps(args.step_measures, rows.steps)
     kinds: dict[str, int] = {}
     for e in res.episodes:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
     cal = res.pipeline.calibration
-    unknown = sum(side == "unknown" for _, side in res.steps)
     log.info("%d steps (%d with the side unknown), %d episode(s) %s, %d gap(s)",
-             len(res.steps), unknown, len(res.episodes), kinds or "", len(res.gaps))
+             res.steps_out, res.steps_unknown, len(res.episodes), kinds or "", len(res.gaps))
     if cal is not None:
         log.info("calibration: neutral from %s (confidence %.1f), axes confidence %.1f",
                  cal.neutral_source, cal.neutral_confidence, cal.axes_confidence)

@@ -74,6 +74,8 @@ class Output:
     def rows(self) -> Rows:
         """What this output made final, as the store and the exports take it."""
         return Rows(SampleBlock(self.t, self.obliquity_deg, self.tilt_deg, self.activity),
-                    [StepRow(t, side, s.drop_deg, s.tilt_deg, s.range_deg, s.cadence_spm,
-                             s.hike_deg) for t, side, s in self.steps],
-                    list(self.episodes), list(self.gaps))
+                    self.step_rows(), list(self.episodes), list(self.gaps))
+
+    def step_rows(self) -> list[StepRow]:
+        return [StepRow(t, side, s.drop_deg, s.tilt_deg, s.range_deg, s.cadence_spm,
+                        s.hike_deg) for t, side, s in self.steps]

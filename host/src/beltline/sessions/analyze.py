@@ -14,7 +14,7 @@ from beltline.pipeline.episodes import Episode
 from beltline.pipeline.output import Output
 from beltline.pipeline.resample import Gap
 from beltline.pipeline.settings import Settings
-from beltline.records import SampleBlock
+from beltline.records import SampleBlock, StepRow
 from beltline.sessions import rawcsv
 
 log = logging.getLogger(__name__)
@@ -139,9 +139,11 @@ class Streamed:
     """What a streamed analysis keeps: everything but the per-sample results (given to the
     sink as they come)."""
 
-    out: Output  # steps, episodes and gaps (no samples)
+    out: Output  # episodes and gaps, and the steps unless a step sink took them
     pipeline: Pipeline
     samples_in: int
+    steps_out: int = 0  # steps given out (kept or to the sink)
+    steps_unknown: int = 0  # of those, with the side unknown
 
     @property
     def episodes(self) -> list[Episode]:
@@ -157,17 +159,26 @@ class Streamed:
 
 
 def run_stream(chunks: Iterable[rawcsv.Raw], settings: Settings | None = None,
-               sink: SampleSink | None = None) -> Streamed:
+               sink: SampleSink | None = None,
+               step_sink: Callable[[list[StepRow]], None] | None = None) -> Streamed:
     """``run`` over a recording given in pieces (``rawcsv.read_chunks``) with memory bounded
     by the piece size: the per-sample results at the input's instants go to ``sink`` (time,
     obliquity, tilt, activity code into ``ACTIVITY_NAMES``) in time order as they become
-    final; steps, episodes and gaps are kept."""
+    final; the steps to ``step_sink`` as rows when given (a week holds ~0.5 M steps), else
+    they are kept; episodes and gaps (a few per hour) are kept."""
     p = Pipeline(settings)
     kept = Output()
     times = InputTimes(sink) if sink is not None else None
+    counts = [0, 0]
 
     def take(o: Output) -> None:
-        kept.steps += o.steps
+        counts[0] += len(o.steps)
+        counts[1] += sum(side == "unknown" for _, side, _ in o.steps)
+        if step_sink is not None:
+            if o.steps:
+                step_sink(o.step_rows())
+        else:
+            kept.steps += o.steps
         kept.episodes += o.episodes
         kept.gaps += o.gaps
         if times is not None:
@@ -183,4 +194,4 @@ def run_stream(chunks: Iterable[rawcsv.Raw], settings: Settings | None = None,
     if times is not None:
         times.finish()
     kept.episodes.sort(key=lambda e: e.start_s)
-    return Streamed(kept, p, n)
+    return Streamed(kept, p, n, counts[0], counts[1])

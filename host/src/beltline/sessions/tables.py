@@ -62,10 +62,7 @@ class SamplesWriter:
     times faster than ``np.char.mod`` per column); an unknown angle (NaN) is an empty field."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._part = self.path.with_name(self.path.name + ".part")
-        self._f = open_private(self._part)
-        self._f.write(",".join(SAMPLE_COLUMNS) + "\n")
+        self._part = _PartFile(path, ",".join(SAMPLE_COLUMNS))
         self.rows = 0
 
     def write(self, t: np.ndarray, obliquity_deg: np.ndarray, tilt_deg: np.ndarray,
@@ -82,17 +79,11 @@ class SamplesWriter:
                                np.asarray(tilt_deg[sl], float).tolist(),
                                np.asarray(activity[sl]).tolist()))
             # "nan" is only ever a formatted NaN here (no activity name contains it)
-            self._f.write(text.replace("nan", ""))
+            self._part.f.write(text.replace("nan", ""))
         self.rows += len(t)
 
     def close(self, ok: bool = True) -> None:
-        if self._f.closed:
-            return
-        self._f.close()
-        if ok:
-            os.replace(self._part, self.path)
-        else:
-            self._part.unlink(missing_ok=True)
+        self._part.close(ok)
 
     def __enter__(self) -> SamplesWriter:
         return self
@@ -105,12 +96,56 @@ def write_steps(path: Path, steps: Iterable[StepRow],
                 columns: Sequence[str] = STEP_COLUMNS) -> None:
     """The steps with ``columns`` (a prefix of ``STEP_COLUMNS``: ``analyze --steps`` writes
     only ``t_s,side``)."""
-    with open_private(path) as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(columns)
+    with StepsWriter(path, columns) as w:
+        w.write(steps)
+
+
+class StepsWriter:
+    """The steps file written as the steps come (a streamed analysis), through a ``.part`` file
+    like ``SamplesWriter``: a week of steps is never held in memory."""
+
+    def __init__(self, path: Path, columns: Sequence[str] = STEP_COLUMNS) -> None:
+        self.columns = tuple(columns)
+        self._part = _PartFile(path, ",".join(self.columns))
+        self.rows = 0
+
+    def write(self, steps: Iterable[StepRow]) -> None:
+        text = []
         for s in steps:
-            values = [getattr(s, c) for c in columns]
-            w.writerow([f"{values[0]:.3f}", values[1], *(_fmt(v) for v in values[2:])])
+            values = [getattr(s, c) for c in self.columns]
+            text.append(",".join([f"{values[0]:.3f}", values[1],
+                                  *(_fmt(v) for v in values[2:])]) + "\n")
+        self._part.f.write("".join(text))
+        self.rows += len(text)
+
+    def close(self, ok: bool = True) -> None:
+        self._part.close(ok)
+
+    def __enter__(self) -> StepsWriter:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self.close(ok=kind is None)
+
+
+class _PartFile:
+    """A private file written as ``path.part`` and renamed to ``path`` when closed without an
+    error (removed otherwise)."""
+
+    def __init__(self, path: Path, header: str) -> None:
+        self.path = Path(path)
+        self.part = self.path.with_name(self.path.name + ".part")
+        self.f = open_private(self.part)
+        self.f.write(header + "\n")
+
+    def close(self, ok: bool) -> None:
+        if self.f.closed:
+            return
+        self.f.close()
+        if ok:
+            os.replace(self.part, self.path)
+        else:
+            self.part.unlink(missing_ok=True)
 
 
 def write_episodes(path: Path, episodes: Iterable[EpisodeRow]) -> None:
