@@ -245,3 +245,22 @@ def test_a_fault_late_in_a_streamed_file_writes_nothing(recording: tuple[Path, o
     assert main(["analyze", str(bad), "--episodes", str(ep), "--samples", str(sa)]) == 1
     assert f"data row {k}, az: 'abc' is not a number" in caplog.text
     assert not ep.exists() and not sa.exists() and not (tmp_path / "sa.csv.part").exists()
+
+
+def test_streamed_steps_are_written_as_they_come_and_match(recording: tuple[Path, object],
+                                                          tmp_path: Path) -> None:
+    from beltline.sessions import analyze, tables
+
+    raw = rawcsv.read(recording[0])
+    rows: list[object] = []
+    s = analyze.run_stream(_pieces(raw, 5000), None, None, rows.extend)
+    assert s.out.steps == []  # given to the sink, not kept
+    whole = analyze.run(raw)
+    assert s.steps_out == len(whole.steps) == len(rows)
+    assert [repr(r) for r in rows] == [repr(r) for r in whole.out.rows().steps]  # NaN-safe
+    sm = tmp_path / "sm.csv"
+    assert main(["analyze", str(recording[0]), "--episodes", str(tmp_path / "ep.csv"),
+                 "--step-measures", str(sm)]) == 0
+    ref = tmp_path / "ref.csv"
+    tables.write_steps(ref, whole.out.rows().steps)
+    assert sm.read_bytes() == ref.read_bytes()
