@@ -204,8 +204,8 @@ def test_read_chunks_gives_the_file_and_names_rows_in_later_pieces(
     lines = recording[0].read_text().splitlines()
     bad = tmp_path / "bad.csv"
     f = lines[12001].split(",")
-    bad.write_text("\n".join(lines[:12001] + [",".join([f[0], "x7", *f[2:]])]
-                             + lines[12002:]) + "\n")
+    row = ",".join([f[0], "x7", *f[2:]])
+    bad.write_text("\n".join([*lines[:12001], row, *lines[12002:]]) + "\n")
     with pytest.raises(DataError, match=r"data row 12001, ax: 'x7' is not a number"):
         list(rawcsv.read_chunks(bad, rows=5000))
     swapped = lines[:]
@@ -240,11 +240,13 @@ def test_a_fault_late_in_a_streamed_file_writes_nothing(recording: tuple[Path, o
     k = len(lines) - 100
     bad = tmp_path / "late.csv"
     f = lines[k].split(",")
-    bad.write_text("\n".join(lines[:k] + [",".join([*f[:3], "abc", *f[4:]])] + lines[k + 1:]))
+    bad.write_text("\n".join([*lines[:k], ",".join([*f[:3], "abc", *f[4:]]), *lines[k + 1:]]))
     ep, sa = tmp_path / "ep.csv", tmp_path / "sa.csv"
     assert main(["analyze", str(bad), "--episodes", str(ep), "--samples", str(sa)]) == 1
     assert f"data row {k}, az: 'abc' is not a number" in caplog.text
-    assert not ep.exists() and not sa.exists() and not (tmp_path / "sa.csv.part").exists()
+    assert not ep.exists()
+    assert not sa.exists()
+    assert not (tmp_path / "sa.csv.part").exists()
 
 
 def test_streamed_steps_are_written_as_they_come_and_match(recording: tuple[Path, object],
