@@ -43,7 +43,8 @@ class Raw:
         return float(1.0 / np.median(np.diff(self.t))) if len(self.t) > 1 else 0.0
 
 
-CHUNK_ROWS = 1 << 18  # rows per piece of a streamed read (~44 min at 100 Hz, ~15 MB)
+CHUNK_ROWS = 1 << 16  # rows per piece of a streamed read (~11 min at 100 Hz): pandas needs
+# several times the piece while parsing it (2^18 rows: ~130 MB more at the peak)
 
 
 def read(path: Path, acc_unit: str | None = None, gyro_unit: str | None = None,
