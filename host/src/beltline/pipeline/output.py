@@ -14,6 +14,20 @@ _SAMPLE_FIELDS = ("t", "obliquity_deg", "tilt_deg", "activity_code")
 _NAMES = np.array(ACTIVITY_NAMES, "<U8")
 
 
+def codes(names: np.ndarray) -> np.ndarray:
+    """Activity names as int8 codes into ``ACTIVITY_NAMES`` (a name it does not know is an
+    error, never a silent "")."""
+    names = np.asarray(names).astype(str)
+    out = np.zeros(len(names), np.int8)
+    for i, a in enumerate(ACTIVITY_NAMES[1:], start=1):
+        out[names == a] = i
+    unknown = (out == 0) & (names != "")
+    if unknown.any():
+        raise ValueError(f"unknown activity {names[unknown][0]!r}; expected one of "
+                         f"{', '.join(ACTIVITY_NAMES[1:])} or empty")
+    return out
+
+
 class Output:
     """What one ``push`` made final. ``t``/``obliquity_deg``/``tilt_deg``/``activity`` are per
     grid sample (100 Hz, the input's clock); ``steps`` are ``(t_s, side, Step)`` heel strikes.
@@ -31,6 +45,10 @@ class Output:
 
     def add_samples(self, t: np.ndarray, obliquity_deg: np.ndarray, tilt_deg: np.ndarray,
                     activity_code: np.ndarray) -> None:
+        """``activity_code``: int8 codes, or the names themselves (turned into codes)."""
+        activity_code = np.asarray(activity_code)
+        if activity_code.dtype.kind in "USO":
+            activity_code = codes(activity_code)
         for k, v in zip(_SAMPLE_FIELDS, (t, obliquity_deg, tilt_deg, activity_code),
                         strict=True):
             self._parts[k].append(v)
