@@ -5,7 +5,7 @@ The reference for the live figure is the batch run on the same recording in the 
 the ratio shows what packet-by-packet feeding costs. The floor of ``analyze`` is a process that
 only parses the same CSV with pandas and runs the C++ VQF over it (what no analysis can avoid);
 both run as child processes, interleaved, so the machine's load hits them alike; peak memory is
-each child's own RSS high-water mark (``os.wait4``).
+each child's own RSS high-water mark (its ``VmHWM`` at exit).
 """
 
 from __future__ import annotations
@@ -114,19 +114,49 @@ VQF(0.01).updateBatch(gyr, acc)
 """
 
 
+# runs a module or code in a child and writes its own peak RSS (VmHWM, KiB) at exit: a child's
+# ru_maxrss on Linux starts from its parent's RSS at the fork (exec keeps the high-water mark),
+# so the bench's own memory would show in every child's figure; VmHWM belongs to the new image
+WRAP = """
+import atexit, runpy, sys
+out = sys.argv[1]
+def peak():
+    try:
+        with open("/proc/self/status") as f:
+            hwm = [line.split()[1] for line in f if line.startswith("VmHWM:")]
+    except OSError:
+        return
+    with open(out, "w") as f:
+        f.write(hwm[0] if hwm else "")
+atexit.register(peak)
+kind, target = sys.argv[2], sys.argv[3]
+sys.argv = [target, *sys.argv[4:]]
+if kind == "-m":
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    exec(compile(target, "<floor>", "exec"), {"__name__": "__main__"})
+"""
+
+
 def child(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one child process, which must succeed."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert p.stderr is not None
-    err = p.stderr.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - t0
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:4])}... failed ({p.returncode}): "
-                           f"{err.decode(errors='replace')[-400:]}")
-    return seconds, usage.ru_maxrss / 1024  # Linux: KiB
+    """(wall seconds, peak RSS MiB) of one child process ``[python, -m|-c, target, args...]``,
+    which must succeed."""
+    with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak_file:
+        full = [cmd[0], "-c", WRAP, peak_file.name, *cmd[1:]]
+        t0 = time.perf_counter()
+        p = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert p.stderr is not None
+        err = p.stderr.read()
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - t0
+        if p.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd[:4])}... failed ({p.returncode}): "
+                               f"{err.decode(errors='replace')[-400:]}")
+        text = Path(peak_file.name).read_text().strip()
+    # without /proc (not Linux): the child's ru_maxrss (KiB on Linux, bytes on macOS)
+    kib = float(text) if text else usage.ru_maxrss / (1024 if sys.platform == "darwin" else 1)
+    return seconds, kib / 1024
 
 
 def analyze_cmd(csv: Path, out: Path, samples: bool) -> list[str]:

@@ -51,6 +51,7 @@ def butter2(kind: str, cutoff_hz: float | tuple[float, float]) -> tuple[np.ndarr
 
 _SPAN_GAIN = 1e3  # a block spans pole^-L <= this: rounding grows at most this much (~1e-13)
 _NEGLIGIBLE = 1e-17  # block-to-block terms below this (relative) are below double rounding
+_SMALL = 64  # values (samples x channels) up to which the plain recursion is cheaper
 
 
 class IIR:
@@ -88,6 +89,8 @@ class IIR:
         self._gamma = V[0, keep]  # output weight of each mode
         self._beta = (Vinv @ B)[keep]  # input weight of each mode
         self._to_modes = Vinv[keep]  # a real state to the modes' states
+        self._from_modes = V[:, keep] * self._weight[None, :]  # and back (real part)
+        self._bl, self._al = b.tolist(), a.tolist()
         self._zi_step = np.linalg.solve(np.eye(m) - A, B)  # steady state for a unit step
         mag = np.abs(self._poles)
         if (mag >= 1.0).any():
@@ -101,7 +104,7 @@ class IIR:
         self.reset()
 
     def reset(self) -> None:
-        self.zi: np.ndarray | None = None  # the modes' states (modes x channels), complex
+        self.zi: np.ndarray | None = None  # the transposed direct form II state (m x channels)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, float)
@@ -110,14 +113,41 @@ class IIR:
         X = x.reshape(len(x), -1)
         if self.zi is None:
             # start from steady state on the first value: no start-up transient
-            self.zi = self._to_modes @ (self._zi_step[:, None] * X[0][None, :])
-        y = self.b[0] * X
-        states = np.empty_like(self.zi)
-        for i in range(len(self._poles)):
-            w, states[i] = _mode(X, self._pw[i], self._ipw[i], self.zi[i])
-            y += (self._weight[i] * self._gamma[i] * w).real
-        self.zi = states
+            self.zi = self._zi_step[:, None] * X[0][None, :]
+        if X.size <= _SMALL:
+            y = self._direct(X)
+        else:
+            y = self.b[0] * X
+            w0 = self._to_modes @ self.zi
+            states = np.empty_like(w0)
+            for i in range(len(self._poles)):
+                w, states[i] = _mode(X, self._pw[i], self._ipw[i], w0[i])
+                y += (self._weight[i] * self._gamma[i] * w).real
+            self.zi = (self._from_modes @ states).real
         return y.reshape(x.shape)
+
+    def _direct(self, X: np.ndarray) -> np.ndarray:
+        """A few samples (a live packet): the recursion itself, sample by sample, as
+        ``lfilter`` does it (a handful of numpy calls per mode would cost more)."""
+        assert self.zi is not None
+        b, a = self._bl, self._al
+        m = len(a) - 1
+        b0 = b[0]
+        y = np.empty(X.shape)
+        zi = self.zi.copy()
+        for ch in range(X.shape[1]):
+            z = zi[:, ch].tolist()
+            out = []
+            for v in X[:, ch].tolist():
+                yv = b0 * v + z[0]
+                for i in range(m - 1):
+                    z[i] = b[i + 1] * v + z[i + 1] - a[i + 1] * yv
+                z[m - 1] = b[m] * v - a[m] * yv
+                out.append(yv)
+            y[:, ch] = out
+            zi[:, ch] = z
+        self.zi = zi
+        return y
 
 
 def _mode(X: np.ndarray, pw_all: np.ndarray, ipw_all: np.ndarray,
