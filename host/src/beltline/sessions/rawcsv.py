@@ -137,8 +137,9 @@ def _common_pieces(path: Path, head: Header, idx: list[int], acc_k: float, gyr_k
         with pd.read_csv(path, chunksize=rows, **opts) as reader:
             for df in reader:
                 if df.shape[1] <= max(idx):
-                    raise DataError(f"{path}: data row {offset + 1} has {df.shape[1]} fields, "
-                                    f"the header {len(head.names)}; a truncated or damaged file?")
+                    raise DataError(f"{path}: cannot read the numbers (data row {offset + 1} "
+                                    f"has {df.shape[1]} fields, the header "
+                                    f"{len(head.names)}); a truncated or damaged file?")
                 data = df.to_numpy()[:, idx]
                 yield offset, Raw(np.ascontiguousarray(data[:, 0]), data[:, 1:4] * acc_k,
                                   data[:, 4:7] * gyr_k)
