@@ -66,11 +66,17 @@ def test_bench_detection_and_pipeline_end_with_json(tmp_path: Path) -> None:
     assert set(result["virtual"]) >= {"hip_drop", "anterior_tilt", "pelvic_obliquity"}
     assert result["walkers"] is None
     assert "walkers suite skipped" in proc.stderr
-    proc = _run("bench", "pipeline", "--minutes", "2", "--hours", "0")
+    proc = _run("bench", "pipeline", "--minutes", "2", "--hours", "0", "--days", "0.02",
+                "--repeats", "1")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["batch_samples_per_s"] > 0
     assert result["live_us_per_sample"] > 0
+    assert result["analyze_vs_floor"] > 0
+    assert result["analyze_samples_vs_floor"] > 0
+    assert 0 < result["peak_mib_1h"] < 2000
+    assert 0 < result["peak_mib_week"] < 2000
+    assert result["week_rows"] >= 0.02 * 86400 * 90  # the long file really was that long
 
 
 def test_bench_sim_ends_with_json() -> None:
@@ -91,3 +97,20 @@ def test_version_from_the_command_and_python_m() -> None:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout == f"beltline {__version__}\n", cmd
+
+
+def test_each_command_is_built_by_the_group_that_registers_it() -> None:
+    """``beltline CMD`` builds only CMD's group (start-up cost): the table must say which."""
+    import argparse
+
+    from beltline import cli
+
+    for module in cli.COMMANDS:
+        p = argparse.ArgumentParser()
+        sub = p.add_subparsers()
+        module.register(sub)
+        for name in sub.choices:
+            assert cli.GROUP_OF[name] is module, name
+    full = cli.build_parser()
+    names = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(names) == set(cli.GROUP_OF)

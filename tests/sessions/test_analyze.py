@@ -166,3 +166,103 @@ def test_header_spelling_from_a_spreadsheet_is_accepted(recording: tuple[Path, o
     a, b = rawcsv.read(raw_path), rawcsv.read(other)
     np.testing.assert_array_equal(a.t, b.t)
     np.testing.assert_array_equal(a.gyr, b.gyr)
+
+
+# --- streamed analysis (memory flat for any length) -----------------------------------------
+def _pieces(raw: rawcsv.Raw, n: int) -> list[rawcsv.Raw]:
+    return [rawcsv.Raw(raw.t[i: i + n], raw.acc[i: i + n], raw.gyr[i: i + n])
+            for i in range(0, len(raw.t), n)]
+
+
+@pytest.mark.parametrize("piece", [997, 30011])
+def test_streamed_analysis_equals_the_whole_file(recording: tuple[Path, object],
+                                                 piece: int) -> None:
+    from beltline.sessions import analyze
+
+    raw = rawcsv.read(recording[0])
+    whole = analyze.run(raw)
+    got: list[tuple[np.ndarray, ...]] = []
+    s = analyze.run_stream(_pieces(raw, piece), None, lambda *a: got.append(a))
+    t, o, p, c = (np.concatenate([g[k] for g in got]) for k in range(4))
+    assert np.array_equal(t, raw.t)  # every input instant once, in order
+    assert np.array_equal(o, whole.obliquity_deg, equal_nan=True)
+    assert np.array_equal(p, whole.tilt_deg, equal_nan=True)
+    assert c.dtype == np.int8
+    assert list(np.array(analyze.ACTIVITY_NAMES)[c]) == list(whole.activity)
+    assert s.steps == whole.steps
+    assert [e.row() for e in s.episodes] == [e.row() for e in whole.episodes]
+    assert s.samples_in == len(raw.t)
+
+
+def test_read_chunks_gives_the_file_and_names_rows_in_later_pieces(
+        recording: tuple[Path, object], tmp_path: Path) -> None:
+    raw = rawcsv.read(recording[0])
+    pieces = list(rawcsv.read_chunks(recording[0], rows=5000))
+    assert len(pieces) == -(-len(raw.t) // 5000)
+    assert np.array_equal(np.concatenate([p.t for p in pieces]), raw.t)
+    assert np.array_equal(np.concatenate([p.gyr for p in pieces]), raw.gyr)
+    lines = recording[0].read_text().splitlines()
+    bad = tmp_path / "bad.csv"
+    f = lines[12001].split(",")
+    row = ",".join([f[0], "x7", *f[2:]])
+    bad.write_text("\n".join([*lines[:12001], row, *lines[12002:]]) + "\n")
+    with pytest.raises(DataError, match=r"data row 12001, ax: 'x7' is not a number"):
+        list(rawcsv.read_chunks(bad, rows=5000))
+    swapped = lines[:]
+    swapped[10000], swapped[10001] = swapped[10001], swapped[10000]  # data rows 10000/10001
+    bad.write_text("\n".join(swapped) + "\n")
+    with pytest.raises(DataError, match="time does not increase at data row 10001"):
+        list(rawcsv.read_chunks(bad, rows=5000))  # across the boundary of two pieces
+
+
+def test_streamed_samples_equal_the_in_memory_writer(recording: tuple[Path, object],
+                                                     tmp_path: Path) -> None:
+    from beltline.sessions import analyze, tables
+
+    sa = tmp_path / "sa.csv"
+    assert main(["analyze", str(recording[0]), "--episodes", str(tmp_path / "ep.csv"),
+                 "--samples", str(sa)]) == 0
+    ref = tmp_path / "ref.csv"
+    tables.write_samples(ref, analyze.run(rawcsv.read(recording[0])).samples)
+    assert sa.read_bytes() == ref.read_bytes()
+    assert sa.stat().st_mode & 0o777 == 0o600
+    assert not (tmp_path / "sa.csv.part").exists()
+    back = tables.read_samples(sa)
+    assert len(back.t_s) == len(rawcsv.read(recording[0]).t)
+
+
+def test_a_fault_late_in_a_streamed_file_writes_nothing(recording: tuple[Path, object],
+                                                        tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(rawcsv, "CHUNK_ROWS", 4000)
+    lines = recording[0].read_text().splitlines()
+    k = len(lines) - 100
+    bad = tmp_path / "late.csv"
+    f = lines[k].split(",")
+    bad.write_text("\n".join([*lines[:k], ",".join([*f[:3], "abc", *f[4:]]), *lines[k + 1:]]))
+    ep, sa = tmp_path / "ep.csv", tmp_path / "sa.csv"
+    assert main(["analyze", str(bad), "--episodes", str(ep), "--samples", str(sa)]) == 1
+    assert f"data row {k}, az: 'abc' is not a number" in caplog.text
+    assert not ep.exists()
+    assert not sa.exists()
+    assert not (tmp_path / "sa.csv.part").exists()
+
+
+def test_streamed_steps_are_written_as_they_come_and_match(recording: tuple[Path, object],
+                                                          tmp_path: Path) -> None:
+    from beltline.sessions import analyze, tables
+
+    raw = rawcsv.read(recording[0])
+    rows: list[object] = []
+    s = analyze.run_stream(_pieces(raw, 5000), None, None, rows.extend)
+    assert s.out.steps == []  # given to the sink, not kept
+    whole = analyze.run(raw)
+    assert s.steps_out == len(whole.steps) == len(rows)
+    assert [repr(r) for r in rows] == [repr(r) for r in whole.out.rows().steps]  # NaN-safe
+    sm = tmp_path / "sm.csv"
+    assert main(["analyze", str(recording[0]), "--episodes", str(tmp_path / "ep.csv"),
+                 "--step-measures", str(sm)]) == 0
+    ref = tmp_path / "ref.csv"
+    tables.write_steps(ref, whole.out.rows().steps)
+    assert sm.read_bytes() == ref.read_bytes()

@@ -41,20 +41,33 @@ command line that cannot work (said before any work starts), 130 interrupted.
 
 # the order of ``beltline --help``: what a wearer runs first, benchmarks last
 COMMANDS = (monitor, sync, analyze, sessions, report, simulate, device, exercise, bench)
+# which module registers each command: a command line that names one builds only that
+# module's parsers (some import the simulator's scenario tables for their choices, ~0.4 s
+# that `beltline analyze` should not pay); tests check this table against the registration
+GROUP_OF = {"monitor": monitor, "scan": monitor, "sync": sync, "analyze": analyze,
+            "sessions": sessions, "export": sessions, "import": sessions,
+            "reanalyze": sessions, "delete": sessions, "report": report, "trends": report,
+            "simulate": simulate, "device": device, "test": exercise, "exercise": exercise,
+            "bench": bench}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or (``command``) only the group that defines that command."""
     parser = argparse.ArgumentParser(prog="beltline", description=MANUAL, formatter_class=FMT)
     parser.add_argument("--version", action="version", version=f"beltline {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    group = GROUP_OF.get(command or "")
     for module in COMMANDS:
-        module.register(sub)
+        if group is None or module is group:
+            module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    first = next((w for w in words if not w.startswith("-")), None)
+    parser = build_parser(first)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error argparse has explained

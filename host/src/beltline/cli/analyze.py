@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from beltline.cli.common import add, in_file, input_options, out_file
+
+if TYPE_CHECKING:
+    from beltline.records import StepRow
+    from beltline.sessions.rawcsv import Raw
 
 log = logging.getLogger("beltline")
 
@@ -45,7 +51,10 @@ Bad input is an error with the reason and nothing is written (exit status 1; 2 f
 command line): missing columns, text or NaN values, time going backwards, a rate outside
 50-200 Hz, values that look like g, deg/s or rad/s where the other is declared, no walking at
 all. Holes in the time line up to 0.1 s are bridged and counted; longer ones are gaps:
-reported, never filled, and no sample is written inside them.
+reported, never filled, and no sample is written inside them. A file of any length is read,
+analysed and written a piece at a time (memory stays flat: a week-long file needs no more
+than an hour's); a fault late in a long file is found when its piece is read, and then too
+nothing is written.
 
 Settings (thresholds, dwell) come from --settings FILE.toml and --set NAME=VALUE; defaults and
 their clinical sources are listed in beltline/pipeline/settings.py and the README.
@@ -69,41 +78,66 @@ def register(sub: argparse._SubParsersAction) -> None:
     input_options(p)
 
 
+def _progress(chunks: Iterator[Raw]) -> Iterator[Raw]:
+    """The pieces with a progress bar (samples read; only on a terminal)."""
+    from tqdm import tqdm
+
+    with tqdm(unit=" samples", unit_scale=True, desc="analysing", disable=None,
+              leave=False) as bar:
+        for raw in chunks:
+            yield raw
+            bar.update(len(raw.t))
+
+
 def run(args: argparse.Namespace) -> None:
     from beltline.pipeline import settings
     from beltline.sessions import analyze, rawcsv, tables
 
     cfg = settings.load(args.settings, args.set)
-    raw = rawcsv.read(args.raw, args.acc_unit, args.gyro_unit, args.rate)
-    log.info("%s: %d samples, %.1f Hz, %.1f min", args.raw, len(raw.t), raw.rate_hz,
-             (raw.t[-1] - raw.t[0]) / 60)
-    res = analyze.run(raw, cfg)
+    # streamed: the file is read, analysed and the samples written a piece at a time, so
+    # memory stays flat for any length; the samples go to a .part file that replaces the
+    # output only when the whole analysis succeeded (bad input writes nothing)
+    chunks = _progress(rawcsv.read_chunks(args.raw, args.acc_unit, args.gyro_unit, args.rate))
+    writers: list[tables.SamplesWriter | tables.StepsWriter] = []
+    samples = steps = measures = None
+    try:
+        if args.samples:
+            writers.append(samples := tables.SamplesWriter(args.samples))
+        if args.steps:
+            writers.append(steps := tables.StepsWriter(args.steps, ("t_s", "side")))
+        if args.step_measures:
+            writers.append(measures := tables.StepsWriter(args.step_measures))
+
+        def write_steps(rows: list[StepRow]) -> None:
+            for w in (steps, measures):
+                if w is not None:
+                    w.write(rows)
+
+        res = analyze.run_stream(chunks, cfg, samples.write if samples else None,
+                                 write_steps)
+        from beltline import privacy
+
+        privacy.private_file(args.episodes)  # health data: 0600 (the writer keeps the mode)
+        tables.write_episodes(args.episodes, res.episodes)
+    except BaseException:
+        for w in writers:
+            w.close(ok=False)
+        raise
+    for w in writers:
+        w.close()
+    log.info("%s: %d samples", args.raw, res.samples_in)
     n, secs = res.pipeline.bridged
     if n:
         log.warning("%d short hole(s) in the time line (%.2f s in all) were bridged", n, secs)
     for g in res.gaps:
         log.warning("gap: no data from %.3f s to %.3f s (%.2f s)", g.start_s, g.end_s,
                     g.seconds)
-    from beltline import privacy
-
-    for out in (args.episodes, args.steps, args.step_measures, args.samples):
-        if out is not None:
-            privacy.private_file(out)  # health data: 0600 (the writers keep the mode)
-    tables.write_episodes(args.episodes, res.episodes)
-    rows = res.out.rows()
-    if args.steps:
-        tables.write_steps(args.steps, rows.steps, columns=("t_s", "side"))
-    if args.step_measures:
-        tables.write_steps(args.step_measures, rows.steps)
-    if args.samples:
-        tables.write_samples(args.samples, res.samples)
     kinds: dict[str, int] = {}
     for e in res.episodes:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
     cal = res.pipeline.calibration
-    unknown = sum(side == "unknown" for _, side in res.steps)
     log.info("%d steps (%d with the side unknown), %d episode(s) %s, %d gap(s)",
-             len(res.steps), unknown, len(res.episodes), kinds or "", len(res.gaps))
+             res.steps_out, res.steps_unknown, len(res.episodes), kinds or "", len(res.gaps))
     if cal is not None:
         log.info("calibration: neutral from %s (confidence %.1f), axes confidence %.1f",
                  cal.neutral_source, cal.neutral_confidence, cal.axes_confidence)

@@ -82,10 +82,16 @@ Example:
 PIPELINE = """\
 Measure the pipeline's speed and memory: samples per second in batch (a whole recording in one
 call), microseconds per sample live (fed in packets of 4 samples, as from the belt unit), and
-the traced memory over a long session fed in packets (it must stay flat).
+the traced memory over a long session fed in packets (it must stay flat); then the whole
+`beltline analyze` process against its floor, a process that only parses the same CSV with
+pandas and runs the C++ VQF on it (analyze_vs_floor; target 1.5), and the peak memory (RSS
+high-water mark of the child process) of `analyze` on the recording (peak_mib_1h) and on a
+--days-long file of it repeated (peak_mib_week; target 400 MB for any length).
+Prints a table, then one JSON line last.
 
 Example:
-  beltline bench pipeline --minutes 60 --hours 8
+  beltline bench pipeline --minutes 60 --hours 8 --days 7
+  beltline bench pipeline --quick
 """
 
 SIM = """\
@@ -305,6 +311,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="batch recording length, minutes (default: 60)")
     p.add_argument("--hours", type=number(float, 0.0), default=8.0,
                    help="long-session length for the memory check, hours (default: 8)")
+    p.add_argument("--days", type=number(float, 0.0), default=7.0,
+                   help="length of the long file whose `analyze` peak memory is measured, "
+                   "days (default: 7; 0 = skip; the file is written to a temporary folder, "
+                   "~4 GB a week)")
+    p.add_argument("--repeats", type=number(int, 1), default=3,
+                   help="child-process runs of analyze and of the floor (median; default 3)")
+    p.add_argument("--quick", action="store_true",
+                   help="a short check: 20 minutes, 1 hour, 1 day, one run each")
 
     p = add(b, "sim", "cost of the virtual wearer and device", SIM, sim)
     p.add_argument("--minutes", type=POSITIVE, default=60.0,
@@ -398,7 +412,10 @@ def detection(a: argparse.Namespace) -> None:
 def pipeline(a: argparse.Namespace) -> None:
     from beltline.bench import pipeline as m
 
-    m.main(a.minutes, a.hours)
+    if a.quick:
+        m.main(20.0, 1.0, 1.0, 1)
+    else:
+        m.main(a.minutes, a.hours, a.days, a.repeats)
 
 
 def sim(a: argparse.Namespace) -> None:

@@ -17,6 +17,10 @@ from beltline.pipeline.signals import DT, RATE_HZ, History
 log = logging.getLogger(__name__)
 
 ACTIVITIES = ("standing", "walking", "sitting", "other")
+# per-sample activity as a small integer: its index here ("" where a sample has no block, as
+# at a gap's edge); the store's codes are the same (sessions.codec.ACTIVITY_CODES)
+ACTIVITY_NAMES = ("", *ACTIVITIES)
+_CODE = {a: np.int8(i) for i, a in enumerate(ACTIVITY_NAMES)}
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ class Blocks:
     idx: np.ndarray
     sample_roll: np.ndarray
     sample_pitch: np.ndarray
-    sample_act: np.ndarray
+    sample_code: np.ndarray  # int8 index into ACTIVITY_NAMES
 
 
 class ActivityClassifier:
@@ -151,8 +155,10 @@ class ActivityClassifier:
         self._block_next = b1
         keep = fin.reshape(-1)
         idx = np.arange(i0, i1)[keep]
+        code = np.select([act == a for a in ACTIVITIES],
+                         [_CODE[a] for a in ACTIVITIES], np.int8(0)).astype(np.int8)
         return Blocks(b0, act, pm, rm, valid, idx, roll[keep], pitch[keep],
-                      np.repeat(act, B)[keep])
+                      np.repeat(code, B)[keep])
 
     def _transitions(self, h: History, b0: int, quiet: np.ndarray, walking: np.ndarray,
                      valid: np.ndarray) -> np.ndarray:

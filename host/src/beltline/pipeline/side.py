@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from math import isfinite
 
 import numpy as np
 
@@ -64,11 +65,11 @@ class SideParams:
     disagree_min: float = 0.3
 
 
-def alternations(cues: np.ndarray, j: int) -> np.ndarray:
+def alternations(cues: np.ndarray | list[list[float]], j: int) -> list[float]:
     """``alternation`` of every column of ``cues`` (strikes × cues) at once (plain Python: the
     window is a handful of numbers, for which numpy's per-call cost dominates)."""
-    rows = cues.tolist()
-    out = []
+    rows = cues.tolist() if isinstance(cues, np.ndarray) else cues
+    out: list[float] = []
     for k in range(len(rows[0]) if rows else 0):
         vals = [(m, r[k]) for m, r in enumerate(rows) if r[k] == r[k]]
         if len(vals) < 3:
@@ -81,7 +82,7 @@ def alternations(cues: np.ndarray, j: int) -> np.ndarray:
             num += x if (m - j) % 2 == 0 else -x
             den += abs(x)
         out.append(num / den if den > 0 else 0.0)
-    return np.array(out)
+    return out
 
 
 def alternation(values: np.ndarray, j: int) -> float:
@@ -104,13 +105,14 @@ class SideVote:
 
     def __init__(self, params: SideParams | None = None) -> None:
         self.params = params or SideParams()
-        self._acc = np.zeros(len(CUES))  # sum of (cue alternation x anchor sign)
-        self._n = np.zeros(len(CUES))
+        # plain floats: a few numbers per step, where numpy scalars cost more than they save
+        self._acc = [0.0] * len(CUES)  # sum of (cue alternation x anchor sign)
+        self._n = [0.0] * len(CUES)
         self.new_bout()
 
     def new_bout(self) -> None:
-        self._bout_acc = np.zeros(len(CUES))
-        self._bout_n = np.zeros(len(CUES))
+        self._bout_acc = [0.0] * len(CUES)
+        self._bout_n = [0.0] * len(CUES)
         self.bout_unknown = 0
         self.bout_steps = 0
         self.bout_reason = ""
@@ -130,7 +132,7 @@ class SideVote:
             return 0.0, 0.0  # this cue contradicts the anchor in this bout: set aside
         return pol, float(abs(mean))
 
-    def decide(self, cues: np.ndarray, j: int) -> tuple[str, float]:
+    def decide(self, cues: np.ndarray | list[list[float]], j: int) -> tuple[str, float]:
         """Side of strike ``j`` from ``cues`` (strikes × CUES, NaN where missing) of its
         window (the caller passes the window, ``j`` indexing into it). Returns (side or
         "unknown", confidence 0..1), and learns from it."""
@@ -139,21 +141,21 @@ class SideVote:
         pol = [self.polarity(k) for k in range(len(CUES))]
         anchor = a[ANCHOR]
         learned_num = sum(w * s * a[k] for k, (s, w) in enumerate(pol)
-                          if k != ANCHOR and w > 0 and np.isfinite(a[k]))
+                          if k != ANCHOR and w > 0 and isfinite(a[k]))
         learned_den = sum(w for k, (s, w) in enumerate(pol)
-                          if k != ANCHOR and w > 0 and np.isfinite(a[k]))
+                          if k != ANCHOR and w > 0 and isfinite(a[k]))
         learned = learned_num / learned_den if learned_den else float("nan")
         self.bout_steps += 1
         # learning: the anchor teaches the other cues their sign (per wearer and per bout)
-        if np.isfinite(anchor) and abs(anchor) >= p.anchor_min:
+        if isfinite(anchor) and abs(anchor) >= p.anchor_min:
             for k in LEARNED:
-                if np.isfinite(a[k]):
+                if isfinite(a[k]):
                     v = a[k] * (1.0 if anchor > 0 else -1.0)
                     self._acc[k] += v
                     self._n[k] += 1
                     self._bout_acc[k] += v
                     self._bout_n[k] += 1
-        has_anchor = bool(np.isfinite(anchor))
+        has_anchor = isfinite(anchor)
         has_learned = learned == learned
         if has_anchor and has_learned and abs(anchor) >= p.disagree_min and \
                 abs(learned) >= p.disagree_min and anchor * learned < 0:

@@ -14,39 +14,180 @@ DT = 1.0 / RATE_HZ
 
 
 def butter2(kind: str, cutoff_hz: float | tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Second-order Butterworth coefficients at ``RATE_HZ`` (bilinear transform, pre-warped)."""
-    from scipy.signal import butter  # scipy is heavy to import; only the pipeline needs it
-
+    """Second-order Butterworth coefficients at ``RATE_HZ`` (bilinear transform, pre-warped):
+    the analog prototype's poles, the low-pass or band-pass transformation, then the bilinear
+    map z = (2fs + s) / (2fs - s) (Oppenheim & Schafer, Discrete-Time Signal Processing, 3rd
+    ed., 7.1-7.2; the same steps as ``scipy.signal.butter``, computed here so the pipeline never
+    imports ``scipy.signal``, which takes ~1 s). ``kind``: "lowpass" (one cutoff) or
+    "bandpass" (a pair; the band-pass design has four poles)."""
+    fs = 2.0  # frequencies normalised to Nyquist, as scipy does
     nyq = RATE_HZ / 2.0
-    wn = (cutoff_hz[0] / nyq, cutoff_hz[1] / nyq) if isinstance(cutoff_hz, tuple) \
-        else cutoff_hz / nyq
-    b, a = butter(2, wn, btype=kind)
-    return np.asarray(b, float), np.asarray(a, float)
+    cut = np.atleast_1d(np.asarray(cutoff_hz, float)) / nyq
+    if not ((cut > 0) & (cut < 1)).all():
+        raise ValueError(f"cutoff {cutoff_hz!r} Hz must lie between 0 and {nyq} Hz")
+    warped = 2.0 * fs * np.tan(np.pi * cut / fs)
+    proto = -np.exp(1j * np.pi * np.array([-1.0, 1.0]) / 4.0)  # 2nd-order prototype, wc = 1
+    if kind == "lowpass" and len(warped) == 1:
+        p = proto * warped[0]
+        z = np.zeros(0, complex)
+        k = float(warped[0]) ** 2
+    elif kind == "bandpass" and len(warped) == 2:
+        wo = float(np.sqrt(warped[0] * warped[1]))
+        bw = float(warped[1] - warped[0])
+        lp = proto * bw / 2.0
+        root = np.sqrt(lp ** 2 - wo ** 2)
+        p = np.concatenate([lp + root, lp - root])
+        z = np.zeros(2, complex)
+        k = bw ** 2
+    else:
+        raise ValueError(f"butter2: {kind!r} with cutoff {cutoff_hz!r}: expected 'lowpass' "
+                         "with one frequency or 'bandpass' with two")
+    fs2 = 2.0 * fs
+    zz = np.concatenate([(fs2 + z) / (fs2 - z), -np.ones(len(p) - len(z))])
+    pz = (fs2 + p) / (fs2 - p)
+    kz = k * float(np.real(np.prod(fs2 - z) / np.prod(fs2 - p)))
+    return np.real(kz * np.poly(zz)).astype(float), np.real(np.poly(pz)).astype(float)
+
+
+_SPAN_GAIN = 1e3  # a block spans pole^-L <= this: rounding grows at most this much (~1e-13)
+_NEGLIGIBLE = 1e-17  # block-to-block terms below this (relative) are below double rounding
+_SMALL = 64  # values (samples x channels) up to which the plain recursion is cheaper
 
 
 class IIR:
-    """A causal IIR filter over one or more channels with carried state."""
+    """A causal IIR filter over one or more channels with carried state: the transposed
+    direct form II of ``scipy.signal.lfilter`` (same result to rounding, ~1e-13 relative),
+    computed without per-sample Python and without importing scipy. The state-space filter is
+    split into its modes (the poles p; a conjugate pair is one complex mode), and each mode's
+    first-order recursion w[n+1] = p w[n] + beta x[n] is evaluated in blocks of L samples by a
+    scaled cumulative sum, w[k] = p^k sum_{j<k} p^(-j-1) beta x[j] (L chosen so p^-L stays
+    below ``_SPAN_GAIN``); the blocks' start states follow from the previous blocks' end states
+    through the block gain q = p^L, a few terms until q^K is negligible. This is the modal
+    (parallel) realisation with block processing (Burrus, "Block realization of digital
+    filters", IEEE Trans. Audio Electroacoust. 20(4), 1972; Blelloch, "Prefix sums and their
+    applications", CMU-CS-90-190, 1990, for first-order recurrences as scans)."""
 
     def __init__(self, ba: tuple[np.ndarray, np.ndarray], channels: int = 1) -> None:
-        self.b, self.a = ba
+        b, a = (np.asarray(v, float) for v in ba)
+        b, a = b / a[0], a / a[0]
+        m = len(a) - 1
+        if len(b) < m + 1:
+            b = np.concatenate([b, np.zeros(m + 1 - len(b))])
+        self.b, self.a = b, a
         self.channels = channels
+        # transposed direct form II as a state space: s' = A s + B x, y = s[0] + b0 x
+        A = np.zeros((m, m))
+        A[:, 0] = -a[1:]
+        A[np.arange(m - 1), np.arange(1, m)] = 1.0
+        B = b[1:] - a[1:] * b[0]
+        poles, V = np.linalg.eig(A)
+        Vinv = np.linalg.inv(V)
+        # one mode per real pole or conjugate pair (the pair's other half is its conjugate)
+        keep = poles.imag >= -1e-12 * np.abs(poles)
+        self._poles = poles[keep]
+        self._weight = np.where(np.abs(poles[keep].imag) > 1e-12 * np.abs(poles[keep]), 2.0, 1.0)
+        self._gamma = V[0, keep]  # output weight of each mode
+        self._beta = (Vinv @ B)[keep]  # input weight of each mode
+        self._to_modes = Vinv[keep]  # a real state to the modes' states
+        self._from_modes = V[:, keep] * self._weight[None, :]  # and back (real part)
+        self._bl, self._al = b.tolist(), a.tolist()
+        self._zi_step = np.linalg.solve(np.eye(m) - A, B)  # steady state for a unit step
+        mag = np.abs(self._poles)
+        if (mag >= 1.0).any():
+            raise ValueError(f"IIR: unstable filter (pole magnitude {mag.max():.4f})")
+        self._L = [int(np.clip(np.floor(np.log(_SPAN_GAIN) / -np.log(max(r, 1e-300))), 1, 4096))
+                   for r in mag]
+        # per mode: p^k (k = 0..L) and beta p^(-k-1) (k = 0..L-1), computed once
+        self._pw = [p ** np.arange(L + 1) for p, L in zip(self._poles, self._L, strict=True)]
+        self._ipw = [bt * p ** (-np.arange(L) - 1.0)
+                     for p, bt, L in zip(self._poles, self._beta, self._L, strict=True)]
         self.reset()
 
     def reset(self) -> None:
-        self.zi: np.ndarray | None = None
+        self.zi: np.ndarray | None = None  # the transposed direct form II state (m x channels)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        from scipy.signal import lfilter, lfilter_zi
-
+        x = np.asarray(x, float)
         if len(x) == 0:
             return x.copy()
+        X = x.reshape(len(x), -1)
         if self.zi is None:
             # start from steady state on the first value: no start-up transient
-            z0 = lfilter_zi(self.b, self.a)
-            first = x[0] if x.ndim == 1 else x[0][None, :]
-            self.zi = z0[:, None] * first if x.ndim > 1 else z0 * first
-        y, self.zi = lfilter(self.b, self.a, x, axis=0, zi=self.zi)
+            self.zi = self._zi_step[:, None] * X[0][None, :]
+        if X.size <= _SMALL:
+            y = self._direct(X)
+        else:
+            y = self.b[0] * X
+            w0 = self._to_modes @ self.zi
+            states = np.empty_like(w0)
+            for i in range(len(self._poles)):
+                w, states[i] = _mode(X, self._pw[i], self._ipw[i], w0[i])
+                y += (self._weight[i] * self._gamma[i] * w).real
+            self.zi = (self._from_modes @ states).real
+        return y.reshape(x.shape)
+
+    def _direct(self, X: np.ndarray) -> np.ndarray:
+        """A few samples (a live packet): the recursion itself, sample by sample, as
+        ``lfilter`` does it (a handful of numpy calls per mode would cost more)."""
+        assert self.zi is not None
+        b, a = self._bl, self._al
+        m = len(a) - 1
+        b0 = b[0]
+        y = np.empty(X.shape)
+        zi = self.zi.copy()
+        for ch in range(X.shape[1]):
+            z = zi[:, ch].tolist()
+            out = []
+            for v in X[:, ch].tolist():
+                yv = b0 * v + z[0]
+                for i in range(m - 1):
+                    z[i] = b[i + 1] * v + z[i + 1] - a[i + 1] * yv
+                z[m - 1] = b[m] * v - a[m] * yv
+                out.append(yv)
+            y[:, ch] = out
+            zi[:, ch] = z
+        self.zi = zi
         return y
+
+
+def _mode(X: np.ndarray, pw_all: np.ndarray, ipw_all: np.ndarray,
+          w0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One mode w[n+1] = p w[n] + beta x[n] over ``X`` (n x channels) from ``w0``, given
+    ``pw_all`` = p^k and ``ipw_all`` = beta p^(-k-1): the state before each sample, and after
+    the last."""
+    n, c = X.shape
+    L = min(len(ipw_all), n)
+    nb = -(-n // L)
+    if nb * L == n:
+        Xb = X
+    else:
+        Xb = np.zeros((nb * L, c))
+        Xb[:n] = X
+    pw = pw_all[:L, None]
+    v = Xb.reshape(nb, L, c) * ipw_all[:L, None]
+    inc = np.cumsum(v, axis=1)
+    local = (inc - v) * pw  # from a zero state at each block's start
+    q = pw_all[L]
+    ends = inc[:, -1] * q  # each block's end state from a zero start (nb x c)
+    if nb == 1:
+        w = (local[0] + pw * w0[None, :])
+        return w[:n], (ends[0] + q * w0 if n == L else w[n])
+    # the blocks' start states: W[b] = q^b w0 + sum_t q^(t-1) ends[b-t], q = p^L
+    W = np.empty((nb + 1, c), complex)
+    W[0] = w0
+    W[1:] = ends
+    qm = abs(q)
+    taps = nb if qm == 0 else min(nb, int(np.ceil(np.log(_NEGLIGIBLE) / np.log(qm))) + 1
+                                   if qm < 1 else nb)
+    acc = W[1:].copy()
+    g = 1.0 + 0j
+    for t in range(2, taps + 1):
+        g *= q
+        acc[t - 1:] += g * ends[: nb - t + 1]
+    W[1:] = acc + (q ** np.arange(1, nb + 1))[:, None] * w0[None, :]
+    w = (local + pw[None] * W[:-1, None, :]).reshape(nb * L, c)
+    after = W[nb] if n == nb * L else w[n]
+    return w[:n], after
 
 
 class PeakFinder:

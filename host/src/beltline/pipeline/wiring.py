@@ -334,7 +334,7 @@ class Pipeline:
         b = self.activity.blocks(self.history, upto, final)
         if b is None:
             return
-        out.add_samples(self.t_of(b.idx), b.sample_roll, b.sample_pitch, b.sample_act)
+        out.add_samples(self.t_of(b.idx), b.sample_roll, b.sample_pitch, b.sample_code)
         self._posture(self.seconds.add(b.b0, b.act, b.pitch, b.roll, b.valid), out)
 
     def _posture(self, seconds: list[tuple[int, str, float, float]], out: Output) -> None:

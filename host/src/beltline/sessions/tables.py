@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from beltline.errors import DataError
+from beltline.pipeline.activity import ACTIVITY_NAMES
 from beltline.privacy import open_private
 from beltline.records import (
     EPISODE_COLUMNS,
@@ -46,24 +47,105 @@ GYR_MAX_RADS = 100.0  # ~5700 deg/s
 # --- writing --------------------------------------------------------------------------------
 def write_samples(path: Path, samples: SampleBlock) -> None:
     """``t_s,obliquity_deg,tilt_deg,activity``; unknown angles are empty fields."""
-    t, o, p, a = samples.t_s, samples.obliquity_deg, samples.tilt_deg, samples.activity
-    with open_private(path) as f:
-        f.write(",".join(SAMPLE_COLUMNS) + "\n")
-        for w, x, y, z in zip(np.char.mod("%.4f", t), np.char.mod("%.3f", o),
-                              np.char.mod("%.3f", p), a, strict=True):
-            f.write(f"{w},{x if x != 'nan' else ''},{y if y != 'nan' else ''},{z}\n")
+    with SamplesWriter(path) as w:
+        w.write_names(samples.t_s, samples.obliquity_deg, samples.tilt_deg, samples.activity)
+
+
+_ROW = "{:.4f},{:.3f},{:.3f},{}\n".format
+_NAMES = np.array(ACTIVITY_NAMES, object)  # index = activity code
+
+
+class SamplesWriter:
+    """The samples file written piece by piece (a streamed analysis), through a ``.part`` file
+    beside it that replaces ``path`` only when ``close`` is reached without an error: a failed
+    analysis leaves no half-written file. One format call per row (str.format in C; several
+    times faster than ``np.char.mod`` per column); an unknown angle (NaN) is an empty field."""
+
+    def __init__(self, path: Path) -> None:
+        self._part = _PartFile(path, ",".join(SAMPLE_COLUMNS))
+        self.rows = 0
+
+    def write(self, t: np.ndarray, obliquity_deg: np.ndarray, tilt_deg: np.ndarray,
+              code: np.ndarray) -> None:
+        """Rows with the activity as a code into ``pipeline.activity.ACTIVITY_NAMES``."""
+        self.write_names(t, obliquity_deg, tilt_deg, _NAMES[np.asarray(code, np.intp)])
+
+    def write_names(self, t: np.ndarray, obliquity_deg: np.ndarray, tilt_deg: np.ndarray,
+                    activity: np.ndarray) -> None:
+        for i in range(0, len(t), 65536):  # bounded text per write
+            sl = slice(i, i + 65536)
+            text = "".join(map(_ROW, np.asarray(t[sl], float).tolist(),
+                               np.asarray(obliquity_deg[sl], float).tolist(),
+                               np.asarray(tilt_deg[sl], float).tolist(),
+                               np.asarray(activity[sl]).tolist()))
+            # "nan" is only ever a formatted NaN here (no activity name contains it)
+            self._part.f.write(text.replace("nan", ""))
+        self.rows += len(t)
+
+    def close(self, ok: bool = True) -> None:
+        self._part.close(ok)
+
+    def __enter__(self) -> SamplesWriter:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self.close(ok=kind is None)
 
 
 def write_steps(path: Path, steps: Iterable[StepRow],
                 columns: Sequence[str] = STEP_COLUMNS) -> None:
     """The steps with ``columns`` (a prefix of ``STEP_COLUMNS``: ``analyze --steps`` writes
     only ``t_s,side``)."""
-    with open_private(path) as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(columns)
+    with StepsWriter(path, columns) as w:
+        w.write(steps)
+
+
+class StepsWriter:
+    """The steps file written as the steps come (a streamed analysis), through a ``.part`` file
+    like ``SamplesWriter``: a week of steps is never held in memory."""
+
+    def __init__(self, path: Path, columns: Sequence[str] = STEP_COLUMNS) -> None:
+        self.columns = tuple(columns)
+        self._part = _PartFile(path, ",".join(self.columns))
+        self.rows = 0
+
+    def write(self, steps: Iterable[StepRow]) -> None:
+        text = []
         for s in steps:
-            values = [getattr(s, c) for c in columns]
-            w.writerow([f"{values[0]:.3f}", values[1], *(_fmt(v) for v in values[2:])])
+            values = [getattr(s, c) for c in self.columns]
+            text.append(",".join([f"{values[0]:.3f}", values[1],
+                                  *(_fmt(v) for v in values[2:])]) + "\n")
+        self._part.f.write("".join(text))
+        self.rows += len(text)
+
+    def close(self, ok: bool = True) -> None:
+        self._part.close(ok)
+
+    def __enter__(self) -> StepsWriter:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self.close(ok=kind is None)
+
+
+class _PartFile:
+    """A private file written as ``path.part`` and renamed to ``path`` when closed without an
+    error (removed otherwise)."""
+
+    def __init__(self, path: Path, header: str) -> None:
+        self.path = Path(path)
+        self.part = self.path.with_name(self.path.name + ".part")
+        self.f = open_private(self.part)
+        self.f.write(header + "\n")
+
+    def close(self, ok: bool) -> None:
+        if self.f.closed:
+            return
+        self.f.close()
+        if ok:
+            os.replace(self.part, self.path)
+        else:
+            self.part.unlink(missing_ok=True)
 
 
 def write_episodes(path: Path, episodes: Iterable[EpisodeRow]) -> None:
