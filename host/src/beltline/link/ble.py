@@ -117,6 +117,9 @@ class BleLink(Link):
         self.status: Status | None = None
         self.statuses = 0  # status notifications received (a fresh one says "now")
         self._closing = False
+        # False while the last notifications may still be on their way (a virtual unit being
+        # switched off sends its last, partly filled packet then): the stream ends only after
+        self._settled = True
         self._lost = asyncio.Event()
         # the stream of a link being set up is held back until its "connected" state (with
         # its clock point) is queued: a rebooted unit's new ticks must not reach the receiver
@@ -294,7 +297,8 @@ class BleLink(Link):
             f"({attempt} attempts; last: {last}). Check: {CHECKS}"))
 
     async def notifications(self) -> AsyncIterator[Notification | LinkState]:
-        while not (self._closing and self.queue.empty()):  # what arrived is still given out
+        # what arrived is still given out
+        while not (self._closing and self._settled and self.queue.empty()):
             if self._lost.is_set() and self.reconnect:
                 self._lost.clear()
                 self.client = None

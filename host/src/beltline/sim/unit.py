@@ -233,12 +233,14 @@ class VirtualUnit:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+        # (bounds, not windows: each returns as soon as its state is reached; generous, as a
+        # loaded machine may take seconds to read the unit's last words, its report)
         if self._watch is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._watch, 5.0)
+                await asyncio.wait_for(self._watch, 60.0)
         if self.stack is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stack.closed.wait(), 5.0)
+                await asyncio.wait_for(self.stack.closed.wait(), 60.0)
             await self.stack.power_cut()
         if self._server is not None:
             self._server.close()
@@ -369,9 +371,16 @@ class VirtualBleLink(BleLink):
                                   and self._statuses > over + 1 and self.status is not None
                                   and not self.status.flags & FLAG_BACKLOG, 600.0):
             log.error("the virtual unit did not send its backlog in 600 s")
+        self._settled = False  # the stream goes on until the unit's last packet is through
         self._closing = True
-        self.report = await u.stop()
-        await asyncio.sleep(0.2)  # the last notification's way through the stack
+        try:
+            self.report = await u.stop()
+            # the last notification's way through the in-process stack (Bumble's local link
+            # hands packets on with call_soon): loop turns, not a wall-clock window
+            for _ in range(200):
+                await asyncio.sleep(0)
+        finally:
+            self._settled = True
 
     async def disconnect(self) -> None:
         self._closing = True
