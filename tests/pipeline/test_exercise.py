@@ -230,3 +230,20 @@ def test_a_set_that_starts_still_settling_and_sway_against_the_reps_are_no_reps(
     kept = _drop_sway(reps.find_reps(c2, 25.0, 0.6), c2, 4.5)
     assert len(kept) == 5
     assert sum(float(np.linalg.norm(c2[t] - c2[s])) > 4.5 for s, t, _ in kept) == 1
+
+
+def test_the_rebound_after_a_compensated_rep_is_no_rep() -> None:
+    """Coming back from a large compensated rep the pelvis overshoots its rest: a small
+    excursion straight against that rep (and not along the set's ok reps) is its rebound,
+    not a rep. An ok rep right after a compensated one still counts."""
+    from beltline.pipeline.reps import _drop_sway
+
+    x, y, _ = np.eye(3)
+    c = _path([(x, 2.0, 2.0), (x, 2.2, 2.0), (y, 8.0, 2.0), (-y, 1.0, 1.5), (x, 1.9, 2.0),
+               (y, 9.0, 2.0), (x, 2.1, 2.0), (x, 2.0, 2.0)])
+    c += np.random.default_rng(3).normal(0, 0.02, c.shape)
+    found = reps.find_reps(c, 25.0, 0.6)
+    assert len(found) == 8  # the finder sees the rebound ...
+    kept = _drop_sway(found, c, 4.5)
+    assert len(kept) == 7  # ... which is dropped, and only it
+    assert found[3] not in kept

@@ -71,6 +71,8 @@ OK_SHARE = 0.4  # less than this share of the ok reps' median excursion is sway
 LYING_NEAR_DEG = 15.0  # the lying set: up within this of its usual direction
 SETTLE_SEARCH_S = 4.0
 DIRECTION = 1.0
+REBOUND_COS = 0.7  # against the rep before: within ~45 deg of its opposite
+REBOUND_ALONG = 0.5  # ...and not along the ok reps' direction (within ~60 deg of it)
 HINGE_SHARE = 0.85  # the airplane's set: hinged at least this share of the usual depth
 
 
@@ -350,8 +352,18 @@ def _drop_sway(found: list[tuple[int, int, int]], c: np.ndarray,
     okv = vec[np.array(exc) < smallest_limit]
     med = np.median(okv, axis=0)
     med = med / max(float(np.linalg.norm(med)), 1e-9)
-    return [r for r, x, v in zip(found, exc, vec, strict=True) if x >= floor and (
-        x >= smallest_limit or not DIRECTION or float(v @ med) > -0.5 * x)]
+    keep = []
+    for k, (r, x, v) in enumerate(zip(found, exc, vec, strict=True)):
+        if x < floor or (x < smallest_limit and DIRECTION and float(v @ med) <= -0.5 * x):
+            continue
+        if k and x < smallest_limit and exc[k - 1] >= smallest_limit and float(v @ med) < (
+                REBOUND_ALONG * x) and float(v @ vec[k - 1]) < -REBOUND_COS * x * exc[k - 1]:
+            # coming back from a large (compensated) rep the pelvis overshoots its rest:
+            # a small excursion straight against that rep, not along the set's own reps,
+            # is the rebound of the rep before, not a rep
+            continue
+        keep.append(r)
+    return keep
 
 
 def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> SetResult:
