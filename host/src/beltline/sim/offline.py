@@ -91,10 +91,12 @@ async def walk_without_host(rec: Recording, device: str, boot_id: int,
     radio = VirtualRadio()
     unit_kw.setdefault("logbook_slots", slots_for(len(rec.t)))
     unit = VirtualUnit(radio, rec, RECORD_SPEED, boot_id=boot_id, **unit_kw)
+    unit.holds = sorted(reboot_at_s)  # the unit stands still there until its power is cut
     await unit.start()
     log.info("the virtual unit records %.1f min with no host", unit.walk_s / 60)
-    for at in reboot_at_s:
-        await unit.wait_until(lambda at=at: unit.clock_s >= at, 1e9)  # type: ignore[misc]
+    for at in sorted(reboot_at_s):
+        await unit.wait_until(lambda at=at: unit.clock_s >= at - 1e-3, 1e9)  # type: ignore[misc]
+        unit.holds.remove(at)
         await unit.reboot()
     # one sample period past the walk: the unit has taken every sample of it
     await unit.wait_until(lambda: unit.clock_s >= unit.walk_s + 1.0, 1e9)

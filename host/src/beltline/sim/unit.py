@@ -90,6 +90,9 @@ class VirtualUnit:
         self._server: asyncio.Server | None = None
         self._stopping = False
         self._faults: list[tuple[float, bool]] = []  # (device s, in range) still to apply
+        # device seconds where the unit stands still until the harness acts (a reboot) and
+        # takes the hold off the list: it happens at that instant, however loaded the machine
+        self.holds: list[float] = []
         self._booted = asyncio.Event()
         self._stderr: list[str] = []
         self._watch: asyncio.Task[None] | None = None
@@ -208,8 +211,10 @@ class VirtualUnit:
         if self.stack is None:
             return
         ms = -1
-        if self._faults:
-            ms = max(0, math.ceil((self._faults[0][0] - self.offset / self.rate_hz) * 1000))
+        at = [t for t in (self._faults[0][0] if self._faults else None,
+                          min(self.holds) if self.holds else None) if t is not None]
+        if at:
+            ms = max(0, math.ceil((min(at) - self.offset / self.rate_hz) * 1000))
         self.stack.sim({"hold_ms": ms})
 
     async def _range(self, on: bool) -> None:
