@@ -20,16 +20,10 @@ from beltline.sessions import rawcsv
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Result:
-    """Everything one analysis produced; ``samples`` at the input's own sample times."""
+class _Results:
+    """Episodes, steps (time, side) and gaps of an analysis, read from its pipeline output."""
 
-    raw: rawcsv.Raw
     out: Output
-    pipeline: Pipeline
-    obliquity_deg: np.ndarray
-    tilt_deg: np.ndarray
-    activity: np.ndarray
 
     @property
     def episodes(self) -> list[Episode]:
@@ -42,6 +36,18 @@ class Result:
     @property
     def gaps(self) -> list[Gap]:
         return self.out.gaps
+
+
+@dataclass
+class Result(_Results):
+    """Everything one analysis produced; ``samples`` at the input's own sample times."""
+
+    raw: rawcsv.Raw
+    out: Output
+    pipeline: Pipeline
+    obliquity_deg: np.ndarray
+    tilt_deg: np.ndarray
+    activity: np.ndarray
 
     @property
     def samples(self) -> SampleBlock:
@@ -135,7 +141,7 @@ class InputTimes:
 
 
 @dataclass
-class Streamed:
+class Streamed(_Results):
     """What a streamed analysis keeps: everything but the per-sample results (given to the
     sink as they come)."""
 
@@ -144,18 +150,6 @@ class Streamed:
     samples_in: int
     steps_out: int = 0  # steps given out (kept or to the sink)
     steps_unknown: int = 0  # of those, with the side unknown
-
-    @property
-    def episodes(self) -> list[Episode]:
-        return self.out.episodes
-
-    @property
-    def steps(self) -> list[tuple[float, str]]:
-        return [(t, side) for t, side, _ in self.out.steps]
-
-    @property
-    def gaps(self) -> list[Gap]:
-        return self.out.gaps
 
 
 def run_stream(chunks: Iterable[rawcsv.Raw], settings: Settings | None = None,
