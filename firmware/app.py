@@ -5,7 +5,9 @@ hardware and calls ``App.run``; the tests build fakes and call the same).
              batch -> notify, or into the logbook when no host listens or the stack is full;
              with no host, only while the belt is worn (``wear.py``: the unit starts
              recording by itself when worn and stops when left still; the ``PRETRIGGER_S``
-             before a start are kept in RAM and logged with it, so no first step is lost)
+             before a start are kept in RAM and logged with it, so no first step is lost);
+             with no host and nothing to buzz, it light-sleeps between FIFO reads and
+             advertises in windows (``doze.py``)
     control  the control writes the BLE handler queued: parsed, range-checked, applied, saved
     replay   the logbook's unsent packets, in order, once a host is back (and any span a
              REPLAY command asks for), paced by the stack
@@ -31,6 +33,7 @@ import time
 import alerts
 import config
 import control
+import doze
 import protocol
 import stream
 import wear
@@ -49,7 +52,8 @@ PRETRIGGER_S = 8.0
 
 class App:
     def __init__(self, imu, periph, battery, motor, wdt, logbook, settings_path,
-                 sleep_ms=None, poll_ms=40, button=None, secure_within_s=SECURE_WITHIN_S):
+                 sleep_ms=None, poll_ms=40, button=None, secure_within_s=SECURE_WITHIN_S,
+                 lightsleep=None):
         self.imu = imu
         self.periph = periph
         self.battery = battery
@@ -60,6 +64,9 @@ class App:
         self.cfg, self.cfg_refused = config.load(settings_path)
         self.sleep_ms = sleep_ms or asyncio.sleep_ms
         self.poll_ms = poll_ms
+        # blocking light sleep (machine.lightsleep on the board): None never dozes
+        self.lightsleep = lightsleep
+        self.doze = doze.Doze(imu.rate_hz, imu.FIFO_SAMPLES)
         # sized for the MTU the unit asks for; while no host has agreed to it, packets of that
         # size go to the logbook (which holds them) rather than being cut by the stack
         self._sized_for = gatt_mtu = 247
@@ -299,11 +306,15 @@ class App:
             gc.disable()
             a0 = gc.mem_alloc()
         md = self.wear
+        raw = self.doze.state != doze.AWAKE  # dozing: no filter on the unit (doze.py)
         for i in range(n):
             x = gx[i]
             y = gy[i]
             z = gz[i]
-            p = s.sample(x, y, z, ax[i], ay[i], az[i], dt)
+            if raw:
+                p = s.sample_raw(x, y, z, ax[i], ay[i], az[i])
+            else:
+                p = s.sample(x, y, z, ax[i], ay[i], az[i], dt)
             if md.add(x, y, z):
                 self._recording_changed()
             if p is not None:
@@ -330,7 +341,9 @@ class App:
         while self.running:
             t0 = time.ticks_us()
             try:
-                self.step()
+                # (after a doze the FIFO holds more than one batch: drain it all)
+                while self.step() >= self.imu.MAX_BATCH:
+                    pass
                 self._poll_button()
                 self._failing = 0
             except Exception:
@@ -355,7 +368,38 @@ class App:
             if self._failing < MAX_STEP_FAILURES:  # a loop that only fails lets the dog bite
                 self.wdt.feed()
             self.motor.tick(self.poll_ms)
-            await self.sleep_ms(self.poll_ms)
+            if self.lightsleep is not None and self._dozed():
+                await self.sleep_ms(0)  # the other tasks' turn: their time has passed too
+            else:
+                await self.sleep_ms(self.poll_ms)
+
+    def _dozed(self):
+        """This poll's doze state (``doze.py``), the radio's advertising to match; light
+        sleep until the next FIFO read when dozing. True if it slept."""
+        p = self.periph
+        m = self.motor
+        c = self.cfg
+        quiet = not self.can_bond() and not (c["mode"] == 1 and c["haptics"]) \
+            and not m.pulses and not m.on_ms and not self.bulking \
+            and self.bulk_from is None and not self.replaying
+        was = self.doze.state
+        state = self.doze.plan(self.samples, quiet, p.connected)
+        if state != was:
+            if state == doze.SLEEP:
+                p.stop_advertising()
+            elif was == doze.SLEEP and not p.connected:
+                p.advertise()
+            if state == doze.AWAKE:
+                # the filter skipped the dozing samples, and what the alert rules gathered at
+                # the doze's poll rate is not evidence
+                self.stream.restart_filter()
+                self.alerts.reset()
+        if state != doze.SLEEP:
+            return False
+        self.lightsleep(self.doze.poll_ms)
+        self.doze.slept_ms += self.doze.poll_ms
+        self.doze.sleeps += 1
+        return True
 
     async def replayer(self):
         """Sends logbook records: every record this boot logged but has not sent (no host, a

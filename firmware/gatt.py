@@ -121,6 +121,9 @@ class Peripheral:
     def advertise(self):
         self.ble.gap_advertise(100_000, adv_data=advertising_payload(self.name))
 
+    def stop_advertising(self):
+        self.ble.gap_advertise(None)
+
     def _irq(self, event, data):
         if event == _IRQ_GATTS_WRITE:
             conn, handle = data

@@ -15,6 +15,7 @@ class ImuError(OSError):
 
 class FifoImu:
     MAX_BATCH = 64  # samples per drain; the loop drains every ~40 ms (4 at 104 Hz)
+    FIFO_SAMPLES = 64  # samples the sensor's FIFO holds (each driver says its own)
 
     def __init__(self, i2c, address, rate_hz):
         self.i2c = i2c

@@ -43,6 +43,7 @@ ADDRESS = 0x6A  # SDO/SA0 low; 0x6B when high
 
 
 class LSM6DSO(FifoImu):
+    FIFO_SAMPLES = 256  # 512 tagged words, one gyroscope and one accelerometer word a sample
     def __init__(self, i2c, address=ADDRESS):
         super().__init__(i2c, address, RATE_HZ)
         self.chip = self._check_id(_WHO_AM_I, _IDS, "LSM6DSO")

@@ -31,7 +31,8 @@ def find_imu(i2c):
                   % [hex(a) for a in found])
 
 
-def build(sleep_ms=None, logbook_slots=None, secure_within_s=app.SECURE_WITHIN_S):
+def build(sleep_ms=None, logbook_slots=None, secure_within_s=app.SECURE_WITHIN_S,
+          lightsleep=None):
     # logbook_slots None: the logbook takes the filesystem's free space less a reserve for
     # settings, bonds and an update (logbook.auto_slots): on the BOM's 16-MB board ~13.9 MiB,
     # ~4 h of raw (hardware/BOM.md)
@@ -43,10 +44,18 @@ def build(sleep_ms=None, logbook_slots=None, secure_within_s=app.SECURE_WITHIN_S
     bat = board.Battery(ADC(Pin(board.PIN_BATTERY)))
     motor = board.Motor(PWM(Pin(board.PIN_MOTOR), freq=200))
     button = Pin(board.PIN_BUTTON, Pin.IN, Pin.PULL_UP)
+    if lightsleep is None:  # the board: doze between FIFO reads (doze.py), a press wakes it
+        lightsleep = machine.lightsleep
+        try:
+            import esp32
+
+            esp32.wake_on_ext0(pin=button, level=esp32.WAKEUP_ALL_LOW)
+        except (ImportError, AttributeError, ValueError):
+            pass  # a board without EXT0 wake: a press is seen at the next FIFO read (1 s)
     wdt = WDT(timeout=5000)  # a stuck loop reboots the unit within 5 s
     log = logbook.Logbook("logbook.bin", slots=logbook_slots)
     return app.App(imu, periph, bat, motor, wdt, log, "settings.json", sleep_ms=sleep_ms,
-                   button=button, secure_within_s=secure_within_s)
+                   button=button, secure_within_s=secure_within_s, lightsleep=lightsleep)
 
 
 def main():

@@ -33,6 +33,7 @@ ADDRESS = 0x68
 
 
 class MPU6050(FifoImu):
+    FIFO_SAMPLES = 85  # 1024 bytes / 12
     def __init__(self, i2c, address=ADDRESS):
         super().__init__(i2c, address, RATE_HZ)
         self.chip = self._check_id(_WHO_AM_I, _IDS, "MPU-6050/6500")

@@ -103,5 +103,22 @@ class Stream:
         self._pitch = pitch
         return b.add_counts(tick, roll, pitch, ax, ay, az, gx, gy, gz)
 
+    @micropython.native
+    def sample_raw(self, gx, gy, gz, ax, ay, az):
+        """``sample`` without the filter, the angles sent as 0: while the unit dozes nothing on
+        it reads them (no alerts), and the host fuses the raw samples itself. Call
+        ``restart_filter`` before ``sample`` again."""
+        tick = self.tick
+        self.tick = tick + 1
+        b = self.batcher
+        if tick % b.stride:
+            return None
+        return b.add_counts(tick, 0.0, 0.0, ax, ay, az, gx, gy, gz)
+
+    def restart_filter(self):
+        """The attitude is unknown again after raw samples (the learnt gyro bias is kept)."""
+        self.attitude._restart()
+        self._roll = self._pitch = 0.0
+
     def flush(self):
         return self.batcher.flush()

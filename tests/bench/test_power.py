@@ -24,11 +24,15 @@ def test_the_model_reads_the_firmware_it_models() -> None:
     # board.Motor plays 2 pulses of 200 ms at a 40-ms tick; 45000/65535 PWM
     assert fw.buzz_on_s == pytest.approx(0.4)
     assert fw.motor_duty == pytest.approx(0.687, abs=1e-3)
+    # a dozing unit reads the LSM6DSO's 256-sample FIFO every second, advertises 1 s in 15
+    assert fw.doze_poll_ms == 1000.0
+    assert fw.doze_window == pytest.approx(1 / 15)
 
 
 _MEASURED = {"yardstick_us": 7.0, "stream_y": 4.5, "drain_y": 0.4, "poll_y": 0.2,
              "madgwick_y": 2.0, "stream_us": 31.0, "stream_bytes_per_sample": 5144.0,
-             "block_bytes": 32.0, "rate_hz": 104.0}
+             "block_bytes": 32.0, "rate_hz": 104.0, "raw_y": 0.7, "raw_us": 4.9,
+             "raw_bytes_per_sample": 192.0}
 
 
 def test_components_add_up_and_light_sleep_is_what_saves() -> None:
@@ -40,8 +44,12 @@ def test_components_add_up_and_light_sleep_is_what_saves() -> None:
             assert sc["hours"] == pytest.approx(500 * 0.85 / sc["ma"])
         r = res[end]
         assert r["stream_sleep"]["ma"] < r["stream_ci_lo"]["ma"]
-        assert r["offline_sleep"]["ma"] < r["offline"]["ma"]
-        assert r["offline_sleep_raw"]["ma"] < r["offline_sleep"]["ma"]
+        # dozing (tracking mode) against awake for the alerts (training mode)
+        assert r["offline"]["ma"] < 0.5 * r["offline_training"]["ma"]
+        assert r["offline"]["awake"] < 0.5
+        radio = {c.name: c.ma for c in r["offline"]["components"]}["radio"]
+        radio_awake = {c.name: c.ma for c in r["offline_training"]["components"]}["radio"]
+        assert radio == pytest.approx(radio_awake / 15, rel=1e-6)  # advertising 1 s in 15
         # on a table the motion-triggered recording writes nothing: the flash share goes
         names = {c.name for c in r["on_table"]["components"]}
         assert "flash (logbook)" not in names

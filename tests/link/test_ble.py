@@ -282,3 +282,59 @@ def test_the_host_decodes_the_status_record_the_firmware_packs() -> None:
     assert (s.log_first, s.log_next) == (17, 4242)  # the logbook's record numbers
     with pytest.raises(ValueError, match="status record of 3 bytes"):
         gatt.decode_status(b"\x01\x00\x01")
+
+
+def test_a_scan_waits_for_a_dozing_units_window_and_ends_once_it_is_seen(
+        monkeypatch: Any) -> None:
+    # bleak's scanner replaced by one that hears a unit at a given time (no adapter here):
+    # the scan listens past a dozing unit's 15-s period, and ends 2 s after the last new unit
+    import types
+
+    from beltline.firmware import doze
+
+    from beltline.link import ble
+
+    assert ble.SCAN_S > doze.PERIOD_S + doze.WINDOW_S
+
+    def scanner(appear_after_s: float | None) -> type:
+        class _Scanner:
+            def __init__(self, detection_callback: Any, service_uuids: list[str]) -> None:
+                assert service_uuids == [ble.SERVICE_UUID]
+                self.cb = detection_callback
+
+            async def __aenter__(self) -> _Scanner:
+                async def hear() -> None:
+                    assert appear_after_s is not None
+                    await asyncio.sleep(appear_after_s)
+                    dev = types.SimpleNamespace(name="Beltline", address="AA:BB")
+                    other = types.SimpleNamespace(name="Watch", address="CC:DD")
+                    self.cb(other, types.SimpleNamespace(service_uuids=[], local_name="W",
+                                                         rssi=-40))
+                    self.cb(dev, types.SimpleNamespace(service_uuids=[ble.SERVICE_UUID.upper()],
+                                                       local_name=None, rssi=-60))
+                if appear_after_s is not None:
+                    self.task = asyncio.get_running_loop().create_task(hear())
+                return self
+
+            async def __aexit__(self, *exc: Any) -> None:
+                pass
+        return _Scanner
+
+    async def timed(**kw: Any) -> tuple[list[Any], float]:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        units = await ble.scan(**kw)
+        return units, loop.time() - t0
+
+    monkeypatch.setattr(ble, "BleakScanner", scanner(0.3))
+    units, took = asyncio.run(timed(timeout=30.0, settle_s=0.5))
+    assert units == [("Beltline", "AA:BB", -60)]  # the other device's advertising is not ours
+    assert 0.8 <= took < 20.0  # ended after the settle time, not at the timeout
+    monkeypatch.setattr(ble, "BleakScanner", scanner(0.3))
+    units, took = asyncio.run(timed(timeout=1.5, settle_s=None))  # `beltline scan`: all of it
+    assert units == [("Beltline", "AA:BB", -60)]
+    assert took >= 1.5
+    monkeypatch.setattr(ble, "BleakScanner", scanner(None))
+    units, took = asyncio.run(timed(timeout=0.5))
+    assert units == []
+    assert took >= 0.5

@@ -175,3 +175,28 @@ def test_sync_virtual_command_twice_leaves_one_session(tmp_path: Path,
     assert two["first_record"] == one["next_record"]  # only what is new is transferred
     assert two["added"] == 0
     assert _raw(db) == [(one["sessions"][0], one["samples"])]
+
+
+def test_a_unit_left_alone_dozes_between_fifo_reads_and_loses_nothing(tmp_path: Path) -> None:
+    # past the pairing window (120 s) with no host and nothing to buzz, the unit light-sleeps
+    # between FIFO reads (firmware/doze.py) and advertises 1 s in every 15; the host's
+    # arrival (a press of its button: a wake source) finds it, and the sync gets every sample
+    from beltline.firmware import app, doze
+
+    db = tmp_path / "s.db"
+    seconds = 230.0
+    res, _held, report = _sync(db, seconds, 4)
+    assert report["imu_overruns"] == 0  # a second between reads: the FIFO never overflowed
+    dozing_s = seconds - app.PAIRING_WINDOW_S
+    asleep = report["doze_slept_ms"] / 1000.0
+    share = 1.0 - doze.WINDOW_S / doze.PERIOD_S
+    # (the unit dozes on after the sync too, until the harness stops it: a lower bound)
+    assert asleep >= 0.8 * share * dozing_s
+    assert report["doze_windows"] >= int(dozing_s / doze.PERIOD_S) - 1
+    assert report["polls"] < report["sim_seconds"] * 1000.0 / 40 - 0.6 * asleep * 25
+    walked = len(recording(seconds, 104.0, "healthy_walk", 4).t)
+    assert res.records_missing == 0
+    assert 0 <= walked - res.samples < offline.FULL_PER_PACKET
+    with Store(db) as store:
+        ticks = store.raw(res.walks[0].sid).ticks
+    assert np.all(np.diff(ticks) == 1)  # not a sample missing where it slept

@@ -22,9 +22,11 @@ random.seed(int(sys.argv[2]))
 DIR = sys.argv[3]
 
 
-class Imu:
+class Imu:  # the driver interface (imu_base.FifoImu)
     rate_hz = 104.0
     overruns = 0
+    MAX_BATCH = 64
+    FIFO_SAMPLES = 256
 
     def __init__(self):
         n = 8

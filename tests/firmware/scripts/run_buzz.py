@@ -16,9 +16,11 @@ import logbook
 DIR = sys.argv[1]
 
 
-class Imu:
+class Imu:  # the driver interface (imu_base.FifoImu)
     rate_hz = 104.0
     overruns = 0
+    MAX_BATCH = 64
+    FIFO_SAMPLES = 256
 
     def __init__(self):
         n = 8

@@ -73,7 +73,10 @@ Examples:
 SCAN_MANUAL = """\
 Listen for belt units advertising Beltline's service and list them: name, address, signal
 strength. Needs a Bluetooth adapter (and on Linux, BlueZ and permission to use it); without
-one it says so and suggests `beltline monitor --virtual`.
+one it says so and suggests `beltline monitor --virtual`. A unit left alone (no host for a
+minute, tracking mode) dozes to save its battery and advertises 1 s in every 15: the default
+17-s scan sees it, and a press of its button wakes it at once. (`monitor` and `sync` scan the
+same way, and stop 2 s after the last new unit appeared.)
 
 Example:
   beltline scan --seconds 8
@@ -119,7 +122,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     store_option(p)
     settings_options(p)
     p = add(sub, "scan", "list belt units nearby (Bluetooth)", SCAN_MANUAL, scan)
-    p.add_argument("--seconds", type=POSITIVE, default=5.0, help="how long to listen (5)")
+    p.add_argument("--seconds", type=POSITIVE, default=17.0,
+                   help="how long to listen (17: a unit left alone advertises 1 s in 15)")
 
 
 def monitor(args: argparse.Namespace) -> None:
@@ -155,7 +159,7 @@ def _unit_session(args: argparse.Namespace, cfg: Settings, store: Path | None) -
     from beltline.link import ble
     from beltline.sessions.live import LiveSession
 
-    units = asyncio.run(ble.scan(5.0))
+    units = asyncio.run(ble.scan())
     name, address, rssi = ble.choose(units, args.address, args.name)
     log.info("belt unit %s (%s, %s dBm)", name, address, rssi)
     link = ble.BleLink(address, name=name, rssi_dbm=rssi)
@@ -167,7 +171,7 @@ def scan(args: argparse.Namespace) -> None:
 
     from beltline.link import ble
 
-    units = asyncio.run(ble.scan(args.seconds))
+    units = asyncio.run(ble.scan(args.seconds, settle_s=None))
     if not units:
         log.info("no belt unit found. Check: %s", ble.CHECKS)
     for name, address, rssi in units:

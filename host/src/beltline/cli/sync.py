@@ -108,7 +108,7 @@ async def _unit(args: argparse.Namespace, store: object, cfg: Settings) -> SyncR
     from beltline.sessions.sync import pull
 
     assert isinstance(store, Store)
-    units = await ble.scan(5.0)
+    units = await ble.scan()
     name, address, rssi = ble.choose(units, args.address, args.name)
     log.info("belt unit %s (%s, %s dBm)", name, address, rssi)
     link = ble.BleLink(address, name=name, rssi_dbm=rssi)

@@ -28,7 +28,7 @@ from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
 from beltline.errors import BeltlineError, UsageError
-from beltline.firmware import control, wire
+from beltline.firmware import control, doze, wire
 from beltline.link.base import ClockPoint, DeviceInfo, Link, LinkState, Notification
 from beltline.link.gatt import (
     CONTROL_UUID,
@@ -57,16 +57,40 @@ class NoUnit(BeltlineError):
     """No belt unit could be found or reached."""
 
 
-async def scan(timeout: float = 5.0, **scanner_kwargs: Any) -> list[tuple[str, str,
-                                                                          int | None]]:
-    """Belt units advertising Beltline's service: (name, address, RSSI dBm)."""
+# a unit left alone advertises doze.WINDOW_S in every doze.PERIOD_S (firmware/doze.py): a scan
+# this long sees it
+SCAN_S = doze.PERIOD_S + doze.WINDOW_S + 1.0
+SETTLE_S = 2.0  # once a unit is seen, a scan ends after this long without a new one
+
+
+async def scan(timeout: float = SCAN_S, settle_s: float | None = SETTLE_S,
+               **scanner_kwargs: Any) -> list[tuple[str, str, int | None]]:
+    """Belt units advertising Beltline's service: (name, address, RSSI dBm). Listens up to
+    ``timeout``; with ``settle_s``, ends ``settle_s`` after the last new unit appeared (a unit
+    awake is seen within its first 100-ms advertising interval)."""
+    loop = asyncio.get_running_loop()
+    found: dict[str, tuple[str, str, int | None]] = {}
+    last_new: list[float] = []
+
+    def seen(d: BLEDevice, adv: Any) -> None:
+        if SERVICE_UUID not in [u.lower() for u in (adv.service_uuids or [])]:
+            return
+        if d.address not in found:
+            last_new.append(loop.time())
+        found[d.address] = (d.name or adv.local_name or "?", d.address, adv.rssi)
+
     try:
-        found = await BleakScanner.discover(timeout=timeout, service_uuids=[SERVICE_UUID],
-                                            return_adv=True, **scanner_kwargs)
+        async with BleakScanner(detection_callback=seen, service_uuids=[SERVICE_UUID],
+                                **scanner_kwargs):
+            end = loop.time() + timeout
+            while loop.time() < end:
+                await asyncio.sleep(0.1)
+                if settle_s is not None and last_new and loop.time() - last_new[-1] >= settle_s:
+                    break
     except (BleakError, OSError, FileNotFoundError) as exc:
         raise NoAdapter(f"no usable Bluetooth adapter ({exc}); to try Beltline without a "
                         "belt unit, run `beltline monitor --virtual`") from exc
-    return sorted((d.name or "?", d.address, adv.rssi) for d, adv in found.values())
+    return sorted(found.values())
 
 
 def choose(units: list[tuple[str, str, int | None]], address: str | None = None,

@@ -12,10 +12,13 @@
 #   madgwick_us           one plain (bytecode) Madgwick update, for reference
 #   stream_us             one Stream.sample at the LSM6DSO's 104 Hz, MTU 247 (filter, pelvis
 #                         angles, batching, CRC of each finished packet)
+#   raw_us                one Stream.sample_raw (a dozing unit's loop: batching and CRC, no
+#                         filter; firmware/doze.py)
 #   drain_us_per_sample   the LSM6DSO driver's Python work per sample (drain() of 4-sample
 #                         FIFOs through a minimal fake bus, less the fake bus's own calls)
 #   poll_us               what a poll adds once: the alert rules on the newest angles
-#   stream_bytes_per_sample, block_bytes   heap per sample (exact), GC block size
+#   stream_bytes_per_sample, raw_bytes_per_sample, block_bytes   heap per sample (exact),
+#                         GC block size
 #   packets_per_sample    finished packets per sample (1/14 at MTU 247)
 # Kept free of CPython-only syntax: MicroPython runs this file unchanged.
 import gc
@@ -107,6 +110,15 @@ def run_stream(st, data, laps=1):
     return n
 
 
+def run_raw(st, data, laps=1):
+    n = 0
+    for _ in range(laps):
+        for s in data:
+            if st.sample_raw(s[0], s[1], s[2], s[3], s[4], s[5]) is not None:
+                n += 1
+    return n
+
+
 def run_drain(imu, bus, polls):
     for _ in range(polls):
         bus.words = 2 * PER_POLL
@@ -147,35 +159,39 @@ def main():
     run_stream(st, data, 3)
     # the fastest pass of each over all repetitions (taken in turn, 10 passes at a time): the
     # closest this shared machine gets to an undisturbed run of each, for the same conditions
-    tk = tm = ts = td = tp = 1e18
+    tk = tm = ts = td = tp = tr = 1e18
     for _ in range(reps):
         tk = min(tk, best_of(run_madgwick, y, data, laps) / n)
         tm = min(tm, best_of(run_madgwick, m, data, laps) / n)
         ts = min(ts, best_of(run_stream, st, data, laps) / n)
+        tr = min(tr, best_of(run_raw, st, data, laps) / n)
         drain = best_of(run_drain, imu, bus, polls)
         td = min(td, max(0.0, drain - best_of(run_bus, bus, polls, buf, status)) / n)
         tp = min(tp, best_of(run_alerts, al, polls) / polls)
     packets = run_stream(st, data)
-    per_sample = -1.0
+    per_sample = raw_per_sample = -1.0
     if hasattr(gc, "mem_alloc"):
         # in 24-sample chunks (sliced before counting), so that a unit's heap holds the garbage
         chunks = [data[i:i + 24] for i in range(0, len(data), 24)]
-        used = 0
-        for i in range(0, len(data), 24):
-            gc.collect()
-            gc.disable()
-            a0 = gc.mem_alloc()
-            run_stream(st, chunks[i // 24])
-            used += gc.mem_alloc() - a0
-            gc.enable()
-        per_sample = used / len(data)
+        per = []
+        for run in (run_stream, run_raw):
+            used = 0
+            for i in range(0, len(data), 24):
+                gc.collect()
+                gc.disable()
+                a0 = gc.mem_alloc()
+                run(st, chunks[i // 24])
+                used += gc.mem_alloc() - a0
+                gc.enable()
+            per.append(used / len(data))
+        per_sample, raw_per_sample = per
     block = 4 * (8 if sys.maxsize > 2**32 else 4)
     print("yardstick_us=%.3f madgwick_y=%.5f stream_y=%.5f drain_y=%.5f "
           "poll_y=%.5f madgwick_us=%.3f stream_us=%.3f drain_us_per_sample=%.3f "
           "poll_us=%.3f stream_bytes_per_sample=%.2f block_bytes=%d packets_per_sample=%.5f "
-          "rate_hz=%.1f per_poll=%d"
+          "rate_hz=%.1f per_poll=%d raw_y=%.5f raw_us=%.3f raw_bytes_per_sample=%.2f"
           % (tk, tm / tk, ts / tk, td / tk, tp / tk, tm, ts, td, tp, per_sample, block,
-             packets / len(data), RATE, PER_POLL))
+             packets / len(data), RATE, PER_POLL, tr / tk, tr, raw_per_sample))
 
 
 main()

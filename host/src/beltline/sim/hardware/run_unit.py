@@ -162,6 +162,8 @@ def figures(a, clock, n, imu_kind, wall_ms, state):
         "wall_ms": wall_ms, "connects": p.connects, "mtu": p.mtu, "input_samples": n,
         "time_sync": list(a.time_sync), "boot_id": a.boot_id,
         "pairing_windows": a.pairing_windows,
+        "doze_slept_ms": a.doze.slept_ms, "doze_sleeps": a.doze.sleeps,
+        "doze_windows": a.doze.windows,
         "auto": a.cfg["auto"], "stop_s": a.cfg["stop_s"], "recording": a.wear.recording,
         "auto_starts": a.wear.starts, "auto_stops": a.wear.stops,
         "motion_windows": a.wear.windows,
@@ -202,8 +204,17 @@ def main():
     # a host's pairing takes it real seconds, which are `speed` times as many unit seconds
     # here: the firmware's patience with a central that has not paired yet is scaled to match
     patience = unit_main.app.SECURE_WITHIN_S * (max(1.0, speed) if speed > 0 else 1000.0)
+    def lightsleep(ms):
+        # the board's light sleep: every task stands still while the unit's time passes (the
+        # IMU fills its FIFO meanwhile); a time the harness holds at is not slept past
+        to = clock.now_ms + max(0, int(ms))
+        hold = state["hold_ms"]
+        if hold is not None and clock.now_ms < hold < to:
+            to = hold
+        clock.advance(to)
+
     a = unit_main.build(sleep_ms=clock.sleep_ms, logbook_slots=int(opts.get("slots", "4096")),
-                        secure_within_s=patience)
+                        secure_within_s=patience, lightsleep=lightsleep)
     if "boot_id" in opts:  # a reproducible boot (the same virtual walk synced twice)
         a.boot_id = int(opts["boot_id"])
 
