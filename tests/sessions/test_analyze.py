@@ -266,3 +266,45 @@ def test_streamed_steps_are_written_as_they_come_and_match(recording: tuple[Path
     ref = tmp_path / "ref.csv"
     tables.write_steps(ref, whole.out.rows().steps)
     assert sm.read_bytes() == ref.read_bytes()
+
+
+@pytest.mark.parametrize("scenario", ["exercise_clamshell", "trendelenburg_test"])
+def test_a_slow_recording_in_deg_s_is_caught_by_its_turns(scenario: str, tmp_path: Path
+                                                          ) -> None:
+    # no walk: the pelvis never turns fast enough for the 35-rad/s bound, but the gyroscope's
+    # turns are ~57x gravity's in deg/s
+    assert main(["simulate", "--scenario", scenario, "--seed", "5", "--out",
+                 str(tmp_path)]) == 0
+    ok = rawcsv.read(tmp_path / "raw.csv")
+    assert float(np.percentile(np.abs(np.degrees(ok.gyr)), 99.9)) < 35.0
+    r = rawcsv._gyro_over_gravity(ok)
+    assert r is not None
+    assert 0.3 < r < 2.0
+    deg = rawcsv.Raw(ok.t, ok.acc, np.degrees(ok.gyr))
+    with pytest.raises(DataError, match="--gyro-unit deg/s"):
+        rawcsv.check(deg, "set.csv")
+
+
+def test_the_unit_check_passes_every_real_recording(walkers_dir: Path, broad_dir: Path) -> None:
+    # other labs' sensors and walks (rad/s): never taken for deg/s; converted, never for rad/s
+    import h5py
+    import pandas as pd
+
+    recs = []
+    for f in sorted(walkers_dir.glob("*_lb.txt")):
+        d = pd.read_csv(f, sep="\t", skiprows=1)
+        recs.append((np.arange(len(d)) / 100.0, d[["Acc_X", "Acc_Y", "Acc_Z"]].to_numpy(),
+                     d[["Gyr_X", "Gyr_Y", "Gyr_Z"]].to_numpy()))
+    for f in sorted(broad_dir.glob("*.hdf5")):
+        with h5py.File(f) as h:
+            acc, gyr = h["imu_acc"][:], h["imu_gyr"][:]
+            recs.append((np.arange(len(acc)) / float(h.attrs["sampling_rate"]), acc, gyr))
+    assert len(recs) >= 60
+    decided = 0
+    for t, acc, gyr in recs:
+        r = rawcsv._gyro_over_gravity(rawcsv.Raw(t, acc, gyr))
+        assert r is None or r < rawcsv.GYRO_DEG_RATIO / 2
+        r = rawcsv._gyro_over_gravity(rawcsv.Raw(t, acc, np.degrees(gyr)))
+        assert r is None or r > rawcsv.GYRO_DEG_RATIO * 1.5
+        decided += r is not None
+    assert decided >= 5

@@ -210,7 +210,52 @@ def check(raw: Raw, name: str = "recording", offset: int = 0, stats: bool = True
     if p99 > 35.0:
         raise DataError(f"{name}: gyroscope values up to {p99:.0f} are impossible in rad/s for "
                         "a pelvis: it looks like deg/s; pass --gyro-unit deg/s")
+    # a slow recording (a test, an exercise set) stays below that in deg/s too: there the
+    # gyroscope must turn as far as gravity's direction does in the quasi-static moments
+    r = _gyro_over_gravity(raw)
+    if r is not None and r > GYRO_DEG_RATIO:
+        raise DataError(f"{name}: the gyroscope turns {r:.0f}x as far as the accelerometer's "
+                        "gravity does in the slow moments: it looks like deg/s, not rad/s; "
+                        "pass --gyro-unit deg/s")
     return raw
+
+
+# the median turn ratio above which the gyroscope is taken for deg/s: rad/s gives ~1 (0.1-1.1
+# on the real walks in ../shared/data, linear accelerations tilt the accelerometer more), deg/s
+# ~57 (24-64 on the same recordings converted); decided only on MIN_TURNS windows or more
+GYRO_DEG_RATIO = 4.0
+MIN_TURNS = 5
+
+
+def _gyro_over_gravity(raw: Raw) -> float | None:
+    """The median, over 0.5-s windows where the accelerometer reads gravity alone (every
+    sample within 10 % of its median magnitude) and gravity's direction turns 2-30°, of the
+    gyroscope's integrated turn about horizontal axes over that turn; None with fewer than
+    ``MIN_TURNS`` such windows."""
+    dt = float(np.median(np.diff(raw.t)))
+    w = max(4, round(0.5 / dt))
+    k = max(1, round(0.1 / dt))
+    acc = raw.acc
+    c = np.cumsum(np.vstack([np.zeros(3), acc]), axis=0)
+    lp = (c[k:] - c[:-k]) / k  # lp[i] = mean of acc[i:i + k]
+    n = (len(lp) - 1) // w
+    if n < MIN_TURNS:
+        return None
+    i0 = np.arange(n) * w
+    i1 = i0 + w
+    norm = np.linalg.norm(acc, axis=1)
+    off = np.concatenate([[0], np.cumsum(np.abs(norm / np.median(norm) - 1.0) > 0.1)])
+    static = off[np.minimum(i1 + k, len(acc))] == off[i0]
+    u0 = lp[i0] / np.maximum(np.linalg.norm(lp[i0], axis=1), 1e-9)[:, None]
+    u1 = lp[i1] / np.maximum(np.linalg.norm(lp[i1], axis=1), 1e-9)[:, None]
+    turn = np.arccos(np.clip((u0 * u1).sum(axis=1), -1.0, 1.0))
+    cg = np.cumsum(np.vstack([np.zeros(3), raw.gyr]), axis=0)
+    th = (cg[i1 + k // 2] - cg[i0 + k // 2]) * dt  # over the same span as the means' centres
+    tilt = np.linalg.norm(th - (th * u0).sum(axis=1)[:, None] * u0, axis=1)
+    sel = static & (turn > np.radians(2.0)) & (turn < np.radians(30.0))
+    if sel.sum() < MIN_TURNS:
+        return None
+    return float(np.median(tilt[sel] / turn[sel]))
 
 
 def write(path: Path, raw: Raw) -> None:
