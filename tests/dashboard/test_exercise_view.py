@@ -66,6 +66,9 @@ def test_the_review_page_shows_a_set_and_a_test(chrome: object,
     # the list names each session's kind (the chosen one's label shows)
     _wait("the set's label", lambda: "exercise set" in d.find_element(  # type: ignore
         By.ID, "pick").text)
+    # a set has no walk: the walk's timeline, episodes and strides are not shown empty
+    _wait("the walk's views hidden", lambda: not d.find_element(  # type: ignore
+        By.ID, "review-walk").is_displayed())
     d.save_screenshot(str(ARTIFACTS_DIR / "review-exercise.png"))  # type: ignore
     d.get(srv.url + "review?session=1")  # type: ignore[attr-defined]
     words = _wait("the test's words", lambda: d.find_element(  # type: ignore[attr-defined]
@@ -77,4 +80,9 @@ def test_the_review_page_shows_a_set_and_a_test(chrome: object,
     cells = d.find_elements(By.CSS_SELECTOR, "#test-table tbody tr")  # type: ignore
     verdicts = [c.find_elements(By.TAG_NAME, "td")[-1].text for c in cells]
     assert verdicts == ["negative", "positive"]
+    _wait("the test's figure", lambda: d.execute_script(  # type: ignore[attr-defined]
+        "const g = document.querySelector('#test-figure .js-plotly-plot');"
+        "return g && g.data && g.data.length === 2;"))
+    _wait("the walk's views hidden", lambda: not d.find_element(  # type: ignore
+        By.ID, "review-walk").is_displayed())
     d.save_screenshot(str(ARTIFACTS_DIR / "review-test.png"))  # type: ignore[attr-defined]

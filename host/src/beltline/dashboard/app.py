@@ -67,10 +67,11 @@ def _review_page() -> html.Div:
         html.H2("Review a session"),
         dcc.Dropdown(id="pick", placeholder="choose a session"),
         exercise_view.section(),  # a test's or a set's results
-        dcc.Graph(id="review-timeline"),
-        html.H3("Episodes (click one to zoom)"),
-        html.Div(id="review-episodes"),
-        dcc.Graph(id="review-strides"),
+        html.Div(id="review-walk", children=[  # a walk's (hidden for a test or a set)
+            dcc.Graph(id="review-timeline"),
+            html.H3("Episodes (click one to zoom)"),
+            html.Div(id="review-episodes"),
+            dcc.Graph(id="review-strides")]),
         _button("btn-review-export", "Export this session (CSV)"),
         dcc.Download(id="review-download"),
     ])
@@ -196,14 +197,19 @@ def build_app(live: LiveSession | None, store_path: Path | None,
         return options, value
 
     @app.callback(Output("review-timeline", "figure"), Output("review-strides", "figure"),
-                  Output("review-episodes", "children"), Input("pick", "value"),
+                  Output("review-episodes", "children"), Output("review-walk", "style"),
+                  Input("pick", "value"),
                   Input({"type": "zoom", "index": dash.ALL}, "n_clicks"),
                   prevent_initial_call=True)
-    def review(sid: int | None, _zoom: list[int]) -> tuple[object, object, object]:
+    def review(sid: int | None, _zoom: list[int]) -> tuple[object, object, object, object]:
         if sid is None:
-            return dash.no_update, dash.no_update, dash.no_update
-        data = review_data(store_path, sid)
+            return dash.no_update, dash.no_update, dash.no_update, dash.no_update
+        data, kind = review_data(store_path, sid)
         sa = data.samples
+        # a test or a set has its own results above; the walk's views, empty, would only
+        # look broken (its walk pipeline finds no walk to calibrate on)
+        walk = kind == "walk" or len(sa.t_s) > 0
+        shown = {} if walk else {"display": "none"}
         eps = data.episodes
         fig = figures.timeline(sa.t_s, sa.obliquity_deg, sa.tilt_deg, eps)
         strides = figures.stride_drops([(x.t_s, x.side, x.drop_deg) for x in data.steps])
@@ -217,7 +223,7 @@ def build_app(live: LiveSession | None, store_path: Path | None,
             f"{words.episode(e.kind, e.side, capital=True)} {words.clock(e.start_s)}–"
             f"{words.clock(e.end_s)}, peak {e.peak_deg:.1f}°", id={"type": "zoom", "index": i},
             n_clicks=0, style={"margin": "2px"}) for i, e in enumerate(eps)]
-        return fig, strides, buttons or "none"
+        return fig, strides, buttons or "none", shown
 
     @app.callback(Output("review-strides", "figure", allow_duplicate=True),
                   Input("review-timeline", "relayoutData"), prevent_initial_call=True)
@@ -263,9 +269,10 @@ def zoom_patch(relayout: dict[str, object] | None) -> object:
     return p
 
 
-def review_data(store_path: Path | None, sid: int) -> Rows:
+def review_data(store_path: Path | None, sid: int) -> tuple[Rows, str]:
+    """What the session holds, and its kind (walk, test, exercise)."""
     with _Store(store_path) as st:
-        return st.rows(sid)
+        return st.rows(sid), st.session(sid).kind
 
 
 def export_zip(store_path: Path | None, sid: int) -> dict[str, object]:
