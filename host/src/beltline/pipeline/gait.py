@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from math import degrees, isnan
 from typing import Any
 
 import numpy as np
@@ -305,11 +306,17 @@ class StepTracker:
     def _refine(self, c: int) -> int:
         lo = c - self._refine_back
         aap = self.h.get("aap", lo - 1, c + self._refine_fwd)
-        if len(aap) < self._refine_back or np.isnan(aap.sum()):
+        if len(aap) < self._refine_back:
             return max(c - self._lag, self.h.start)
-        k = int(np.argmin(np.diff(aap)))  # steepest fall: aap[k+1] - aap[k]
+        # a few dozen numbers: plain Python (numpy's per-call cost is most of the work here)
+        x = aap.tolist()
+        if isnan(sum(x)):
+            return max(c - self._lag, self.h.start)
+        d = [b - a for a, b in itertools.pairwise(x)]
+        k = d.index(min(d))  # steepest fall: x[k+1] - x[k] (the first, as argmin)
         j0 = max(0, k - self._peak_back)
-        return lo - 1 + j0 + int(np.argmax(aap[j0: k + 1]))
+        seg = x[j0: k + 1]
+        return lo - 1 + j0 + seg.index(max(seg))
 
     def _median_step(self) -> float | None:
         real = [s.i for s in self.run[-9:]]
@@ -486,28 +493,33 @@ class StepTracker:
         n = end - i
         pitch = self.h.get("pitch", i, end)
         wz = self.h.get("wz", i - n, end)  # a whole stride: the sway cancels
-        stride = self.h.get("roll", i - n, end + 3)
         drop = hike = rng = middle = nan
-        if side in ("left", "right") and exact and n > 0 and len(stride) == 2 * n + 3:
-            # a few reductions of one slice (this runs once per step, live too)
-            a, b = p.hike_window
-            m0, m1 = n + int(a * n), n + max(int(b * n), int(a * n) + 1)
-            cs = np.concatenate([[0.0], np.cumsum(stride)]).tolist()
-            # the pelvis at double support: around the two strikes
-            level = 0.1 * (cs[n + 3] - cs[n - 2] + cs[2 * n + 3] - cs[2 * n - 2])
-            mid_mean = (cs[m1] - cs[m0]) / (m1 - m0)
-            if level == level and mid_mean == mid_mean:
-                roll, mid = stride[n: 2 * n], stride[m0:m1]
-                if side == "left":  # right side is the swing side: + roll = right lower
-                    drop, hike = float(roll.max()) - level, level - float(mid.min())
-                    middle = mid_mean - level
-                else:
-                    drop, hike = level - float(roll.min()), float(mid.max()) - level
-                    middle = level - mid_mean
-                rng = float(np.ptp(stride[: 2 * n]))
-        return Step(i, side, end, drop, _mean(pitch, nan),
-                    float(np.degrees(abs(_mean(wz, nan)))), float(run[j].cues[0]), rng,
-                    60.0 * RATE_HZ / n if n > 0 else nan, hike, conf, self.bouts, middle)
+        if side in ("left", "right") and exact and n > 0:
+            stride = self.h.get("roll", i - n, end + 3)
+            if len(stride) == 2 * n + 3:
+                # a few sums and extremes of one short slice, in plain Python (this runs once
+                # per step, live too; numpy's per-call cost would be most of it)
+                a, b = p.hike_window
+                m0, m1 = n + int(a * n), n + max(int(b * n), int(a * n) + 1)
+                x = stride.tolist()
+                cs = list(itertools.accumulate(x, initial=0.0))  # = np.cumsum, in order
+                # the pelvis at double support: around the two strikes
+                level = 0.1 * (cs[n + 3] - cs[n - 2] + cs[2 * n + 3] - cs[2 * n - 2])
+                mid_mean = (cs[m1] - cs[m0]) / (m1 - m0)
+                if level == level and mid_mean == mid_mean:
+                    # no NaN in the slice here (the level's sums run over all of it)
+                    roll, mid = x[n: 2 * n], x[m0:m1]
+                    if side == "left":  # right side is the swing side: + roll = right lower
+                        drop, hike = max(roll) - level, level - min(mid)
+                        middle = mid_mean - level
+                    else:
+                        drop, hike = level - min(roll), max(mid) - level
+                        middle = level - mid_mean
+                    head = x[: 2 * n]
+                    rng = max(head) - min(head)
+        return Step(i, side, end, drop, _mean(pitch, nan), degrees(abs(_mean(wz, nan))),
+                    float(run[j].cues[0]), rng, 60.0 * RATE_HZ / n if n > 0 else nan, hike,
+                    conf, self.bouts, middle)
 
 
 def _median(v: list[float] | list[int]) -> float:
