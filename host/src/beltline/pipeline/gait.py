@@ -435,8 +435,9 @@ class StepTracker:
 
     def _typical(self) -> int:
         real = [s.i for s in self.run]
-        return int(np.median(np.diff(real))) if len(real) > 1 else self.params.n(
-            self.params.typical_step_s)
+        # (the median of whole numbers: as numpy's, without its cost)
+        return int(_median([b - a for a, b in itertools.pairwise(real)])) if len(real) > 1 \
+            else self.params.n(self.params.typical_step_s)
 
     # --- cues ---------------------------------------------------------------------------
     def _cues_start(self, s: _Strike) -> None:
@@ -459,7 +460,7 @@ class StepTracker:
             return
         lat = self.h.get("alat", s.i, end)
         if len(lat) == end - s.i and len(lat):
-            total = float(lat.sum())
+            total = float(_add(lat))
             if total != total and np.isfinite(lat).mean() > 0.9:  # next to a gap
                 total = float(np.nansum(lat))
             if total == total:
@@ -529,10 +530,13 @@ def _median(v: list[float] | list[int]) -> float:
     return float(s[n // 2]) if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
 
 
+_add = np.add.reduce  # = ndarray.sum, without its Python wrapper
+
+
 def _mean(x: np.ndarray, empty: float) -> float:
     if not len(x):
         return empty
-    m = float(x.sum()) / len(x)  # = x.mean(), without its per-call overhead
+    m = float(_add(x)) / len(x)  # = x.mean(), without its per-call overhead
     if m == m:
         return m
     ok = x[np.isfinite(x)]  # only next to a gap

@@ -149,12 +149,13 @@ class SideVote:
         "unknown", confidence 0..1), and learns from it."""
         p = self.params
         a = alternations(cues, j)
-        pol = [self.polarity(k) for k in range(len(CUES))]
         anchor = a[ANCHOR]
-        learned_num = sum(w * s * a[k] for k, (s, w) in enumerate(pol)
-                          if k != ANCHOR and w > 0 and isfinite(a[k]))
-        learned_den = sum(w for k, (s, w) in enumerate(pol)
-                          if k != ANCHOR and w > 0 and isfinite(a[k]))
+        learned_num = learned_den = 0.0
+        for k in LEARNED:
+            s, w = self.polarity(k)
+            if w > 0 and isfinite(a[k]):
+                learned_num += w * s * a[k]
+                learned_den += w
         learned = learned_num / learned_den if learned_den else float("nan")
         self.bout_steps += 1
         # learning: the anchor teaches the other cues their sign (per wearer and per bout)
