@@ -148,31 +148,48 @@ class StepCandidates:
         is_max = (up > 0) & (dn <= 0)
         is_min = (up < 0) & (dn >= 0)
         idx = np.flatnonzero(is_max | is_min) + 1
-        out: tuple[list[int], list[int]] = ([], [])
-        p = self.params
+        # the two finders' state in locals for the loop (a few extrema per step, but this
+        # loop runs over every one of them); the weak finder goes first at each extremum:
+        # what it confirms sets the candidates' hysteresis
+        cands: list[int] = []
+        weak: list[int] = []
+        wd, gap, inf = self.params.weak_drop_ms2, self._gap, np.inf
+        w_armed, w_best, w_i, w_low, w_rise, w_last = self._st[1]
+        s_armed, s_best, s_i, s_low, s_rise, s_last = self._st[0]
         for j, mx, v in zip(idx.tolist(), is_max[idx - 1].tolist(), y[idx].tolist(),
                             strict=True):
-            for f in (1, 0):  # the weak finder first: it sets the candidates' hysteresis
-                drop = p.weak_drop_ms2 if f == 1 else self.strong_drop
-                st = self._st[f]
-                armed, best, best_i, low = st[0], st[1], st[2], st[3]
-                if mx:
-                    if armed:
-                        if v > best:
-                            st[1], st[2] = v, y0 + j
-                    elif v > low + drop:
-                        st[0], st[1], st[2], st[4] = True, v, y0 + j, v - low
-                elif armed and v < best - drop:
-                    if best_i - st[5] >= self._gap:
-                        out[f].append(best_i)
-                        st[5] = best_i
-                        if f == 1:
-                            self._learn(best - low if low < np.inf else st[4])
-                    st[0], st[3] = False, v
-                elif not armed and v < low:
-                    st[3] = v
+            if mx:
+                if w_armed:
+                    if v > w_best:
+                        w_best, w_i = v, y0 + j
+                elif v > w_low + wd:
+                    w_armed, w_best, w_i, w_rise = True, v, y0 + j, v - w_low
+            elif w_armed and v < w_best - wd:
+                if w_i - w_last >= gap:
+                    weak.append(w_i)
+                    w_last = w_i
+                    self._learn(w_best - w_low if w_low < inf else w_rise)
+                w_armed, w_low = False, v
+            elif not w_armed and v < w_low:
+                w_low = v
+            sd = self.strong_drop
+            if mx:
+                if s_armed:
+                    if v > s_best:
+                        s_best, s_i = v, y0 + j
+                elif v > s_low + sd:
+                    s_armed, s_best, s_i, s_rise = True, v, y0 + j, v - s_low
+            elif s_armed and v < s_best - sd:
+                if s_i - s_last >= gap:
+                    cands.append(s_i)
+                    s_last = s_i
+                s_armed, s_low = False, v
+            elif not s_armed and v < s_low:
+                s_low = v
+        self._st[1] = [w_armed, w_best, w_i, w_low, w_rise, w_last]
+        self._st[0] = [s_armed, s_best, s_i, s_low, s_rise, s_last]
         self._carry, self._carry_start = y[-2:].copy(), y0 + len(y) - 2
-        return out[0], out[1]
+        return cands, weak
 
     def _learn(self, rise: float) -> None:
         p = self.params
