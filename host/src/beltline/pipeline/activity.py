@@ -135,9 +135,9 @@ class ActivityClassifier:
         pt = pitch.reshape(nb, B)
         g = gn.reshape(nb, B)
         fin = np.isfinite(r)
-        count = fin.sum(axis=1)
-        valid = count > 0
         every = bool(fin.all())  # the usual case: no sample missing, nothing to mask
+        count = np.full(nb, B) if every else fin.sum(axis=1)
+        valid = count > 0
         with np.errstate(invalid="ignore", divide="ignore"):  # empty blocks stay NaN
             pm, rm, gm = (_sum(x if every else np.where(fin, x, 0.0), axis=1) / count
                           for x in (pt, r, g))
@@ -180,7 +180,7 @@ class ActivityClassifier:
         out = np.zeros(len(quiet), dtype=bool)
         # one step per run of equal blocks (not per block): invalid, walking, still, moving
         code = np.where(~valid, 0, np.where(walking, 1, np.where(quiet, 2, 3)))
-        edges = np.flatnonzero(np.diff(code)) + 1
+        edges = np.flatnonzero(code[1:] != code[:-1]) + 1
         starts = [0, *edges.tolist()]
         ends = [*edges.tolist(), len(code)]
         for r0, r1 in zip(starts, ends, strict=True):

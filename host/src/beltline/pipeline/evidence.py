@@ -20,6 +20,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from math import isfinite
 
 import numpy as np
 
@@ -169,13 +170,13 @@ class Evidence:
         out: list[Episode] = []
         s = self.settings
         for x in self._steps:
-            if not x.confident or not np.isfinite(x.drop_deg) or x.turn_dps >= s.turn_rate_dps:
+            if not x.confident or not isfinite(x.drop_deg) or x.turn_dps >= s.turn_rate_dps:
                 continue
             t0, t1 = t_of(x.i), t_of(x.end_i)
             self._learn(x)
             out += self.detectors.stance("hip_drop", x.side, t0, t1, x.drop_deg,
                                          self._drop_hit(x))
-            if np.isfinite(x.hike_deg):
+            if isfinite(x.hike_deg):
                 out += self.detectors.stance("hip_hike", x.side, t0, t1, x.hike_deg,
                                              x.hike_deg >= s.hip_hike_deg)
         self._steps = []
@@ -218,8 +219,8 @@ class Evidence:
         """The other leg's recent stances, and the wearer's own reference from their first
         stances, kept only if they look healthy (within the reference range, no asymmetry)."""
         s, p = self.settings, self.params
-        mid = x.mid_drop_deg if np.isfinite(x.mid_drop_deg) else x.drop_deg
-        hike = x.hike_deg if np.isfinite(x.hike_deg) else 0.0
+        mid = x.mid_drop_deg if isfinite(x.mid_drop_deg) else x.drop_deg
+        hike = x.hike_deg if isfinite(x.hike_deg) else 0.0
         self._recent[x.side].append((x.drop_deg, mid, hike))
         if self.baseline is not None:
             return

@@ -120,7 +120,7 @@ class Pipeline:
         """Feed samples (s, m/s², rad/s, sensor frame) in time order."""
         out = Output()
         self.samples_in += len(t)
-        x = np.column_stack([acc, gyr]).astype(float)
+        x = np.column_stack([acc, gyr]).astype(float, copy=False)
         for item in self.resampler.push(np.asarray(t, float), x):
             if isinstance(item, Gap):
                 self._gap(item, out)
