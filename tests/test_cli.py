@@ -114,3 +114,39 @@ def test_each_command_is_built_by_the_group_that_registers_it() -> None:
     full = cli.build_parser()
     names = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction)).choices
     assert set(names) == set(cli.GROUP_OF)
+
+
+def test_analyze_imports_only_its_own_command(tmp_path: Path) -> None:
+    """Start-up cost: ``beltline analyze`` (off a terminal) imports neither the other commands
+    nor what only they need (asyncio, sqlite3) nor the progress bar it would not show."""
+    from beltline.sessions import rawcsv
+    from beltline.sim import scenarios, wearer
+
+    rec = wearer.simulate(scenarios.build("healthy_walk", 1.0, 2), 100.0, seed=2)
+    raw = tmp_path / "raw.csv"
+    rawcsv.write(raw, rawcsv.Raw(rec.t, rec.acc, rec.gyr))
+    code = ("import sys\n"
+            "from beltline.cli import main\n"
+            f"code = main(['analyze', {str(raw)!r}, '--episodes', {str(tmp_path / 'e.csv')!r}])\n"
+            "print(code, sorted(m for m in ('asyncio', 'sqlite3', 'tqdm', 'beltline.cli.sync', "
+            "'beltline.cli.sessions', 'beltline.cli.device') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_a_session_store_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    import sqlite3
+
+    from beltline.cli import analyze
+
+    def fail(_args: object) -> None:
+        raise sqlite3.OperationalError("database is locked\nsecond line")
+
+    monkeypatch.setattr(analyze, "run", fail)
+    raw = tmp_path / "raw.csv"
+    raw.write_text("t_s,ax,ay,az,gx,gy,gz\n")
+    assert main(["analyze", str(raw), "--episodes", str(tmp_path / "e.csv")]) == 1
+    assert "session store: database is locked" in caplog.text
+    assert "second line" not in caplog.text

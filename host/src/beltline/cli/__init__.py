@@ -4,22 +4,12 @@ beside its parser (``register``) and its handler set with ``set_defaults(func=..
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
-import sqlite3
 import sys
+from types import ModuleType
 
 from beltline import __version__
-from beltline.cli import (
-    analyze,
-    bench,
-    device,
-    exercise,
-    monitor,
-    report,
-    sessions,
-    simulate,
-    sync,
-)
 from beltline.cli.common import FMT
 from beltline.errors import BeltlineError, UsageError
 
@@ -40,15 +30,31 @@ command line that cannot work (said before any work starts), 130 interrupted.
 """
 
 # the order of ``beltline --help``: what a wearer runs first, benchmarks last
-COMMANDS = (monitor, sync, analyze, sessions, report, simulate, device, exercise, bench)
-# which module registers each command: a command line that names one builds only that
-# module's parsers (some import the simulator's scenario tables for their choices, ~0.4 s
-# that `beltline analyze` should not pay); tests check this table against the registration
-GROUP_OF = {"monitor": monitor, "scan": monitor, "sync": sync, "analyze": analyze,
-            "sessions": sessions, "export": sessions, "import": sessions,
-            "reanalyze": sessions, "delete": sessions, "report": report, "trends": report,
-            "simulate": simulate, "device": device, "test": exercise, "exercise": exercise,
-            "bench": bench}
+COMMAND_MODULES = ("monitor", "sync", "analyze", "sessions", "report", "simulate", "device",
+                   "exercise", "bench")
+# which module registers each command: a command line that names one imports and builds only
+# that module (some import the simulator's scenario tables for their choices, ~0.4 s, others
+# asyncio or sqlite3, that `beltline analyze` should not pay); tests check this table against
+# the registration (``GROUP_OF``, ``COMMANDS``: the same as modules)
+GROUP_NAMES = {"monitor": "monitor", "scan": "monitor", "sync": "sync", "analyze": "analyze",
+               "sessions": "sessions", "export": "sessions", "import": "sessions",
+               "reanalyze": "sessions", "delete": "sessions", "report": "report",
+               "trends": "report", "simulate": "simulate", "device": "device",
+               "test": "exercise", "exercise": "exercise", "bench": "bench"}
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"beltline.cli.{name}")
+
+
+def __getattr__(name: str) -> object:
+    """``COMMANDS`` (the command modules in help order) and ``GROUP_OF`` (command -> module),
+    imported only when asked for."""
+    if name == "COMMANDS":
+        return tuple(_module(m) for m in COMMAND_MODULES)
+    if name == "GROUP_OF":
+        return {c: _module(m) for c, m in GROUP_NAMES.items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -57,10 +63,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"beltline {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    group = GROUP_OF.get(command or "")
-    for module in COMMANDS:
-        if group is None or module is group:
-            module.register(sub)
+    group = GROUP_NAMES.get(command or "")
+    for name in COMMAND_MODULES:
+        if group is None or name == group:
+            _module(name).register(sub)
     return parser
 
 
@@ -88,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         log.error("%s%s", exc.strerror or exc, where)
         return 1
-    except sqlite3.Error as exc:
+    except Exception as exc:
+        # the session store's errors; sqlite3 is imported only by the commands that use it
+        sqlite3 = sys.modules.get("sqlite3")
+        if sqlite3 is None or not isinstance(exc, sqlite3.Error):
+            raise
         log.error("session store: %s", str(exc).splitlines()[0] if str(exc) else exc)
         return 1
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -80,6 +81,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _progress(chunks: Iterator[Raw]) -> Iterator[Raw]:
     """The pieces with a progress bar (samples read; only on a terminal)."""
+    if hasattr(sys.stderr, "isatty") and not sys.stderr.isatty():
+        # what tqdm's disable=None decides (no bar off a terminal), without importing it
+        yield from chunks
+        return
     from tqdm import tqdm
 
     with tqdm(unit=" samples", unit_scale=True, desc="analysing", disable=None,

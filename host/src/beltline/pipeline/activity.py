@@ -21,6 +21,7 @@ ACTIVITIES = ("standing", "walking", "sitting", "other")
 # at a gap's edge); the store's codes are the same (sessions.codec.ACTIVITY_CODES)
 ACTIVITY_NAMES = ("", *ACTIVITIES)
 _CODE = {a: np.int8(i) for i, a in enumerate(ACTIVITY_NAMES)}
+_STANDING, _WALKING, _SITTING, _OTHER = (_CODE[a] for a in ACTIVITIES)
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,9 @@ class ActivityParams:
 
 @dataclass
 class Blocks:
-    """Decided blocks ``b0 .. b0+len(act)``: activity and mean tilt/obliquity per block
-    (``valid`` where the block holds data), and the samples with data (grid index, angles,
-    activity)."""
+    """Decided blocks ``b0 .. b0+len(act)``: activity (int8 codes into ``ACTIVITY_NAMES``,
+    0 where the block holds no data) and mean tilt/obliquity per block (``valid`` where the
+    block holds data), and the samples with data (grid index, angles, activity code)."""
 
     b0: int
     act: np.ndarray
@@ -134,30 +135,35 @@ class ActivityClassifier:
         pt = pitch.reshape(nb, B)
         g = gn.reshape(nb, B)
         fin = np.isfinite(r)
-        count = fin.sum(axis=1)
+        every = bool(fin.all())  # the usual case: no sample missing, nothing to mask
+        count = np.full(nb, B) if every else fin.sum(axis=1)
         valid = count > 0
         with np.errstate(invalid="ignore", divide="ignore"):  # empty blocks stay NaN
-            pm, rm, gm = (np.where(fin, x, 0.0).sum(axis=1) / count for x in (pt, r, g))
-        centre = (np.arange(b0, b1) * B + B // 2)
+            pm, rm, gm = (_sum(x if every else np.where(fin, x, 0.0), axis=1) / count
+                          for x in (pt, r, g))
+        # a block walks when its centre lies in a walking span: the span's blocks by integer
+        # arithmetic, a slice each (no per-span array)
+        c0 = b0 * B + B // 2
         walking = np.zeros(nb, dtype=bool)
         self._walk = [w for w in self._walk if w[1] >= i0]
         for a, b in self._walk:
-            walking |= (centre >= a) & (centre < b)
+            lo, hi = max(0, -((c0 - a) // B)), min(nb, -((c0 - b) // B))
+            if lo < hi:
+                walking[lo:hi] = True
         av = _pad(h.get("av", i0, i1), h, i0, i1).reshape(nb, B)
         # blocks with missing samples (a gap's edge) are never still: std is NaN there
-        quiet = (gm < p.still_gyro_rads) & (av.std(axis=1) < p.still_acc_std_ms2)
+        quiet = (gm < p.still_gyro_rads) & (_std_rows(av) < p.still_acc_std_ms2)
         seated = self._transitions(h, b0, quiet, walking, valid)
-        act = np.where(walking, "walking", np.where(
+        # the codes straight away (string arrays cost several times more per block)
+        code = np.where(walking, _WALKING, np.where(
             (np.abs(pm) > p.bending_tilt_deg) | (np.abs(rm) > p.side_lean_deg)
-            | (gm > p.moving_gyro_rads), "other",
-            np.where((pm < p.sitting_tilt_deg) | seated, "sitting", "standing")))
-        act = np.where(valid, act, "")
+            | (gm > p.moving_gyro_rads), _OTHER,
+            np.where((pm < p.sitting_tilt_deg) | seated, _SITTING, _STANDING)))
+        code = np.where(valid, code, np.int8(0)).astype(np.int8)
         self._block_next = b1
         keep = fin.reshape(-1)
         idx = np.arange(i0, i1)[keep]
-        code = np.select([act == a for a in ACTIVITIES],
-                         [_CODE[a] for a in ACTIVITIES], np.int8(0)).astype(np.int8)
-        return Blocks(b0, act, pm, rm, valid, idx, roll[keep], pitch[keep],
+        return Blocks(b0, code, pm, rm, valid, idx, roll[keep], pitch[keep],
                       np.repeat(code, B)[keep])
 
     def _transitions(self, h: History, b0: int, quiet: np.ndarray, walking: np.ndarray,
@@ -174,7 +180,7 @@ class ActivityClassifier:
         out = np.zeros(len(quiet), dtype=bool)
         # one step per run of equal blocks (not per block): invalid, walking, still, moving
         code = np.where(~valid, 0, np.where(walking, 1, np.where(quiet, 2, 3)))
-        edges = np.flatnonzero(np.diff(code)) + 1
+        edges = np.flatnonzero(code[1:] != code[:-1]) + 1
         starts = [0, *edges.tolist()]
         ends = [*edges.tolist(), len(code)]
         for r0, r1 in zip(starts, ends, strict=True):
@@ -231,6 +237,17 @@ class ActivityClassifier:
             self._seated = True
         elif rise > self.params.seat_drop_m:
             self._seated = False
+
+
+_sum = np.add.reduce  # = ndarray.sum, without its Python wrapper
+
+
+def _std_rows(x: np.ndarray) -> np.ndarray:
+    """``x.std(axis=1)`` by the same ufunc steps as numpy's (so the same values), without
+    its wrapper's cost, which at 100 blocks a call was most of it."""
+    n = x.shape[1]
+    d = x - _sum(x, axis=1, keepdims=True) / n
+    return np.sqrt(_sum(d * d, axis=1) / n)
 
 
 def _pad(x: np.ndarray, h: History, i0: int, i1: int) -> np.ndarray:

@@ -61,17 +61,20 @@ class _Track:
     open_units: list[Unit] | None = None
     held: list[Unit] | None = None  # a closed episode, given out unless a new one joins it
     last_end: float = float("-inf")
+    hits: int = 0  # how many of ``recent`` are hits (kept as they come and go)
 
     def feed(self, u: Unit) -> Episode | None:
         closed = self.tick(u.start_s)
         if self.recent and u.start_s - self.recent[-1].end_s > self.pause_max_s:
             closed = self.close() or closed
             self.recent.clear()
+            self.hits = 0
             self.streak.clear()
         self.recent.append(u)
+        self.hits += u.hit
         while len(self.recent) > self.window:
-            self.recent.popleft()
-        hits = sum(x.hit for x in self.recent)
+            self.hits -= self.recent.popleft().hit
+        hits = self.hits
         if self.open_units is None:
             # the streak: every unit since the first hit of the current run of evidence; it
             # ends when the window falls to `off` hits

@@ -20,9 +20,11 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from math import isfinite
 
 import numpy as np
 
+from beltline.pipeline.activity import ACTIVITY_NAMES
 from beltline.pipeline.calibration import Calibration
 from beltline.pipeline.episodes import Detectors, Episode
 from beltline.pipeline.gait import Step, _median
@@ -61,13 +63,13 @@ class EvidenceParams:
 
 class PostureSeconds:
     """Blocks of activity gathered into whole seconds: (start grid index, activity, mean tilt,
-    mean obliquity)."""
+    mean obliquity). The blocks' activity comes as codes into ``ACTIVITY_NAMES``."""
 
     def __init__(self, blocks_per_s: int, params: EvidenceParams) -> None:
         self.per = blocks_per_s
         self.params = params
         self._idx: int | None = None
-        self._acts: list[str] = []
+        self._acts: list[int] = []
         self._p: list[float] = []
         self._r: list[float] = []
 
@@ -75,16 +77,26 @@ class PostureSeconds:
             valid: np.ndarray) -> list[tuple[int, str, float, float]]:
         out = []
         acts, ps, rs, oks = act.tolist(), pm.tolist(), rm.tolist(), valid.tolist()
-        for j in range(len(acts)):
-            sec = (b0 + j) // self.per
+        n, per = len(acts), self.per
+        j = 0
+        while j < n:  # one pass per second, not per block
+            sec = (b0 + j) // per
             if sec != self._idx:
                 if self._idx is not None:
                     out += self.flush()
                 self._idx = sec
-            if oks[j]:
-                self._acts.append(acts[j])
-                self._p.append(ps[j])
-                self._r.append(rs[j])
+            e = min(n, (sec + 1) * per - b0)
+            if all(oks[j:e]):
+                self._acts += acts[j:e]
+                self._p += ps[j:e]
+                self._r += rs[j:e]
+            else:
+                for m in range(j, e):
+                    if oks[m]:
+                        self._acts.append(acts[m])
+                        self._p.append(ps[m])
+                        self._r.append(rs[m])
+            j = e
         return out
 
     def flush(self) -> list[tuple[int, str, float, float]]:
@@ -92,10 +104,12 @@ class PostureSeconds:
         self._acts, self._p, self._r = [], [], []
         if sec is None or len(acts) < self.params.second_min_fraction * self.per:
             return []  # too little data: no evidence either way
+        # (a tie never reaches the majority, so which of two equal counts wins never matters)
         act = max(set(acts), key=acts.count)
+        name = ACTIVITY_NAMES[act]
         if acts.count(act) < self.params.second_majority * len(acts):
-            act = "other"  # a transition inside this second
-        return [(sec * int(RATE_HZ), act, sum(ps) / len(ps), sum(rs) / len(rs))]
+            name = "other"  # a transition inside this second
+        return [(sec * int(RATE_HZ), name, sum(ps) / len(ps), sum(rs) / len(rs))]
 
 
 class Evidence:
@@ -156,13 +170,13 @@ class Evidence:
         out: list[Episode] = []
         s = self.settings
         for x in self._steps:
-            if not x.confident or not np.isfinite(x.drop_deg) or x.turn_dps >= s.turn_rate_dps:
+            if not x.confident or not isfinite(x.drop_deg) or x.turn_dps >= s.turn_rate_dps:
                 continue
             t0, t1 = t_of(x.i), t_of(x.end_i)
             self._learn(x)
             out += self.detectors.stance("hip_drop", x.side, t0, t1, x.drop_deg,
                                          self._drop_hit(x))
-            if np.isfinite(x.hike_deg):
+            if isfinite(x.hike_deg):
                 out += self.detectors.stance("hip_hike", x.side, t0, t1, x.hike_deg,
                                              x.hike_deg >= s.hip_hike_deg)
         self._steps = []
@@ -205,8 +219,8 @@ class Evidence:
         """The other leg's recent stances, and the wearer's own reference from their first
         stances, kept only if they look healthy (within the reference range, no asymmetry)."""
         s, p = self.settings, self.params
-        mid = x.mid_drop_deg if np.isfinite(x.mid_drop_deg) else x.drop_deg
-        hike = x.hike_deg if np.isfinite(x.hike_deg) else 0.0
+        mid = x.mid_drop_deg if isfinite(x.mid_drop_deg) else x.drop_deg
+        hike = x.hike_deg if isfinite(x.hike_deg) else 0.0
         self._recent[x.side].append((x.drop_deg, mid, hike))
         if self.baseline is not None:
             return

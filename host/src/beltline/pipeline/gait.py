@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from math import degrees, isnan
 from typing import Any
 
 import numpy as np
@@ -147,31 +148,48 @@ class StepCandidates:
         is_max = (up > 0) & (dn <= 0)
         is_min = (up < 0) & (dn >= 0)
         idx = np.flatnonzero(is_max | is_min) + 1
-        out: tuple[list[int], list[int]] = ([], [])
-        p = self.params
+        # the two finders' state in locals for the loop (a few extrema per step, but this
+        # loop runs over every one of them); the weak finder goes first at each extremum:
+        # what it confirms sets the candidates' hysteresis
+        cands: list[int] = []
+        weak: list[int] = []
+        wd, gap, inf = self.params.weak_drop_ms2, self._gap, np.inf
+        w_armed, w_best, w_i, w_low, w_rise, w_last = self._st[1]
+        s_armed, s_best, s_i, s_low, s_rise, s_last = self._st[0]
         for j, mx, v in zip(idx.tolist(), is_max[idx - 1].tolist(), y[idx].tolist(),
                             strict=True):
-            for f in (1, 0):  # the weak finder first: it sets the candidates' hysteresis
-                drop = p.weak_drop_ms2 if f == 1 else self.strong_drop
-                st = self._st[f]
-                armed, best, best_i, low = st[0], st[1], st[2], st[3]
-                if mx:
-                    if armed:
-                        if v > best:
-                            st[1], st[2] = v, y0 + j
-                    elif v > low + drop:
-                        st[0], st[1], st[2], st[4] = True, v, y0 + j, v - low
-                elif armed and v < best - drop:
-                    if best_i - st[5] >= self._gap:
-                        out[f].append(best_i)
-                        st[5] = best_i
-                        if f == 1:
-                            self._learn(best - low if low < np.inf else st[4])
-                    st[0], st[3] = False, v
-                elif not armed and v < low:
-                    st[3] = v
+            if mx:
+                if w_armed:
+                    if v > w_best:
+                        w_best, w_i = v, y0 + j
+                elif v > w_low + wd:
+                    w_armed, w_best, w_i, w_rise = True, v, y0 + j, v - w_low
+            elif w_armed and v < w_best - wd:
+                if w_i - w_last >= gap:
+                    weak.append(w_i)
+                    w_last = w_i
+                    self._learn(w_best - w_low if w_low < inf else w_rise)
+                w_armed, w_low = False, v
+            elif not w_armed and v < w_low:
+                w_low = v
+            sd = self.strong_drop
+            if mx:
+                if s_armed:
+                    if v > s_best:
+                        s_best, s_i = v, y0 + j
+                elif v > s_low + sd:
+                    s_armed, s_best, s_i, s_rise = True, v, y0 + j, v - s_low
+            elif s_armed and v < s_best - sd:
+                if s_i - s_last >= gap:
+                    cands.append(s_i)
+                    s_last = s_i
+                s_armed, s_low = False, v
+            elif not s_armed and v < s_low:
+                s_low = v
+        self._st[1] = [w_armed, w_best, w_i, w_low, w_rise, w_last]
+        self._st[0] = [s_armed, s_best, s_i, s_low, s_rise, s_last]
         self._carry, self._carry_start = y[-2:].copy(), y0 + len(y) - 2
-        return out[0], out[1]
+        return cands, weak
 
     def _learn(self, rise: float) -> None:
         p = self.params
@@ -305,11 +323,17 @@ class StepTracker:
     def _refine(self, c: int) -> int:
         lo = c - self._refine_back
         aap = self.h.get("aap", lo - 1, c + self._refine_fwd)
-        if len(aap) < self._refine_back or np.isnan(aap.sum()):
+        if len(aap) < self._refine_back:
             return max(c - self._lag, self.h.start)
-        k = int(np.argmin(np.diff(aap)))  # steepest fall: aap[k+1] - aap[k]
+        # a few dozen numbers: plain Python (numpy's per-call cost is most of the work here)
+        x = aap.tolist()
+        if isnan(sum(x)):
+            return max(c - self._lag, self.h.start)
+        d = [b - a for a, b in itertools.pairwise(x)]
+        k = d.index(min(d))  # steepest fall: x[k+1] - x[k] (the first, as argmin)
         j0 = max(0, k - self._peak_back)
-        return lo - 1 + j0 + int(np.argmax(aap[j0: k + 1]))
+        seg = x[j0: k + 1]
+        return lo - 1 + j0 + seg.index(max(seg))
 
     def _median_step(self) -> float | None:
         real = [s.i for s in self.run[-9:]]
@@ -428,8 +452,9 @@ class StepTracker:
 
     def _typical(self) -> int:
         real = [s.i for s in self.run]
-        return int(np.median(np.diff(real))) if len(real) > 1 else self.params.n(
-            self.params.typical_step_s)
+        # (the median of whole numbers: as numpy's, without its cost)
+        return int(_median([b - a for a, b in itertools.pairwise(real)])) if len(real) > 1 \
+            else self.params.n(self.params.typical_step_s)
 
     # --- cues ---------------------------------------------------------------------------
     def _cues_start(self, s: _Strike) -> None:
@@ -452,7 +477,7 @@ class StepTracker:
             return
         lat = self.h.get("alat", s.i, end)
         if len(lat) == end - s.i and len(lat):
-            total = float(lat.sum())
+            total = float(_add(lat))
             if total != total and np.isfinite(lat).mean() > 0.9:  # next to a gap
                 total = float(np.nansum(lat))
             if total == total:
@@ -486,28 +511,33 @@ class StepTracker:
         n = end - i
         pitch = self.h.get("pitch", i, end)
         wz = self.h.get("wz", i - n, end)  # a whole stride: the sway cancels
-        stride = self.h.get("roll", i - n, end + 3)
         drop = hike = rng = middle = nan
-        if side in ("left", "right") and exact and n > 0 and len(stride) == 2 * n + 3:
-            # a few reductions of one slice (this runs once per step, live too)
-            a, b = p.hike_window
-            m0, m1 = n + int(a * n), n + max(int(b * n), int(a * n) + 1)
-            cs = np.concatenate([[0.0], np.cumsum(stride)]).tolist()
-            # the pelvis at double support: around the two strikes
-            level = 0.1 * (cs[n + 3] - cs[n - 2] + cs[2 * n + 3] - cs[2 * n - 2])
-            mid_mean = (cs[m1] - cs[m0]) / (m1 - m0)
-            if level == level and mid_mean == mid_mean:
-                roll, mid = stride[n: 2 * n], stride[m0:m1]
-                if side == "left":  # right side is the swing side: + roll = right lower
-                    drop, hike = float(roll.max()) - level, level - float(mid.min())
-                    middle = mid_mean - level
-                else:
-                    drop, hike = level - float(roll.min()), float(mid.max()) - level
-                    middle = level - mid_mean
-                rng = float(np.ptp(stride[: 2 * n]))
-        return Step(i, side, end, drop, _mean(pitch, nan),
-                    float(np.degrees(abs(_mean(wz, nan)))), float(run[j].cues[0]), rng,
-                    60.0 * RATE_HZ / n if n > 0 else nan, hike, conf, self.bouts, middle)
+        if side in ("left", "right") and exact and n > 0:
+            stride = self.h.get("roll", i - n, end + 3)
+            if len(stride) == 2 * n + 3:
+                # a few sums and extremes of one short slice, in plain Python (this runs once
+                # per step, live too; numpy's per-call cost would be most of it)
+                a, b = p.hike_window
+                m0, m1 = n + int(a * n), n + max(int(b * n), int(a * n) + 1)
+                x = stride.tolist()
+                cs = list(itertools.accumulate(x, initial=0.0))  # = np.cumsum, in order
+                # the pelvis at double support: around the two strikes
+                level = 0.1 * (cs[n + 3] - cs[n - 2] + cs[2 * n + 3] - cs[2 * n - 2])
+                mid_mean = (cs[m1] - cs[m0]) / (m1 - m0)
+                if level == level and mid_mean == mid_mean:
+                    # no NaN in the slice here (the level's sums run over all of it)
+                    roll, mid = x[n: 2 * n], x[m0:m1]
+                    if side == "left":  # right side is the swing side: + roll = right lower
+                        drop, hike = max(roll) - level, level - min(mid)
+                        middle = mid_mean - level
+                    else:
+                        drop, hike = level - min(roll), max(mid) - level
+                        middle = level - mid_mean
+                    head = x[: 2 * n]
+                    rng = max(head) - min(head)
+        return Step(i, side, end, drop, _mean(pitch, nan), degrees(abs(_mean(wz, nan))),
+                    float(run[j].cues[0]), rng, 60.0 * RATE_HZ / n if n > 0 else nan, hike,
+                    conf, self.bouts, middle)
 
 
 def _median(v: list[float] | list[int]) -> float:
@@ -517,10 +547,13 @@ def _median(v: list[float] | list[int]) -> float:
     return float(s[n // 2]) if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
 
 
+_add = np.add.reduce  # = ndarray.sum, without its Python wrapper
+
+
 def _mean(x: np.ndarray, empty: float) -> float:
     if not len(x):
         return empty
-    m = float(x.sum()) / len(x)  # = x.mean(), without its per-call overhead
+    m = float(_add(x)) / len(x)  # = x.mean(), without its per-call overhead
     if m == m:
         return m
     ok = x[np.isfinite(x)]  # only next to a gap

@@ -70,17 +70,28 @@ def alternations(cues: np.ndarray | list[list[float]], j: int) -> list[float]:
     window is a handful of numbers, for which numpy's per-call cost dominates)."""
     rows = cues.tolist() if isinstance(cues, np.ndarray) else cues
     out: list[float] = []
-    for k in range(len(rows[0]) if rows else 0):
-        vals = [(m, r[k]) for m, r in enumerate(rows) if r[k] == r[k]]
-        if len(vals) < 3:
+    if not rows:
+        return out
+    par = j % 2
+    for col in zip(*rows, strict=True):
+        vals = [v for v in col if v == v]
+        cnt = len(vals)
+        if cnt < 3:
             out.append(float("nan"))
             continue
-        mean = sum(v for _, v in vals) / len(vals)
+        mean = sum(vals) / cnt
         num = den = 0.0
-        for m, v in vals:
-            x = v - mean
-            num += x if (m - j) % 2 == 0 else -x
-            den += abs(x)
+        if cnt == len(col):  # no cue missing (the usual case): no test per value
+            for m, v in enumerate(col):
+                x = v - mean
+                num += x if m % 2 == par else -x
+                den += abs(x)
+        else:
+            for m, v in enumerate(col):
+                if v == v:
+                    x = v - mean
+                    num += x if m % 2 == par else -x
+                    den += abs(x)
         out.append(num / den if den > 0 else 0.0)
     return out
 
@@ -138,12 +149,13 @@ class SideVote:
         "unknown", confidence 0..1), and learns from it."""
         p = self.params
         a = alternations(cues, j)
-        pol = [self.polarity(k) for k in range(len(CUES))]
         anchor = a[ANCHOR]
-        learned_num = sum(w * s * a[k] for k, (s, w) in enumerate(pol)
-                          if k != ANCHOR and w > 0 and isfinite(a[k]))
-        learned_den = sum(w for k, (s, w) in enumerate(pol)
-                          if k != ANCHOR and w > 0 and isfinite(a[k]))
+        learned_num = learned_den = 0.0
+        for k in LEARNED:
+            s, w = self.polarity(k)
+            if w > 0 and isfinite(a[k]):
+                learned_num += w * s * a[k]
+                learned_den += w
         learned = learned_num / learned_den if learned_den else float("nan")
         self.bout_steps += 1
         # learning: the anchor teaches the other cues their sign (per wearer and per bout)

@@ -253,30 +253,57 @@ class PeakFinder:
 
 
 class History:
-    """The last ``keep`` samples of named per-sample channels, addressed by absolute index."""
+    """The last ``keep`` samples of named per-sample channels, addressed by absolute index.
+
+    Each channel lives in a buffer with room to grow: an append writes after the held samples
+    and dropping old ones only moves the start, so a piece costs its own copy, not the whole
+    history's (the buffer is repacked, into a new array, only when its room is used up).
+    Samples once written never change in place, so an array ``get`` gave out stays valid."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
         self.start = 0
-        self.data: dict[str, np.ndarray] = {}
+        self.data: dict[str, np.ndarray] = {}  # the held samples (views into the buffers)
         self.end = 0
+        self._buf: dict[str, np.ndarray] = {}
+        self._off = 0  # buffer index of ``start``
 
     def append(self, start: int, **channels: np.ndarray) -> None:
         n = len(next(iter(channels.values())))
         if not self.data:
             self.start = start
-            self.data = {k: np.asarray(v) for k, v in channels.items()}
+            self._off = 0
+            self._buf = {}
+            # room for the pieces to come, unless this is the whole history at once
+            size = max(3 * self.keep, 2 * n) if 2 * n <= self.keep else n
+            for k, v in channels.items():
+                v = np.asarray(v)
+                buf = np.empty(size, v.dtype)
+                buf[:n] = v
+                self._buf[k] = buf
         else:
             if start != self.end:
                 raise ValueError(f"history is contiguous: expected index {self.end}, got {start}")
-            self.data = {k: np.concatenate([self.data[k], np.asarray(channels[k])])
-                         for k in self.data}
+            held = self.end - self.start
+            stop = self._off + held
+            cap = len(next(iter(self._buf.values())))
+            if stop + n > cap:  # no room left: the held samples into a new buffer
+                size = max(3 * self.keep, 2 * (held + n))
+                for k, buf in self._buf.items():
+                    new = np.empty(size, buf.dtype)
+                    new[:held] = buf[self._off: stop]
+                    self._buf[k] = new
+                self._off, stop = 0, held
+            for k, buf in self._buf.items():
+                buf[stop: stop + n] = channels[k]
         self.end = start + n
         cut = (self.end - self.start) - 2 * self.keep
-        if cut > 0:  # trim in big steps so appending stays cheap
+        if cut > 0:  # trim in big steps (as before: what is held does not depend on storage)
             drop = (self.end - self.start) - self.keep
-            self.data = {k: v[drop:] for k, v in self.data.items()}
             self.start += drop
+            self._off += drop
+        held = self.end - self.start
+        self.data = {k: buf[self._off: self._off + held] for k, buf in self._buf.items()}
 
     def get(self, name: str, i0: int, i1: int) -> np.ndarray:
         """Samples ``i0 <= i < i1`` of ``name`` (clipped to what is held)."""
@@ -286,4 +313,5 @@ class History:
 
     def clear(self) -> None:
         self.data = {}
+        self._buf = {}
         self.start = self.end = 0
