@@ -11,7 +11,9 @@ the unit buzzes it in training mode only (``firmware/control.py``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -72,9 +74,10 @@ class LiveReps:
         self._last_run = end
         t = np.concatenate(self._t)
         try:
-            res = exercise_run.exercise_set(t, np.concatenate(self._acc),
-                                            np.concatenate(self._gyr), self.exercise, self.cfg,
-                                            self.try_walk)
+            with _quiet():
+                res = exercise_run.exercise_set(t, np.concatenate(self._acc),
+                                                np.concatenate(self._gyr), self.exercise,
+                                                self.cfg, self.try_walk)
         except DataError as exc:  # not in position yet, or the neutral still to come
             log.debug("live reps: %s", exc)
             return []
@@ -89,6 +92,20 @@ class LiveReps:
             self.reps.append(row)
             new.append(row)
         return new
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The analysis's notes (the frame found, the set in words) once, not at every look: each
+    look at the growing record would say them again."""
+    lg = logging.getLogger("beltline.pipeline")
+    level = lg.level
+    if not log.isEnabledFor(logging.DEBUG):
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        lg.setLevel(level)
 
 
 __all__ = ["BUZZ_PULSES", "EVERY_S", "SETTLE_S", "LiveReps", "buzz_command"]
