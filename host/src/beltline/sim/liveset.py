@@ -33,9 +33,12 @@ def as_recording(s: Samples) -> Recording:
 
 
 def virtual_set(exercise: str, cfg: ExerciseSettings, seed: int, reps: int | None,
-                speed: float) -> tuple[VirtualBleLink, SetRecording]:
-    """A random set of ``exercise`` (``sim.exercises.random_plan``) worn by a virtual unit."""
-    plan = random_plan(exercise, np.random.default_rng(seed), cfg, reps=reps)
+                speed: float, compensated: float | None = None) -> tuple[VirtualBleLink,
+                                                                         SetRecording]:
+    """A random set of ``exercise`` (``sim.exercises.random_plan``: ``compensated`` the share
+    of compensated reps) worn by a virtual unit."""
+    plan = random_plan(exercise, np.random.default_rng(seed), cfg, reps=reps,
+                       compensated=compensated)
     plan = replace(plan, quiet_s=plan.quiet_s + LEAD_IN_S)
     rec = simulate_set(plan, ODR[IMU], seed=seed, settings=cfg)
     return VirtualBleLink(as_recording(rec.samples), speed, imu=IMU), rec
