@@ -112,8 +112,9 @@ def test_a_virtual_set_runs_live_on_the_virtual_unit(capsys: pytest.CaptureFixtu
     reps = tmp_path / "reps.csv"
     assert main(["exercise", "glute_bridge", "--virtual", "--reps-count", "4", "--seed", "2",
                  "--no-walk", "--speed", "20", "--set", "alert_mode=training", "--reps",
-                 str(reps)]) == 0
+                 str(reps), "--page", "--port", "0"]) == 0
     said = capsys.readouterr().out
+    assert "Live page: http://127.0.0.1:" in said
     assert [f"rep {i} (both legs): " in said for i in range(1, 5)] == [True] * 4
     assert "rep 5" not in said
     assert "Glute bridge, both legs: 4 reps" in said

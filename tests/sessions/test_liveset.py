@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from beltline.firmware import control
 
+from beltline.dashboard import view
 from beltline.pipeline import exercise_run
 from beltline.pipeline.exercise_live import BUZZ_PULSES
 from beltline.pipeline.exercise_settings import ExerciseSettings
 from beltline.pipeline.settings import Settings
 from beltline.sessions import exresults
-from beltline.sessions.live import LiveSession
+from beltline.sessions.live import LiveSession, snapshot
 from beltline.sessions.liveset import LiveResult, LiveSet
 from beltline.sessions.store import Store
 from beltline.sim.exercises import SetRecording
@@ -67,6 +68,10 @@ def test_a_live_set_in_training_mode_announces_its_reps_and_the_unit_buzzes_each
     pulses = np.asarray(r["pulse_ms"]) / 1000.0
     for rep in flagged:
         assert np.any(pulses > rep.end_s)
+    # the live page's guidance box: the rep count and the last rep's verdict
+    text, shown = view.guide(snapshot(run.live.state, 0))
+    assert shown
+    assert text == f"Clamshell: {len(final)} reps — last: {said[-1]}"
     # stored as an exercise session, with its raw record and the final analysis's reps
     with Store(tmp_path / "a.db") as st:
         (info,) = st.sessions()

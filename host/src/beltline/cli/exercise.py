@@ -22,10 +22,12 @@ from beltline.cli.common import (
 if TYPE_CHECKING:
     import numpy as np
 
+    from beltline.dashboard.server import Server
     from beltline.guide import Step
     from beltline.link.base import Link
     from beltline.pipeline.exercise_settings import ExerciseSettings
     from beltline.pipeline.settings import Settings
+    from beltline.sessions.live import LiveSession
 
 log = logging.getLogger("beltline")
 
@@ -62,6 +64,7 @@ host scans and takes the one unit nearby, as `beltline monitor` does. --virtual 
 guide on the virtual belt unit (the firmware in MicroPython, its Bluetooth on Bumble, reached by
 the same Bluetooth link) worn by the virtual wearer, who does what the guide says; --speed
 runs it faster than real time. The result is the final analysis over the complete raw record.
+--page also serves the live page (as `beltline monitor` does), showing the guide's step.
 
 Examples:
   beltline test trendelenburg --from test.csv --out result.json
@@ -98,7 +101,8 @@ the reps of the final analysis over it, as --from stores them) is kept. --addres
 your unit; without it the host scans and takes the one unit nearby, as `beltline monitor`
 does. --virtual performs a random set (--seed, --reps-count) with the virtual wearer on the
 virtual belt unit (the firmware in MicroPython, its Bluetooth on Bumble, reached by the same
-Bluetooth link as a real unit); --speed runs it faster than real time.
+Bluetooth link as a real unit); --speed runs it faster than real time. --page also serves
+the live page (as `beltline monitor` does), showing the rep count and the last rep's verdict.
 
 Examples:
   beltline exercise clamshell --from set.csv --reps reps.csv
@@ -161,6 +165,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="virtual wearer seed (default: 0)")
     p.add_argument("--speed", type=POSITIVE, default=1.0,
                    help="virtual: times real time (default: 1)")
+    p.add_argument("--page", action="store_true",
+                   help="live: also serve the live page (http://127.0.0.1:PORT/), showing "
+                   "the guide's step or the rep count and the last rep's verdict")
+    p.add_argument("--port", type=number(int, 0, 65535), default=8050,
+                   help="the live page's port (default: 8050; 0: any free one)")
     p.add_argument("--no-walk", action="store_true",
                    help="do not look for a walk to find forward (use the documented mounting)")
     p.add_argument("--no-store", action="store_true",
@@ -232,13 +241,30 @@ def _live(args: argparse.Namespace, link: Link, what: str, cfg: ExerciseSettings
         before_end = getattr(link, "before_end", False)
         if before_end is None:  # a virtual unit: the host judges the last reps first
             link.before_end = run.wrap_up  # type: ignore[attr-defined]
-        res = run.run()
+        server = _page(args, run.live, store, walk) if args.page else None
+        try:
+            res = run.run()
+        finally:
+            if server is not None:
+                server.stop()
     if walk.alert_mode == "training" and what != "trendelenburg":
         log.info("training mode: %d buzz(es) sent to the unit", res.buzzes_sent)
     if not args.no_store:
         log.info("stored as session %d (`beltline report %d --out report.html`)", res.sid,
                  res.sid)
     return res.doc
+
+
+def _page(args: argparse.Namespace, live: LiveSession, store: Path | None,
+          walk: Settings) -> Server:
+    """The live page beside the terminal, on this machine only (``beltline monitor``'s)."""
+    from beltline.dashboard import server
+
+    server.check_port("127.0.0.1", args.port)
+    page = server.Server(live, store, walk, "127.0.0.1", args.port).start()
+    print(f"Live page: {page.url}", flush=True)
+    server.open_browser(page.url)
+    return page
 
 
 def _unit_link(args: argparse.Namespace) -> tuple[Link, str]:

@@ -92,6 +92,7 @@ class LiveState:
     error: str = ""
     data_t: float = 0.0  # device seconds of the latest sample
     unit: dict[str, object] = field(default_factory=dict)  # the unit's own status record
+    live_set: str = ""  # a live test or set: its progress in words (sessions.liveset)
 
 
 SampleSink = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
@@ -558,7 +559,7 @@ def snapshot(state: LiveState, after_seq: int) -> dict[str, object]:
             "open_episodes": list(state.open_episodes), "calibration": state.calibration,
             "references": dict(state.references), "last_stance": dict(state.last_stance),
             "stance_t": state.stance_t, "held_obliquity": state.held_obliquity,
-            "data_t": state.data_t,
+            "data_t": state.data_t, "live_set": state.live_set,
         }
 
 

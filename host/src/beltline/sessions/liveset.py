@@ -40,7 +40,7 @@ from beltline.pipeline.settings import Settings
 from beltline.sessions import exresults
 from beltline.sessions.live import LiveSession
 from beltline.sessions.store import Store
-from beltline.words import rep_verdict
+from beltline.words import exercise_name, rep_verdict
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,9 @@ class LiveSet:
         self.live = LiveSession(link, store_path, settings, name=name,
                                 results=exresults.pending_doc(what, cfg),
                                 on_samples=self._arrived, on_connect=[mode])
+        if self.reps is not None:
+            self._show(f"{exercise_name(what).capitalize()}: stand still for 5 s, then start "
+                       "the set")
 
     # --- any thread -------------------------------------------------------------------------
     def stop(self) -> None:
@@ -170,6 +173,14 @@ class LiveSet:
             return
         for line in self.guide.at(self.data_t - self._origin):
             self.say(line)
+            if not line.startswith(" "):  # (not the countdown's seconds)
+                self._show(line)
+
+    def _show(self, line: str) -> None:
+        """The progress for the live page (``LiveState.live_set``)."""
+        st = self.live.state
+        with st.lock:
+            st.live_set = line
 
     def _finish_reps(self) -> None:
         if self.reps is not None:
@@ -177,8 +188,11 @@ class LiveSet:
                 self._announce(r)
 
     def _announce(self, r: RepRow) -> None:
-        self.say(rep_verdict(r.rep, r.side, r.flag, r.reason, r.obliquity_change_deg,
-                             r.tilt_change_deg, r.rotation_deg))
+        said = rep_verdict(r.rep, r.side, r.flag, r.reason, r.obliquity_change_deg,
+                           r.tilt_change_deg, r.rotation_deg)
+        self.say(said)
+        self._show(f"{exercise_name(self.what).capitalize()}: {r.rep} "
+                   f"rep{'s' * (r.rep != 1)} — last: {said}")
         cmd = buzz_command(r, self.settings.alert_mode)
         if cmd is None:
             return
