@@ -238,9 +238,11 @@ def _live(args: argparse.Namespace, link: Link, what: str, cfg: ExerciseSettings
         run = LiveSet(link, store, what, cfg, walk, name=args.session_name or name,
                       say=lambda line: print(line, flush=True), steps=steps,
                       guide_origin_s=origin_s, max_reps=max_reps, try_walk=not args.no_walk)
-        before_end = getattr(link, "before_end", False)
-        if before_end is None:  # a virtual unit: the host judges the last reps first
-            link.before_end = run.wrap_up  # type: ignore[attr-defined]
+        if args.virtual:  # the virtual unit asks the host to judge the last reps first
+            from beltline.sim.unit import VirtualBleLink
+
+            assert isinstance(link, VirtualBleLink)
+            link.before_end = run.wrap_up
         server = _page(args, run.live, store, walk) if args.page else None
         try:
             res = run.run()
