@@ -271,14 +271,10 @@ def _page(args: argparse.Namespace, live: LiveSession, store: Path | None,
 
 def _unit_link(args: argparse.Namespace) -> tuple[Link, str]:
     """The belt unit nearby (scan, choose), as ``beltline monitor`` finds it."""
-    import asyncio
-
     from beltline.link import ble
 
-    units = asyncio.run(ble.scan(5.0))
-    name, address, rssi = ble.choose(units, args.address, None)
-    log.info("belt unit %s (%s, %s dBm)", name, address, rssi)
-    return ble.BleLink(address, name=name, rssi_dbm=rssi), f"{name} {address}"
+    link = ble.nearby(args.address)
+    return link, f"{link.name} {link.address}"
 
 
 def run_test(args: argparse.Namespace) -> None:
