@@ -79,6 +79,7 @@ def test_an_exercise_from_a_recording_writes_one_row_per_rep(tmp_path: Path) -> 
     assert s["limits_deg"]["rotation"] == 6.0
 
 
+@pytest.mark.usefixtures("micropython")
 def test_the_virtual_test_guides_then_says_the_result(capsys: pytest.CaptureFixture[str],
                                                       tmp_path: Path) -> None:
     out = tmp_path / "r.json"
@@ -91,19 +92,63 @@ def test_the_virtual_test_guides_then_says_the_result(capsys: pytest.CaptureFixt
     res = json.loads(out.read_text())
     assert res["legs"]["left"]["verdict"] == "positive"
     assert res["legs"]["right"]["verdict"] == "negative"
+    assert "pending" not in res
+    # the guide's lines came as the unit's data did: before the result, in the guide's order
+    assert said.index("Put your foot down. Stand still: done.") < \
+        said.index("Standing on the left leg")
+    from beltline.sessions.store import Store
+
+    with Store(None) as st:
+        (info,) = st.sessions()
+        assert info.kind == "test"
+        doc = st.results(info.id)
+        assert doc is not None
+        assert doc["legs"]["left"]["verdict"] == "positive"  # type: ignore[index]
 
 
-def test_a_virtual_set_runs_every_exercise(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("micropython")
+def test_a_virtual_set_runs_live_on_the_virtual_unit(capsys: pytest.CaptureFixture[str],
+                                                     tmp_path: Path) -> None:
+    reps = tmp_path / "reps.csv"
     assert main(["exercise", "glute_bridge", "--virtual", "--reps-count", "4", "--seed", "2",
-                 "--no-walk"]) == 0
+                 "--no-walk", "--speed", "20", "--set", "alert_mode=training", "--reps",
+                 str(reps), "--page", "--port", "0"]) == 0
     said = capsys.readouterr().out
-    assert said.count("rep ") == 4
+    assert "Live page: http://127.0.0.1:" in said
+    assert [f"rep {i} (both legs): " in said for i in range(1, 5)] == [True] * 4
+    assert "rep 5" not in said
     assert "Glute bridge, both legs: 4 reps" in said
+    with reps.open() as f:
+        assert len(list(csv.reader(f))) == 1 + 4
+    from beltline.sessions.store import Store
+
+    with Store(None) as st:  # (BELTLINE_HOME: this test's own)
+        (info,) = st.sessions()
+        assert info.kind == "exercise"
+        assert info.raw_samples > 0
+
+
+def test_a_live_set_or_test_finds_the_unit_nearby(monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    from beltline.link import ble
+
+    found: list[tuple[str, str, int | None]] = []
+
+    async def scan(timeout: float = 5.0) -> list[tuple[str, str, int | None]]:
+        return list(found)
+
+    monkeypatch.setattr(ble, "scan", scan)
+    assert main(["exercise", "clamshell"]) == 1
+    assert "no belt unit" in caplog.text
+    found += [("Beltline", "F0:F1:F2:F3:F4:F5", -60), ("Beltline", "F0:F1:F2:F3:F4:F6", -70)]
+    assert main(["test", "trendelenburg"]) == 2
+    assert "choose one with --address" in caplog.text
+    assert main(["exercise", "clamshell", "--address", "F0:F1:F2:F3:F4:F7"]) == 1
+    assert "no belt unit at F0:F1:F2:F3:F4:F7" in caplog.text
 
 
 def test_bad_command_lines_and_bad_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    assert main(["test", "trendelenburg"]) == 2  # neither --from nor --virtual
-    assert "give --from RAW.csv or --virtual" in caplog.text
+    assert main(["test", "trendelenburg", "--virtual", "--address", "F0:F1:F2:F3:F4:F5"]) == 2
     assert main(["exercise", "plank", "--virtual"]) == 2
     bad = tmp_path / "bad.csv"
     bad.write_text("t_s,ax,ay,az,gx,gy,gz\n0,1,2\n")

@@ -46,3 +46,22 @@ def test_live_reps_are_the_set_s_reps_announced_once_and_flagged_ones_buzz(
     assert len(sent["training"]) == n_comp  # one buzz per flagged rep, none for the others
     for c in sent["training"]:
         assert control.parse(c) == (control.BUZZ, (BUZZ_PULSES,))
+
+
+def test_what_is_announced_does_not_depend_on_how_the_samples_were_cut() -> None:
+    plan = simex.random_plan("side_lying_leg_lift", np.random.default_rng(4), reps=6,
+                             compensated=0.5)
+    s = simex.simulate_set(plan, 100.0, seed=4).samples
+
+    def announced(step: int) -> list[tuple[int, float, str]]:
+        live = LiveReps("side_lying_leg_lift")
+        out = []
+        for i in range(0, len(s.t), step):
+            out += [(r.rep, r.end_s, r.flag)
+                    for r in live.push(s.t[i: i + step], s.acc[i: i + step], s.gyr[i: i + step])]
+        return out
+
+    small = announced(10)  # packets
+    assert len(small) >= 5
+    assert announced(137) == small  # a loaded machine's bigger, uneven batches
+    assert announced(500) == small

@@ -156,6 +156,22 @@ def rep_reasons(reason: str, sep: str = "+") -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def rep_verdict(rep: int, side: str, flag: str, reason: str, obliquity_change_deg: float,
+                tilt_change_deg: float, rotation_deg: float, sep: str = "+") -> str:
+    """A rep as announced live: "rep 3 (left leg): ok", "rep 4 (right leg): compensated — the
+    working side hiked 5.1°"."""
+    head = f"rep {rep} ({working_side(side)})"
+    if flag != "compensated":
+        return f"{head}: ok"
+    size = {"hike": abs(obliquity_change_deg), "drop": abs(obliquity_change_deg),
+            "tilt": abs(tilt_change_deg), "rotation": abs(rotation_deg)}
+    parts = [f"{REASON_WORDS.get(r, r)} {size.get(r, float('nan')):.1f}°"
+             for r in reason.split(sep) if r]
+    why = (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]) \
+        if parts else "beyond its limits"
+    return f"{head}: compensated — {why}"
+
+
 def working_side(side: str) -> str:
     """The working leg in words."""
     return {"left": "left leg", "right": "right leg", "both": "both legs"}.get(side,

@@ -7,13 +7,11 @@ import argparse
 import csv
 import json
 import logging
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from beltline.cli.common import (
     POSITIVE,
-    UsageError,
     add,
     in_file,
     number,
@@ -24,7 +22,12 @@ from beltline.cli.common import (
 if TYPE_CHECKING:
     import numpy as np
 
+    from beltline.dashboard.server import Server
+    from beltline.guide import Step
+    from beltline.link.base import Link
     from beltline.pipeline.exercise_settings import ExerciseSettings
+    from beltline.pipeline.settings import Settings
+    from beltline.sessions.live import LiveSession
 
 log = logging.getLogger("beltline")
 
@@ -53,12 +56,19 @@ down too early or no stance on that leg was found.
 (times in the file's own clock). Without a walk in the recording, left and right assume the
 documented mounting (hardware/BOM.md: at the back of the belt, lid out); a log line says so.
 
---virtual guides you through the test in the terminal (stand still, countdown, lift the other
-foot, hold 30 s, change) with the virtual wearer doing it, then prints the result in words.
-With a belt unit the same guide will run live (not in this version).
+Live (without --from): the guide runs in the terminal (stand still, countdown, lift the other
+foot, hold 30 s, change), each line said as the belt unit's data of its moment arrive; once
+the guide is over the result is printed in words and the session (kind test, with its raw
+record) is kept. --address ADDR picks your unit (as `beltline scan` lists it); without it the
+host scans and takes the one unit nearby, as `beltline monitor` does. --virtual runs the same
+guide on the virtual belt unit (the firmware in MicroPython, its Bluetooth on Bumble, reached by
+the same Bluetooth link) worn by the virtual wearer, who does what the guide says; --speed
+runs it faster than real time. The result is the final analysis over the complete raw record.
+--page also serves the live page (as `beltline monitor` does), showing the guide's step.
 
 Examples:
   beltline test trendelenburg --from test.csv --out result.json
+  beltline test trendelenburg --address F0:F1:F2:F3:F4:F5
   beltline test trendelenburg --virtual --drop-right 7 --speed 10
 """
 
@@ -82,11 +92,22 @@ sets too: each rep is measured from its own start posture in that position).
 Limits per exercise (docs/exercise.md; --set clamshell_rotation_deg=8 or a TOML file
 with [clamshell] rotation_deg = 8).
 
---virtual performs a random set on the virtual wearer (--seed, --reps) and prints it.
+Live (without --from): stand still for 5 s, then do the set. Each rep is announced as it
+settles ("rep 3 (left leg): ok", "rep 4 (left leg): compensated — the working side hiked
+5.1°"), and with --set alert_mode=training the unit buzzes for a compensated rep (the host
+writes BUZZ to it; in tracking mode it stays silent). Ctrl-C ends the set (or --reps-count N
+reps); the set's summary is then printed and the session (kind exercise, its raw record and
+the reps of the final analysis over it, as --from stores them) is kept. --address ADDR picks
+your unit; without it the host scans and takes the one unit nearby, as `beltline monitor`
+does. --virtual performs a random set (--seed, --reps-count) with the virtual wearer on the
+virtual belt unit (the firmware in MicroPython, its Bluetooth on Bumble, reached by the same
+Bluetooth link as a real unit); --speed runs it faster than real time. --page also serves
+the live page (as `beltline monitor` does), showing the rep count and the last rep's verdict.
 
 Examples:
   beltline exercise clamshell --from set.csv --reps reps.csv
-  beltline exercise glute_bridge --virtual --reps-count 8 --seed 3
+  beltline exercise clamshell --address F0:F1:F2:F3:F4:F5 --set alert_mode=training
+  beltline exercise glute_bridge --virtual --reps-count 8 --seed 3 --speed 5
 """
 
 
@@ -100,7 +121,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--from", dest="raw", type=in_file, metavar="RAW.csv",
                      help="analyse this recording")
     src.add_argument("--virtual", action="store_true",
-                     help="guide the virtual wearer through the test in the terminal")
+                     help="guide the virtual wearer on the virtual belt unit")
+    src.add_argument("--address", default=None, metavar="ADDR",
+                     help="the belt unit's Bluetooth address, as `beltline scan` lists it")
     p.add_argument("--out", type=out_file, metavar="RESULT.json", help="write the result here")
     p.add_argument("--drop-left", type=number(float, -5.0, 15.0), default=None, metavar="DEG",
                    help="virtual: the swing side's drop standing on the left leg")
@@ -116,12 +139,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--from", dest="raw", type=in_file, metavar="RAW.csv",
                      help="analyse this recording")
-    src.add_argument("--virtual", action="store_true", help="a set by the virtual wearer")
+    src.add_argument("--virtual", action="store_true",
+                     help="a set by the virtual wearer on the virtual belt unit")
+    src.add_argument("--address", default=None, metavar="ADDR",
+                     help="the belt unit's Bluetooth address, as `beltline scan` lists it")
     p.add_argument("--reps", type=out_file, metavar="REPS.csv", help="write the reps here")
     p.add_argument("--summary", type=out_file, metavar="SUMMARY.json",
                    help="write the set's summary here")
     p.add_argument("--reps-count", type=number(int, 1, 60), default=None, metavar="N",
-                   help="virtual: how many reps (default: 6-15)")
+                   help="virtual: how many reps (default: 6-15); with a unit: end the set "
+                   "after this many")
     _common(p)
 
 
@@ -133,10 +160,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--settings", type=in_file, metavar="FILE.toml",
                    help="the wearer's test and exercise limits (docs/exercise.md)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="override one limit, e.g. --set test_drop_deg=4 (repeatable)")
+                   help="override one limit, e.g. --set test_drop_deg=4, or alert_mode="
+                   "training (live: the unit buzzes a compensated rep) (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="virtual wearer seed (default: 0)")
     p.add_argument("--speed", type=POSITIVE, default=1.0,
-                   help="virtual: times real time for the guide (default: 1)")
+                   help="virtual: times real time (default: 1)")
+    p.add_argument("--page", action="store_true",
+                   help="live: also serve the live page (http://127.0.0.1:PORT/), showing "
+                   "the guide's step or the rep count and the last rep's verdict")
+    p.add_argument("--port", type=number(int, 0, 65535), default=8050,
+                   help="the live page's port (default: 8050; 0: any free one)")
     p.add_argument("--no-walk", action="store_true",
                    help="do not look for a walk to find forward (use the documented mounting)")
     p.add_argument("--no-store", action="store_true",
@@ -149,32 +182,35 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _store(args: argparse.Namespace, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
            doc: dict[str, object]) -> None:
-    """Keep the session (raw record and results) unless --no-store; after the result files
-    are written, so a store that cannot be written loses none of them."""
+    """Keep the session (raw record and results) of a recording unless --no-store; after the
+    result files are written, so a store that cannot be written loses none of them."""
     if args.no_store:
         return
     from beltline.errors import BeltlineError
     from beltline.sessions import exresults
     from beltline.sessions.finish import open_store
 
-    source, link = ("live", "virtual") if args.virtual else ("import", "")
-    what = getattr(args, "name", None) or "trendelenburg test"  # the exercise's NAME
-    name = args.session_name or (Path(args.raw).name if args.raw is not None else
-                                 f"virtual {what}")
+    name = args.session_name or Path(args.raw).name
     try:
         with open_store(args.store) as store:
-            sid = exresults.store_recording(store, t, acc, gyr, doc, source, name=name,
-                                            link=link)
+            sid = exresults.store_recording(store, t, acc, gyr, doc, "import", name=name)
     except BeltlineError as exc:
         log.warning("the session was not stored: %s", exc)
         return
     log.info("stored as session %d (`beltline report %d --out report.html`)", sid, sid)
 
 
-def _settings(args: argparse.Namespace) -> ExerciseSettings:
-    from beltline.pipeline import exercise_settings
+def _settings(args: argparse.Namespace) -> tuple[ExerciseSettings, Settings]:
+    """The limits, and the walk settings a live session runs with (``--set alert_mode=...``):
+    each ``--set`` goes to the settings that have its name."""
+    from dataclasses import fields
 
-    return exercise_settings.load(args.settings, args.set)
+    from beltline.pipeline import exercise_settings, settings
+
+    walk_names = {f.name for f in fields(settings.Settings)}
+    ours = [x for x in args.set if x.split("=", 1)[0].strip() not in walk_names]
+    walk = [x for x in args.set if x.split("=", 1)[0].strip() in walk_names]
+    return exercise_settings.load(args.settings, ours), settings.load(None, walk)
 
 
 def _read(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -186,95 +222,145 @@ def _read(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return raw.t, raw.acc, raw.gyr
 
 
+def _live(args: argparse.Namespace, link: Link, what: str, cfg: ExerciseSettings,
+          walk: Settings, name: str, steps: list[Step] | None = None,
+          origin_s: float | None = None, max_reps: int | None = None) -> dict[str, object]:
+    """A test or a set over ``link`` (``sessions.liveset``): its lines printed as they come;
+    the final analysis's document. --no-store records into a store that is then deleted."""
+    import tempfile
+
+    from beltline.sessions.finish import open_store
+    from beltline.sessions.liveset import LiveSet
+
+    with tempfile.TemporaryDirectory(prefix="beltline-live-") as tmp:
+        store = Path(tmp) / "beltline.db" if args.no_store else args.store
+        open_store(store).close()  # a session a killed run left open is finished first
+        run = LiveSet(link, store, what, cfg, walk, name=args.session_name or name,
+                      say=lambda line: print(line, flush=True), steps=steps,
+                      guide_origin_s=origin_s, max_reps=max_reps, try_walk=not args.no_walk)
+        if args.virtual:  # the virtual unit asks the host to judge the last reps first
+            from beltline.sim.unit import VirtualBleLink
+
+            assert isinstance(link, VirtualBleLink)
+            link.before_end = run.wrap_up
+        server = _page(args, run.live, store, walk) if args.page else None
+        try:
+            res = run.run()
+        finally:
+            if server is not None:
+                server.stop()
+    if walk.alert_mode == "training" and what != "trendelenburg":
+        log.info("training mode: %d buzz(es) sent to the unit", res.buzzes_sent)
+    if not args.no_store:
+        log.info("stored as session %d (`beltline report %d --out report.html`)", res.sid,
+                 res.sid)
+    return res.doc
+
+
+def _page(args: argparse.Namespace, live: LiveSession, store: Path | None,
+          walk: Settings) -> Server:
+    """The live page beside the terminal, on this machine only (``beltline monitor``'s)."""
+    from beltline.dashboard import server
+
+    server.check_port("127.0.0.1", args.port)
+    page = server.Server(live, store, walk, "127.0.0.1", args.port).start()
+    print(f"Live page: {page.url}", flush=True)
+    server.open_browser(page.url)
+    return page
+
+
+def _unit_link(args: argparse.Namespace) -> tuple[Link, str]:
+    """The belt unit nearby (scan, choose), as ``beltline monitor`` finds it."""
+    from beltline.link import ble
+
+    link = ble.nearby(args.address)
+    return link, f"{link.name} {link.address}"
+
+
 def run_test(args: argparse.Namespace) -> None:
     from beltline.pipeline import exercise_run
 
-    cfg = _settings(args)
-    if args.virtual:
-        t, acc, gyr = _virtual_test(args, cfg)
-    elif args.raw is not None:
+    cfg, walk = _settings(args)
+    if args.raw is not None:
         t, acc, gyr = _read(args)
+        res = exercise_run.trendelenburg_test(t, acc, gyr, cfg, try_walk=not args.no_walk)
+        doc = res.as_dict()
     else:
-        raise UsageError("give --from RAW.csv or --virtual (the live test with a belt unit is "
-                         "not in this version)")
-    res = exercise_run.trendelenburg_test(t, acc, gyr, cfg, try_walk=not args.no_walk)
+        doc = _live_test(args, cfg, walk)
+    legs: dict[str, dict[str, object]] = doc["legs"]  # type: ignore[assignment]
     for leg in ("left", "right"):
-        print(res.legs[leg].words[:1].upper() + res.legs[leg].words[1:] + ".")
-    print(f"(threshold {res.threshold_deg:.1f}°: {res.threshold_source})")
+        said = str(legs[leg]["words"])
+        print(said[:1].upper() + said[1:] + ".")
+    print(f"(threshold {doc['threshold_deg']:.1f}°: {doc['threshold_source']})")
     if args.out:
-        args.out.write_text(json.dumps(res.as_dict(), indent=2) + "\n", encoding="utf-8")
+        out = {k: v for k, v in doc.items()
+               if k not in ("format", "test", "exercise_settings", "pending")}
+        args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
         log.info("wrote %s", args.out)
-    from beltline.sessions import exresults
+    if args.raw is not None:
+        from beltline.sessions import exresults
 
-    _store(args, t, acc, gyr, exresults.test_doc(res, cfg))
+        _store(args, t, acc, gyr, exresults.test_doc(res, cfg))
 
 
-def _virtual_test(args: argparse.Namespace, cfg: ExerciseSettings) -> tuple[np.ndarray, np.ndarray,
-                                                                         np.ndarray]:
+def _live_test(args: argparse.Namespace, cfg: ExerciseSettings,
+               walk: Settings) -> dict[str, object]:
+    """The guided test live: on the virtual unit, or the unit nearby."""
+    from beltline.guide import schedule
+
+    if not args.virtual:
+        link, name = _unit_link(args)
+        return _live(args, link, "trendelenburg", cfg, walk, f"trendelenburg test {name}",
+                     steps=schedule(args.first))
     import numpy as np
 
-    from beltline.guide import Guide, schedule
-    from beltline.sim.trendelenburg import plan_from_guide, simulate_test
+    from beltline.sim.liveset import virtual_test
 
     rng = np.random.default_rng(args.seed)
-    drops = {"left": args.drop_left if args.drop_left is not None else float(
-        rng.uniform(0.0, 8.0)),
-             "right": args.drop_right if args.drop_right is not None else float(
-        rng.uniform(0.0, 8.0))}
-    steps = schedule(args.first)
-    guide = Guide(steps)
-    plan = plan_from_guide(steps, drops, rng)
-    start = time.monotonic()
-    t_virtual = 0.0
-    while t_virtual <= guide.seconds:
-        for line in guide.at(t_virtual):
-            print(line, flush=True)
-        t_virtual += 0.25
-        # pace the guide: the virtual wearer does what it says, at --speed times real time
-        wait = start + t_virtual / args.speed - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-    rec = simulate_test(plan, 100.0, seed=args.seed, settings=cfg)
-    s = rec.samples
-    return s.t, s.acc, s.gyr
+    drops = {leg: d if d is not None else float(rng.uniform(0.0, 8.0))
+             for leg, d in (("left", args.drop_left), ("right", args.drop_right))}
+    vlink, steps, _ = virtual_test(args.first, drops, args.seed, args.speed, cfg)
+    # the virtual wearer starts the guide when the unit powers on: its device second 0
+    return _live(args, vlink, "trendelenburg", cfg, walk, "virtual trendelenburg test",
+                 steps=steps, origin_s=0.0)
 
 
 def run_exercise(args: argparse.Namespace) -> None:
     from beltline.exercise_records import REP_COLUMNS
     from beltline.pipeline import exercise_run
+    from beltline.sessions import exresults
 
-    cfg = _settings(args)
-    if args.virtual:
-        import numpy as np
-
-        from beltline.sim.exercises import random_plan, simulate_set
-
-        plan = random_plan(args.name, np.random.default_rng(args.seed), cfg,
-                           reps=args.reps_count)
-        rec = simulate_set(plan, 100.0, seed=args.seed, settings=cfg)
-        t, acc, gyr = rec.samples.t, rec.samples.acc, rec.samples.gyr
-        log.info("virtual set: %s", rec.summary.words)
-    elif args.raw is not None:
+    cfg, walk = _settings(args)
+    if args.raw is not None:
         t, acc, gyr = _read(args)
+        res = exercise_run.exercise_set(t, acc, gyr, args.name, cfg, try_walk=not args.no_walk)
+        for r in res.rows:
+            print(f"rep {r.rep:>2}  {r.start_s:7.2f}-{r.end_s:7.2f} s  {r.side:<5} {r.flag:<11} "
+                  f"obliquity {r.obliquity_change_deg:+5.1f}°  tilt {r.tilt_change_deg:+5.1f}°  "
+                  f"rotation {r.rotation_deg:4.1f}°  {r.reason}")
+        doc = exresults.exercise_doc(res, cfg)
+    elif args.virtual:
+        from beltline.sim.liveset import virtual_set
+
+        vlink, rec = virtual_set(args.name, cfg, args.seed, args.reps_count, args.speed)
+        log.info("virtual set: %s", rec.summary.words)
+        doc = _live(args, vlink, args.name, cfg, walk, f"virtual {args.name}")
     else:
-        raise UsageError("give --from RAW.csv or --virtual (a live set with a belt unit is not "
-                         "in this version)")
-    res = exercise_run.exercise_set(t, acc, gyr, args.name, cfg, try_walk=not args.no_walk)
-    for r in res.rows:
-        print(f"rep {r.rep:>2}  {r.start_s:7.2f}-{r.end_s:7.2f} s  {r.side:<5} {r.flag:<11} "
-              f"obliquity {r.obliquity_change_deg:+5.1f}°  tilt {r.tilt_change_deg:+5.1f}°  "
-              f"rotation {r.rotation_deg:4.1f}°  {r.reason}")
-    print(res.summary.words[:1].upper() + res.summary.words[1:] + ".")
+        link, name = _unit_link(args)
+        doc = _live(args, link, args.name, cfg, walk, f"{args.name} {name}",
+                    max_reps=args.reps_count)
+    summary: dict[str, object] = doc["summary"]  # type: ignore[assignment]
+    said = str(summary["words"])
+    print(said[:1].upper() + said[1:] + ".")
     if args.reps:
         with Path(args.reps).open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(REP_COLUMNS)
-            w.writerows(r.row() for r in res.rows)
-        log.info("wrote %d rep(s) to %s", len(res.rows), args.reps)
+            w.writerows(r.row() for r in exresults.reps(doc))
+        log.info("wrote %d rep(s) to %s", len(exresults.reps(doc)), args.reps)
     if args.summary:
-        out = {"summary": res.summary.as_dict(), "limits_deg": cfg.limits(args.name),
-               "frame": res.frame, "notes": res.notes}
+        out = {"summary": summary, "limits_deg": doc["limits_deg"], "frame": doc["frame"],
+               "notes": doc["notes"]}
         Path(args.summary).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-    from beltline.sessions import exresults
-
-    _store(args, t, acc, gyr, exresults.exercise_doc(res, cfg))
+    if args.raw is not None:
+        _store(args, t, acc, gyr, doc)

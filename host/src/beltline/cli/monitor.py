@@ -154,16 +154,11 @@ def monitor(args: argparse.Namespace) -> None:
 
 def _unit_session(args: argparse.Namespace, cfg: Settings, store: Path | None) -> LiveSession:
     """A live session with the belt unit nearby (scan, choose, connect)."""
-    import asyncio
-
     from beltline.link import ble
     from beltline.sessions.live import LiveSession
 
-    units = asyncio.run(ble.scan())
-    name, address, rssi = ble.choose(units, args.address, args.name)
-    log.info("belt unit %s (%s, %s dBm)", name, address, rssi)
-    link = ble.BleLink(address, name=name, rssi_dbm=rssi)
-    return LiveSession(link, store, cfg, name=f"{name} {address}")
+    link = ble.nearby(args.address, args.name)
+    return LiveSession(link, store, cfg, name=f"{link.name} {link.address}")
 
 
 def scan(args: argparse.Namespace) -> None:

@@ -138,7 +138,10 @@ def guide_lines(cal: object) -> list[str]:
 
 
 def guide(s: dict[str, object]) -> tuple[str, bool]:
-    """The guidance box's text and whether it shows."""
+    """The guidance box's text and whether it shows: a live test's or set's progress (no walk
+    to calibrate on then), else the calibration's."""
+    if s.get("live_set"):
+        return str(s["live_set"]), True
     cal = s["calibration"]
     if not s["calibrated"]:
         return guide_lines(cal)[1], True

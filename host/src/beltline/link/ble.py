@@ -353,3 +353,13 @@ class BleLink(Link):
                 except (BleakError, KeyError):
                     pass
             await self.client.disconnect()
+
+
+def nearby(address: str | None = None, name: str | None = None,
+           seconds: float = SCAN_S) -> BleLink:
+    """The link to the belt unit nearby: a scan, then ``choose`` (by ``address`` or ``name``,
+    else the only one), as ``beltline monitor`` and the live test and sets find it."""
+    units = asyncio.run(scan(seconds))
+    found, addr, rssi = choose(units, address, name)
+    log.info("belt unit %s (%s, %s dBm)", found, addr, rssi)
+    return BleLink(addr, name=found, rssi_dbm=rssi)

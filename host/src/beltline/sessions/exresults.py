@@ -13,6 +13,10 @@ document (table ``results``), which is:
   rotation_deg}, ...], "limits_deg": {...}, "frame", "notes", "exercise_settings"}`` — the
   rows of ``--reps`` and the summary of ``--summary``.
 
+A test or a set recorded live holds ``pending_doc`` (``"pending": true``, no reps, both legs
+incomplete) until the final analysis over its raw record replaces it (``refresh``, run by
+``finish.finalise`` when the session closes, or by ``repair`` after a crash).
+
 Times are the recording's own clock (s), as in the files. ``check`` validates a document
 field by field (an import of an export folder goes through it before anything is written).
 """
@@ -68,6 +72,26 @@ def exercise_doc(res: SetResult, cfg: ExerciseSettings) -> dict[str, object]:
             "summary": res.summary.as_dict(), "reps": [rep_dict(r) for r in res.rows],
             "limits_deg": cfg.limits(res.exercise), "frame": res.frame,
             "notes": list(res.notes), "exercise_settings": as_dict(cfg)}
+
+
+PENDING_WORDS = "not analysed yet (recorded live: the final analysis over the raw record " \
+    "replaces this)"
+
+
+def pending_doc(what: str, cfg: ExerciseSettings) -> dict[str, object]:
+    """The document of a test (``what`` "trendelenburg") or a set (an exercise's name) being
+    recorded live, until its final analysis."""
+    from beltline.exercise_records import SetSummary, TestLeg
+
+    if what == "trendelenburg":
+        legs = {leg: TestLeg(leg, "incomplete", words=PENDING_WORDS) for leg in ("left", "right")}
+        res = TestResult(legs, cfg.test_drop_deg, cfg.test_dwell_s, cfg.test_hold_s,
+                         cfg.test_hold_tolerance_s, "", "", [PENDING_WORDS])
+        return {**test_doc(res, cfg), "pending": True}
+    summary = SetSummary(what, "", 0, 0, {}, math.nan, math.nan, math.nan, PENDING_WORDS)
+    return {"format": EXERCISE_FORMAT, "exercise": what, "summary": summary.as_dict(),
+            "reps": [], "limits_deg": cfg.limits(what), "frame": "", "notes": [PENDING_WORDS],
+            "exercise_settings": as_dict(cfg), "pending": True}
 
 
 def reps(doc: Mapping[str, object]) -> list[RepRow]:
@@ -191,4 +215,4 @@ def _number(v: object, where: str, optional: bool = False) -> None:
 
 
 __all__ = ["EXERCISE", "TEST", "check", "compensated_share", "exercise_doc", "kind_of",
-           "refresh", "rep_dict", "reps", "store_recording", "test_doc"]
+           "pending_doc", "refresh", "rep_dict", "reps", "store_recording", "test_doc"]

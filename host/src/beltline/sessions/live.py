@@ -12,13 +12,14 @@ threads only ever read ``LiveState`` under its lock. Everything the dashboard sh
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import itertools
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from beltline.link.gatt import (
 )
 from beltline.link.receiver import RawChunk, Receiver
 from beltline.pipeline import Pipeline
-from beltline.pipeline.calibration import CalibrationProgress
+from beltline.pipeline.calibration import CalibrationError, CalibrationProgress
 from beltline.pipeline.episodes import Episode, OpenEpisode
 from beltline.pipeline.output import Output
 from beltline.pipeline.settings import Settings, as_dict
@@ -91,13 +92,27 @@ class LiveState:
     error: str = ""
     data_t: float = 0.0  # device seconds of the latest sample
     unit: dict[str, object] = field(default_factory=dict)  # the unit's own status record
+    live_set: str = ""  # a live test or set: its progress in words (sessions.liveset)
+
+
+SampleSink = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
 
 class LiveSession:
-    """Runs ``link`` through the pipeline into ``store`` until stopped."""
+    """Runs ``link`` through the pipeline into ``store`` until stopped.
+
+    A test or an exercise set recorded live (``sessions.liveset``) gives ``results``, its
+    preliminary results document: the session is of that kind from its start, so the final
+    analysis at its end (or ``repair`` after a crash) is the test's or the set's, over the
+    raw record (``finish.finalise``). ``on_samples`` sees the in-order raw samples as they
+    arrive (in the link thread: it must be quick), ``on_connect`` are control commands sent at
+    every connection, and ``send_now`` writes one from any thread."""
 
     def __init__(self, link: Link, store_path: Path | None = None,
-                 settings: Settings | None = None, name: str = "", record: bool = True) -> None:
+                 settings: Settings | None = None, name: str = "", record: bool = True,
+                 results: Mapping[str, object] | None = None,
+                 on_samples: SampleSink | None = None,
+                 on_connect: Sequence[bytes] = ()) -> None:
         self.link = link
         self.store_path = store_path
         self.store: Store | None = None  # opened in the link thread (SQLite is per thread)
@@ -125,6 +140,9 @@ class LiveSession:
         self.sent_commands: list[bytes] = []
         self._fmt: RawFormat | None = None  # the unit's raw format, once connected
         self._finishing: list[threading.Thread] = []
+        self.results = dict(results) if results is not None else None
+        self.on_samples = on_samples
+        self.on_connect = tuple(on_connect)
         self.done = threading.Event()
 
     # --- control (any thread) ---------------------------------------------------------------
@@ -145,6 +163,18 @@ class LiveSession:
     def set_recording(self, on: bool) -> None:
         self._commands.append("record" if on else "pause")
 
+    def send_now(self, command: bytes) -> concurrent.futures.Future[None]:
+        """Write ``command`` to the unit's control characteristic from any thread; the future
+        is done once the unit acknowledged the write (or holds the link's error)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            raise ConnectionError("the live session is not running")
+        return asyncio.run_coroutine_threadsafe(self._send(command), loop)
+
+    async def _send(self, command: bytes) -> None:
+        await self.link.send(command)
+        self.sent_commands.append(bytes(command))
+
     # --- the link thread --------------------------------------------------------------------
     def _run(self) -> None:
         try:
@@ -163,6 +193,7 @@ class LiveSession:
             self.done.set()
 
     async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self.store = Store(self.store_path)
         try:
             if self._record_on_start:
@@ -200,6 +231,7 @@ class LiveSession:
                             self._on_chunk(chunk)
                         self._on_clock(item.clock)
                         self._sent_cal = None  # (re)send the calibration to this link
+                        await self._send_on_connect()
                     continue
                 assert isinstance(item, Notification)
                 arrived = time.monotonic()
@@ -215,7 +247,14 @@ class LiveSession:
             for chunk in rx.take_late():
                 self._on_chunk(chunk)
             self._push_pending()
-            out = self.pipeline.finish()
+            try:
+                out = self.pipeline.finish()
+            except CalibrationError as exc:
+                if self.results is None:
+                    raise
+                # a test or a set: no walk to calibrate on; its own analysis is the final one
+                log.debug("the walk pipeline: %s", exc)
+                out = Output()
             self._absorb(out)
         with self.state.lock:
             self.state.connection = "closed"
@@ -261,6 +300,13 @@ class LiveSession:
         self._sent_cal = cal
         log.info("calibration sent to the unit (mount, thresholds, %s mode)", s.alert_mode)
 
+    async def _send_on_connect(self) -> None:
+        try:
+            for c in self.on_connect:
+                await self._send(c)
+        except (ConnectionError, OSError) as exc:
+            log.info("could not send the unit its commands yet: %s", exc)
+
     def _on_clock(self, point: ClockPoint | None) -> None:
         if point is None:
             return
@@ -297,6 +343,11 @@ class LiveSession:
                 info = self.link.info
                 self.store.set_device(self._recorder.sid, f"{info.name} ({info.address})",
                                       info.firmware)
+            if self.results is not None:  # a test or a set: its kind from the start
+                from beltline.sessions import exresults
+
+                self.store.set_results(self._recorder.sid, exresults.kind_of(self.results),
+                                       self.results)
         except StoreError as exc:
             self._recording_failed(exc)
             return
@@ -317,6 +368,8 @@ class LiveSession:
             fmt = self._fmt
             self._guard(lambda r: r.raw(block, fmt, late=chunk.late))
         if not chunk.late:
+            if self.on_samples is not None:
+                self.on_samples(chunk.t, chunk.acc, chunk.gyr)
             self._feed(chunk.t, chunk.acc, chunk.gyr, arrived)
 
     def _guard(self, write: Callable[[Recorder], None]) -> None:
@@ -506,7 +559,7 @@ def snapshot(state: LiveState, after_seq: int) -> dict[str, object]:
             "open_episodes": list(state.open_episodes), "calibration": state.calibration,
             "references": dict(state.references), "last_stance": dict(state.last_stance),
             "stance_t": state.stance_t, "held_obliquity": state.held_obliquity,
-            "data_t": state.data_t,
+            "data_t": state.data_t, "live_set": state.live_set,
         }
 
 

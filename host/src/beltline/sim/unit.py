@@ -329,6 +329,10 @@ class VirtualBleLink(BleLink):
         self.unit_kw = unit_kw
         self.report: dict[str, Any] = {}
         self._statuses = 0  # status notifications received
+        # asked (polled, in this loop) once the walk is over and sent, before the unit is
+        # switched off: True when the host is done with it (a live set judges its last reps
+        # and buzzes them while the unit still listens)
+        self.before_end: Callable[[], bool] | None = None
 
     async def connect(self) -> DeviceInfo:
         self.radio = VirtualRadio()
@@ -376,6 +380,10 @@ class VirtualBleLink(BleLink):
                                   and self._statuses > over + 1 and self.status is not None
                                   and not self.status.flags & FLAG_BACKLOG, 600.0):
             log.error("the virtual unit did not send its backlog in 600 s")
+        done = self.before_end
+        if done is not None and not await u.wait_until(
+                lambda: self.queue.empty() and done(), 600.0):
+            log.error("the host did not finish with the virtual unit in 600 s")
         self._settled = False  # the stream goes on until the unit's last packet is through
         self._closing = True
         try:

@@ -146,7 +146,7 @@ def figures(a, clock, n, imu_kind, wall_ms, state):
         "mem_free_first": a.mem_series[0] if a.mem_series else 0,
         "mem_free_after_2min": a.mem_series[12] if len(a.mem_series) > 12 else 0,
         "mem_free_last": a.mem_series[-1] if a.mem_series else 0,
-        "motor_pulses": machine.SIM.pulses, "pulse_ms": machine.SIM.pulse_ms,
+        "motor_pulses": machine.SIM.pulses, "buzzes": a.buzzes, "pulse_ms": machine.SIM.pulse_ms,
         "loop_us_p50": loops[len(loops) // 2] if loops else 0,
         "loop_us_p99": loops[min(len(loops) - 1, len(loops) * 99 // 100)] if loops else 0,
         "polls": a.polls, "samples_per_poll": a.samples / max(1, a.polls),
