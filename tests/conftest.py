@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as _hyp_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
@@ -99,3 +100,8 @@ def chrome(tmp_path_factory: pytest.TempPathFactory) -> object:
     d.downloads = downloads  # type: ignore[attr-defined]
     yield d
     d.quit()
+
+
+# a loaded CI machine: no test may fail on a wall-clock deadline (hypothesis's 200 ms default)
+_hyp_settings.register_profile("beltline", deadline=None)
+_hyp_settings.load_profile("beltline")
