@@ -113,12 +113,13 @@ class LiveReps:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """The analysis's notes (the frame found, the set in words) once, not at every look: each
-    look at the growing record would say them again."""
+    """The analysis's notes and warnings (the frame found, no walk to calibrate on, the set in
+    words) once, from the final analysis, not at every look: each look at the growing record
+    would say them again."""
     lg = logging.getLogger("beltline.pipeline")
     level = lg.level
     if not log.isEnabledFor(logging.DEBUG):
-        lg.setLevel(logging.WARNING)
+        lg.setLevel(logging.ERROR)
     try:
         yield
     finally:
