@@ -179,7 +179,7 @@ def test_simulate_writes_an_exercise_scenario_with_its_truth(tmp_path: Path) -> 
 
 def test_bench_exercise_ends_with_json() -> None:
     proc = subprocess.run([sys.executable, "-m", "beltline.cli", "bench", "exercise", "--sets",
-                           "5", "--tests", "2"], capture_output=True, text=True, timeout=600,
+                           "5", "--tests", "2", "--live", "1"], capture_output=True, text=True, timeout=600,
                           check=False)
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -188,3 +188,6 @@ def test_bench_exercise_ends_with_json() -> None:
     assert 0 <= res["count_exact"] <= 1
     assert res["flag_f1"] >= 0
     assert set(res["per_mount"]) == {"back", "left", "right", "front", "back-upside-down"}
+    # one live set per exercise, scored against the final analysis
+    assert sum(int(v.split("/")[1]) for v in res["live_per_exercise"].values()) == 5
+    assert 0 <= res["live_equals_final"] <= 1

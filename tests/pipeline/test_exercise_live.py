@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from beltline.firmware import control
 
+from beltline.exercise_records import RepRow
 from beltline.pipeline import exercise_run
 from beltline.pipeline.exercise_live import BUZZ_PULSES, LiveReps, buzz_command
 from beltline.sim import exercises as simex
@@ -65,3 +66,16 @@ def test_what_is_announced_does_not_depend_on_how_the_samples_were_cut() -> None
     assert len(small) >= 5
     assert announced(137) == small  # a loaded machine's bigger, uneven batches
     assert announced(500) == small
+
+
+def test_a_bridge_is_first_announced_once_three_reps_have_settled() -> None:
+    plan = simex.random_plan("glute_bridge", np.random.default_rng(5), reps=6, compensated=0.3)
+    s = simex.simulate_set(plan, 104.0, seed=5).samples
+    live = LiveReps("glute_bridge")
+    first: list[RepRow] = []
+    for i in range(0, len(s.t), 26):
+        got = live.push(s.t[i: i + 26], s.acc[i: i + 26], s.gyr[i: i + 26])
+        if got and not first:
+            first = list(got)
+    assert len(first) >= 3  # reps 1-3 together, judged with the third rep's axis
+    assert [r.rep for r in first[:3]] == [1, 2, 3]

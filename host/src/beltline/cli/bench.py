@@ -145,6 +145,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tests", type=number(int, 1), default=30,
                    help="single-leg stance tests (default: 30)")
     p.add_argument("--seed0", type=int, default=50_000, help="first seed (default: 50000)")
+    p.add_argument("--live", type=number(int, 0), default=0, metavar="N",
+                   help="also N sets per exercise fed live, announcements against the final "
+                   "analysis (default: 0)")
 
     p = add(b, "logbook", "bytes per sample of the unit's offline logbook, its CPU cost",
             LOGBOOK, logbook)
@@ -245,4 +248,4 @@ def store(a: argparse.Namespace) -> None:
 def exercise(a: argparse.Namespace) -> None:
     from beltline.bench import exercise as m
 
-    m.main(a.sets, a.tests, a.seed0)
+    m.main(a.sets, a.tests, a.seed0, a.live)

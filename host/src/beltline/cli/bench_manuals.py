@@ -234,8 +234,11 @@ tests (drop 0-10 deg per leg, delays, short holds, touch-downs), over the mounti
 left, right, front and back-upside-down (misaligned up to 10 deg) and 50/100/200 Hz, seeds
 from --seed0 on. Reports the share of sets whose rep count is exact, the flagged reps'
 precision/recall/F1, the test's drop error and the verdict on clearly positive or negative
-legs. Ends with one JSON line.
+legs. With --live N, also N sets of each exercise fed as the live session feeds them (26
+samples a push at 104 Hz): the share whose announced reps (flag, reason, side) equal the
+final analysis, which is what is stored. Ends with one JSON line.
 
 Example:
   beltline bench exercise --sets 100 --tests 30
+  beltline bench exercise --sets 5 --tests 1 --live 20
 """

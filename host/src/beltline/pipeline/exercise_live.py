@@ -1,6 +1,7 @@
 """Reps as a set goes on: the recording so far analysed again every ``EVERY_S`` of new data
 (``exercise_run.exercise_set``, the one analysis), each rep announced once it has settled, and
-the unit's buzz for a flagged rep when the alert mode is training.
+the unit's buzz for a flagged rep when the alert mode is training. A glute bridge's first
+announcement waits for ``FIRST_AFTER`` settled reps (see there).
 
 The looks are at fixed data times, each over the data up to it, so the same samples give
 the same announcements however they were cut into pushes. A rep is settled once it ended
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 EVERY_S = 2.0
 SETTLE_S = 2.0
 MAX_LOOKS = 3  # looks per push at most (a burst of data far behind: only its last ones)
+# reps settled before the first announcement: the bridge's left-right axis is the median of
+# its reps' own rotation axes, so its first reps' obliquity (and flags) need about three reps
+# to settle; the others are judged from rest to top alone
+FIRST_AFTER = {"glute_bridge": 3}
 BUZZ_PULSES = 2  # a short double buzz, as the unit's own alert (firmware/app.py)
 
 
@@ -98,10 +103,11 @@ class LiveReps:
         except DataError as exc:  # not in position yet, or the neutral still to come
             log.debug("live reps: %s", exc)
             return []
+        settled = [r for r in res.rows if final or r.end_s <= end - SETTLE_S]
+        if not self.reps and len(settled) < FIRST_AFTER.get(self.exercise, 1):
+            return []
         new = []
-        for r in res.rows:
-            if not final and r.end_s > end - SETTLE_S:
-                continue
+        for r in settled:
             if any(min(r.end_s, a.end_s) - max(r.start_s, a.start_s) > 0 for a in self.reps):
                 continue
             row = RepRow(len(self.reps) + 1, r.start_s, r.end_s, r.side, r.flag, r.reason,
@@ -126,4 +132,4 @@ def _quiet() -> Iterator[None]:
         lg.setLevel(level)
 
 
-__all__ = ["BUZZ_PULSES", "EVERY_S", "SETTLE_S", "LiveReps", "buzz_command"]
+__all__ = ["BUZZ_PULSES", "EVERY_S", "FIRST_AFTER", "SETTLE_S", "LiveReps", "buzz_command"]
