@@ -179,8 +179,8 @@ def test_simulate_writes_an_exercise_scenario_with_its_truth(tmp_path: Path) -> 
 
 def test_bench_exercise_ends_with_json() -> None:
     proc = subprocess.run([sys.executable, "-m", "beltline.cli", "bench", "exercise", "--sets",
-                           "5", "--tests", "2", "--live", "1"], capture_output=True, text=True, timeout=600,
-                          check=False)
+                           "5", "--tests", "2", "--live", "1"], capture_output=True, text=True,
+                          timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     assert res["sets"] == 5
