@@ -13,6 +13,7 @@ NOISE_WINDOW_S = 1.0
 OK_SHARE = 0.4  # less than this share of the ok reps' median excursion is sway
 REBOUND_COS = 0.7  # against the rep before: within ~45 deg of its opposite
 REBOUND_ALONG = 0.5  # ...and not along the ok reps' direction (within ~60 deg of it)
+ACROSS_SHARE = 0.7  # recounting, motion across the reps' direction counts this much
 
 
 def zigzag(c: np.ndarray, h: float, share: float = 0.4) -> list[int]:
@@ -164,6 +165,19 @@ def squeeze(c: np.ndarray, u: np.ndarray, across: float) -> np.ndarray:
     return along + across * (c - along)
 
 
+def recount_along(found: list[tuple[int, int, int]], c: np.ndarray, rate: float, h: float,
+                  smallest_limit: float) -> list[tuple[int, int, int]]:
+    """The reps counted again (``find_reps``, ``drop_sway``) on the path with its motion
+    across the way the ``found`` ok reps go shrunk to ``ACROSS_SHARE``: the pelvis sways in
+    every direction on one leg, so a wobble across the reps' way no longer passes the
+    hysteresis while a rep along it is as large as before. Sizes and limits are still
+    judged on ``c`` itself."""
+    u = rep_axis(found, c, smallest_limit)
+    if u is None:
+        return found
+    return drop_sway(find_reps(squeeze(c, u, ACROSS_SHARE), rate, h), c, smallest_limit)
+
+
 def baseline(c: np.ndarray, bottoms: list[int], rate: float) -> np.ndarray | None:
     """The resting posture over time: linear between the resting turning points (and the
     set's start), flat beyond."""
@@ -189,5 +203,5 @@ def path_noise(c: np.ndarray, rate: float) -> float:
     return float(np.percentile(rms, 10))
 
 
-__all__ = ["baseline", "drop_sway", "find_reps", "path_noise", "rep_axis", "size",
-           "squeeze", "turn_steps", "zigzag"]
+__all__ = ["baseline", "drop_sway", "find_reps", "path_noise", "recount_along",
+           "rep_axis", "size", "squeeze", "turn_steps", "zigzag"]

@@ -39,8 +39,7 @@ from beltline.pipeline.repfinder import (
     baseline,
     find_reps,
     path_noise,
-    rep_axis,
-    squeeze,
+    recount_along,
     zigzag,
 )
 from beltline.pipeline.repfinder import drop_sway as _drop_sway
@@ -78,7 +77,6 @@ STANCE_SHIFT_M = 0.035  # the shift onto one leg moves the pelvis at least this 
 LYING_NEAR_DEG = 15.0  # the lying set: up within this of its usual direction
 SETTLE_SEARCH_S = 4.0
 HINGE_SHARE = 0.85  # the airplane's set: hinged at least this share of the usual depth
-ACROSS_SHARE = 0.7  # motion across the reps' direction counts this much in the third pass
 
 
 @dataclass
@@ -373,12 +371,8 @@ def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> S
     limits = cfg.limits(exercise)
     if exercise not in LARGE_MOTION:
         found = _drop_sway(found, path, min(limits.values()))
-        # the set's reps move one way, sway any way: a third pass on the path with the motion
-        # across that way shrunk (the ok reps' direction, from the reps just found)
-        u = rep_axis(found, path, min(limits.values()))
-        if u is not None:
-            found = _drop_sway(find_reps(squeeze(path, u, ACROSS_SHARE), rate, h), path,
-                               min(limits.values()))
+        # the set's reps move one way, sway any way: a third pass with the sway across shrunk
+        found = recount_along(found, path, rate, h, min(limits.values()))
     if exercise == "glute_bridge":
         fr = _bridge_axis(m, fr, [(a + s_ * step, a + t_ * step) for s_, t_, _ in found])
     side_of = _sides(m, fr, exercise, stance, found, smooth, step, a)
