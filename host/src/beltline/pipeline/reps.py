@@ -16,7 +16,8 @@ judged against the wearer's limits (``exercise_settings``).
    has come back by at least 40 % of its excursion and by the hysteresis), the turning
    points farther from the set's start posture are the tops, and each rep runs from where the
    path leaves its resting posture to where it is back. Holds, pauses, speeds and depths do not
-   matter; sway smaller than the hysteresis never makes a rep.
+   matter; sway smaller than the hysteresis never makes a rep. A recount shrinks the motion
+   across the way the set's ok reps go (``repfinder.recount_along``): sway goes every way.
 4. **Measures and flags**: per rep from its own start posture (``repmeasure.rep_changes``); a
    change beyond the exercise's limit is a reason (hike/drop refer to the free leg's side).
 """
