@@ -232,6 +232,27 @@ def test_a_set_that_starts_still_settling_and_sway_against_the_reps_are_no_reps(
     assert sum(float(np.linalg.norm(c2[t] - c2[s])) > 4.5 for s, t, _ in kept) == 1
 
 
+def test_a_wobble_across_the_reps_way_is_no_rep_and_one_along_it_is() -> None:
+    """Recounting with the motion across the ok reps' way shrunk: a 0.8° excursion across
+    it (sway on one leg) no longer passes the 0.6° hysteresis, a 0.8° rep along it still
+    does; a compensated rep in another direction still counts."""
+    from beltline.pipeline.repfinder import drop_sway, recount_along, rep_axis
+
+    x, y, z = np.eye(3)
+    c = _path([(x, 1.6, 2.0), (x, 1.8, 2.0), (y, 0.8, 1.5), (x, 1.5, 2.0), (z, 8.0, 2.0),
+               (x, 0.8, 2.0), (x, 1.7, 2.0)])
+    c += np.random.default_rng(4).normal(0, 0.02, c.shape)
+    found = drop_sway(reps.find_reps(c, 25.0, 0.6), c, 4.5)
+    assert len(found) == 7  # the wobble across counts at first ...
+    u = rep_axis(found, c, 4.5)
+    assert u is not None
+    assert float(u @ x) > 0.95
+    again = recount_along(found, c, 25.0, 0.6, 4.5)
+    assert len(again) == 6  # ... and not once the sway across is shrunk
+    assert any(0.6 < float(c[t] @ x) < 1.0 for _, t, _ in again)  # the shallow rep
+    assert not any(abs(float((c[t] - c[s]) @ y)) > 0.5 for s, t, _ in again)
+
+
 def test_the_rebound_after_a_compensated_rep_is_no_rep() -> None:
     """Coming back from a large compensated rep the pelvis overshoots its rest: a small
     excursion straight against that rep (and not along the set's ok reps) is its rebound,

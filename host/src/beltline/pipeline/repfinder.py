@@ -10,6 +10,10 @@ BACK_WEIGHT = 0.5  # coming back: how much being far from the top counts against
 LEAVE_SHARE = 0.12  # a rep starts/ends where the path is this share of its excursion away
 MIN_REP_S = 0.6
 NOISE_WINDOW_S = 1.0
+OK_SHARE = 0.4  # less than this share of the ok reps' median excursion is sway
+REBOUND_COS = 0.7  # against the rep before: within ~45 deg of its opposite
+REBOUND_ALONG = 0.5  # ...and not along the ok reps' direction (within ~60 deg of it)
+ACROSS_SHARE = 0.7  # recounting, motion across the reps' direction counts this much
 
 
 def zigzag(c: np.ndarray, h: float, share: float = 0.4) -> list[int]:
@@ -108,6 +112,72 @@ def turn_steps(c: np.ndarray, idx: list[int]) -> float:
     return float(np.median(np.linalg.norm(np.diff(c[idx], axis=0), axis=1)))
 
 
+def drop_sway(found: list[tuple[int, int, int]], c: np.ndarray,
+               smallest_limit: float) -> list[tuple[int, int, int]]:
+    """Without the excursions too small to be reps: the reps under every limit (the ok ones:
+    compensated reps, however many, do not count here) set the scale, and what moves less
+    than ``OK_SHARE`` of their median is sway between reps."""
+    # the first excursion may start from a posture still settling: its way back measures it
+    exc = [size(c, r) if k == 0 else float(np.linalg.norm(c[r[1]] - c[r[0]]))
+           for k, r in enumerate(found)]
+    ok = [x for x in exc if x < smallest_limit]
+    if len(ok) < 3:
+        return found
+    floor = OK_SHARE * float(np.median(ok))
+    # the ok reps of a set move the same way (their median direction); an excursion within
+    # every limit that goes against it is sway, not a rep (a compensated one is kept)
+    vec = np.array([c[t] - c[s] for s, t, _ in found])
+    okv = vec[np.array(exc) < smallest_limit]
+    med = np.median(okv, axis=0)
+    med = med / max(float(np.linalg.norm(med)), 1e-9)
+    keep = []
+    for k, (r, x, v) in enumerate(zip(found, exc, vec, strict=True)):
+        if x < floor or (x < smallest_limit and float(v @ med) <= -0.5 * x):
+            continue
+        if k and x < smallest_limit and exc[k - 1] >= smallest_limit and float(v @ med) < (
+                REBOUND_ALONG * x) and float(v @ vec[k - 1]) < -REBOUND_COS * x * exc[k - 1]:
+            # coming back from a large (compensated) rep the pelvis overshoots its rest:
+            # a small excursion straight against that rep, not along the set's own reps,
+            # is the rebound of the rep before, not a rep
+            continue
+        keep.append(r)
+    return keep
+
+
+def rep_axis(found: list[tuple[int, int, int]], c: np.ndarray,
+             smallest_limit: float) -> np.ndarray | None:
+    """The way the set's ok reps go (unit vector), or None with fewer than three: the
+    principal direction of their start-to-top vectors, signed along their sum. The larger
+    reps weigh more (a sway excursion counted as a rep is small); the compensated reps,
+    beyond a limit and in any direction, are left out."""
+    vec = np.array([c[t] - c[s] for s, t, _ in found]).reshape(-1, c.shape[1])
+    ok = vec[np.linalg.norm(vec, axis=1) < smallest_limit]
+    if len(ok) < 3:
+        return None
+    u = np.linalg.eigh(ok.T @ ok)[1][:, -1]
+    return u if float(np.sum(ok @ u)) >= 0 else -u
+
+
+def squeeze(c: np.ndarray, u: np.ndarray, across: float) -> np.ndarray:
+    """The path ``c`` with its motion across the direction ``u`` scaled by ``across``: the
+    sway there is shrunk, a rep going another way (a compensated one) still shows."""
+    along = np.outer(c @ u, u)
+    return along + across * (c - along)
+
+
+def recount_along(found: list[tuple[int, int, int]], c: np.ndarray, rate: float, h: float,
+                  smallest_limit: float) -> list[tuple[int, int, int]]:
+    """The reps counted again (``find_reps``, ``drop_sway``) on the path with its motion
+    across the way the ``found`` ok reps go shrunk to ``ACROSS_SHARE``: the pelvis sways in
+    every direction on one leg, so a wobble across the reps' way no longer passes the
+    hysteresis while a rep along it is as large as before. Sizes and limits are still
+    judged on ``c`` itself."""
+    u = rep_axis(found, c, smallest_limit)
+    if u is None:
+        return found
+    return drop_sway(find_reps(squeeze(c, u, ACROSS_SHARE), rate, h), c, smallest_limit)
+
+
 def baseline(c: np.ndarray, bottoms: list[int], rate: float) -> np.ndarray | None:
     """The resting posture over time: linear between the resting turning points (and the
     set's start), flat beyond."""
@@ -133,4 +203,5 @@ def path_noise(c: np.ndarray, rate: float) -> float:
     return float(np.percentile(rms, 10))
 
 
-__all__ = ["baseline", "find_reps", "path_noise", "size", "turn_steps", "zigzag"]
+__all__ = ["baseline", "drop_sway", "find_reps", "path_noise", "recount_along",
+           "rep_axis", "size", "squeeze", "turn_steps", "zigzag"]

@@ -16,7 +16,8 @@ judged against the wearer's limits (``exercise_settings``).
    has come back by at least 40 % of its excursion and by the hysteresis), the turning
    points farther from the set's start posture are the tops, and each rep runs from where the
    path leaves its resting posture to where it is back. Holds, pauses, speeds and depths do not
-   matter; sway smaller than the hysteresis never makes a rep.
+   matter; sway smaller than the hysteresis never makes a rep. A recount shrinks the motion
+   across the way the set's ok reps go (``repfinder.recount_along``): sway goes every way.
 4. **Measures and flags**: per rep from its own start posture (``repmeasure.rep_changes``); a
    change beyond the exercise's limit is a reason (hike/drop refer to the free leg's side).
 """
@@ -35,7 +36,14 @@ from beltline.pipeline import repmeasure
 from beltline.pipeline.bodyframe import Frame, Motion, attitude, lowpass, realign, up0
 from beltline.pipeline.calibration import frame
 from beltline.pipeline.exercise_settings import EXERCISES, JUDGED, ExerciseSettings
-from beltline.pipeline.repfinder import baseline, find_reps, path_noise, size, zigzag
+from beltline.pipeline.repfinder import (
+    baseline,
+    find_reps,
+    path_noise,
+    recount_along,
+    zigzag,
+)
+from beltline.pipeline.repfinder import drop_sway as _drop_sway
 from beltline.pipeline.signals import RATE_HZ
 from beltline.pipeline.trendelenburg import (
     NEUTRAL_KEEP_S,
@@ -67,12 +75,8 @@ LARGE_MOTION = ('glute_bridge', 'hip_airplane')
 LARGE_SHARE = 0.25
 PRE_REST_S = 0.3  # a rep's start posture: the rest just before it was found to start
 STANCE_SHIFT_M = 0.035  # the shift onto one leg moves the pelvis at least this far
-OK_SHARE = 0.4  # less than this share of the ok reps' median excursion is sway
 LYING_NEAR_DEG = 15.0  # the lying set: up within this of its usual direction
 SETTLE_SEARCH_S = 4.0
-DIRECTION = 1.0
-REBOUND_COS = 0.7  # against the rep before: within ~45 deg of its opposite
-REBOUND_ALONG = 0.5  # ...and not along the ok reps' direction (within ~60 deg of it)
 HINGE_SHARE = 0.85  # the airplane's set: hinged at least this share of the usual depth
 
 
@@ -334,38 +338,6 @@ def raise_no_position(exercise: str) -> None:
                     "side-lying exercises, on the back for the bridge)")
 
 
-def _drop_sway(found: list[tuple[int, int, int]], c: np.ndarray,
-               smallest_limit: float) -> list[tuple[int, int, int]]:
-    """Without the excursions too small to be reps: the reps under every limit (the ok ones:
-    compensated reps, however many, do not count here) set the scale, and what moves less
-    than ``OK_SHARE`` of their median is sway between reps."""
-    # the first excursion may start from a posture still settling: its way back measures it
-    exc = [size(c, r) if k == 0 else float(np.linalg.norm(c[r[1]] - c[r[0]]))
-           for k, r in enumerate(found)]
-    ok = [x for x in exc if x < smallest_limit]
-    if len(ok) < 3:
-        return found
-    floor = OK_SHARE * float(np.median(ok))
-    # the ok reps of a set move the same way (their median direction); an excursion within
-    # every limit that goes against it is sway, not a rep (a compensated one is kept)
-    vec = np.array([c[t] - c[s] for s, t, _ in found])
-    okv = vec[np.array(exc) < smallest_limit]
-    med = np.median(okv, axis=0)
-    med = med / max(float(np.linalg.norm(med)), 1e-9)
-    keep = []
-    for k, (r, x, v) in enumerate(zip(found, exc, vec, strict=True)):
-        if x < floor or (x < smallest_limit and DIRECTION and float(v @ med) <= -0.5 * x):
-            continue
-        if k and x < smallest_limit and exc[k - 1] >= smallest_limit and float(v @ med) < (
-                REBOUND_ALONG * x) and float(v @ vec[k - 1]) < -REBOUND_COS * x * exc[k - 1]:
-            # coming back from a large (compensated) rep the pelvis overshoots its rest:
-            # a small excursion straight against that rep, not along the set's own reps,
-            # is the rebound of the rep before, not a rep
-            continue
-        keep.append(r)
-    return keep
-
-
 def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> SetResult:
     """The set's reps, measured and judged (see the module docstring)."""
     if exercise not in EXERCISES:
@@ -400,6 +372,8 @@ def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> S
     limits = cfg.limits(exercise)
     if exercise not in LARGE_MOTION:
         found = _drop_sway(found, path, min(limits.values()))
+        # the set's reps move one way, sway any way: a third pass with the sway across shrunk
+        found = recount_along(found, path, rate, h, min(limits.values()))
     if exercise == "glute_bridge":
         fr = _bridge_axis(m, fr, [(a + s_ * step, a + t_ * step) for s_, t_, _ in found])
     side_of = _sides(m, fr, exercise, stance, found, smooth, step, a)
