@@ -97,13 +97,16 @@ def _damaged(recording: tuple[Path, object], tmp_path: Path, how: str) -> Path:
         lines = path.read_text().splitlines()
         lines[40] = lines[40].replace(",", ",abc,", 1)
         path.write_text("\n".join(lines))
+    elif how == "header":
+        path.write_text(path.read_text().splitlines()[0] + "\n")
     return path
 
 
 @pytest.mark.parametrize(("how", "message"), [
     ("g", "--acc-unit g"),
     ("deg", "--gyro-unit deg/s"),
-    ("nan", "NaN"),
+    ("nan", r"NaN or infinite values, the first at t=\d+\.\d{6} s \(data row 501;"),
+    ("header", "no samples after the header"),
     ("backwards", "time does not increase"),
     ("rate", "sample rate"),
     ("truncated", "truncated"),

@@ -37,7 +37,8 @@ class Resampler:
         dt = np.diff(t)
         if len(dt) and (dt <= 0).any():
             i = int(np.flatnonzero(dt <= 0)[0])
-            raise DataError(f"time must increase: {t[i]!r} then {t[i + 1]!r}")
+            raise DataError(f"time must increase: t={float(t[i]):.6f} s then "
+                            f"{float(t[i + 1]):.6f} s")
         out: list[tuple[int, np.ndarray] | Gap] = []
         breaks = np.flatnonzero(dt > BRIDGE_MAX_S)
         small = (dt > 1.5 / RATE_HZ) & (dt <= BRIDGE_MAX_S)

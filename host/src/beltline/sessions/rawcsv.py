@@ -144,6 +144,11 @@ def _common_pieces(path: Path, head: Header, idx: list[int], acc_k: float, gyr_k
                 yield offset, Raw(np.ascontiguousarray(data[:, 0]), data[:, 1:4] * acc_k,
                                   data[:, 4:7] * gyr_k)
                 offset += len(df)
+    except pd.errors.EmptyDataError:
+        if offset:  # the pieces so far were whole: the file ends there
+            return
+        raise DataError(f"{path}: no samples after the header (data row 1 is missing); a "
+                        "truncated file?") from None
     except (ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: cannot read the numbers ({_where(path, head, offset, rows, exc)})"
                         "; a truncated or damaged file?") from exc
@@ -180,8 +185,9 @@ def check(raw: Raw, name: str = "recording", offset: int = 0, stats: bool = True
             & np.isfinite(raw.gyr).all(axis=1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
+        when = f"t={float(raw.t[i]):.6f} s" if np.isfinite(raw.t[i]) else "a missing time"
         raise DataError(f"{name}: {int(bad.sum())} sample(s) with missing, NaN or infinite "
-                        f"values, the first at t={raw.t[i]!r} (data row {offset + i + 1}; a "
+                        f"values, the first at {when} (data row {offset + i + 1}; a "
                         "truncated or damaged file?); remove or repair them")
     dt = np.diff(raw.t)
     if (dt <= 0).any():
