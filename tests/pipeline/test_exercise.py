@@ -268,3 +268,16 @@ def test_the_rebound_after_a_compensated_rep_is_no_rep() -> None:
     kept = _drop_sway(found, c, 4.5)
     assert len(kept) == 7  # ... which is dropped, and only it
     assert found[3] not in kept
+
+
+def test_a_recording_that_ends_during_a_stance_judges_that_leg_incomplete() -> None:
+    plan = _plan(6.0, 1.0, first="left")
+    rec = simtest.simulate_test(plan, 100.0, seed=12)
+    s = rec.samples
+    lift = float(rec.truth.legs["left"].start_s)
+    n = int(np.searchsorted(s.t, lift + 12.0))  # 12 s into the first stance
+    res = exercise_run.trendelenburg_test(s.t[:n], s.acc[:n], s.gyr[:n], CFG, try_walk=False)
+    left = res.legs["left"]
+    assert left.verdict in ("positive", "incomplete")  # the drop may already show
+    assert left.end_s <= float(s.t[n - 1])
+    assert abs(left.hold_s - 12.0) < 1.5

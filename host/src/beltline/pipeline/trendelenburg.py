@@ -334,8 +334,10 @@ def _measure(leg: str, s: Stance, m: Motion, obl: np.ndarray, cfg: ExerciseSetti
         verdict = "incomplete"
     text = words.trendelenburg_leg(leg, verdict, mean, hold, ttd, cfg.test_drop_deg,
                                    cfg.test_hold_s)
-    return TestLeg(leg, verdict, mean, peak, hold, ttd, sway, float(m.t[a]), float(m.t[s.down]),
-                   s.touches, text)
+    # a stance still going when the recording ends is down at its last sample
+    end = float(m.t[min(s.down, len(m.t) - 1)])
+    return TestLeg(leg, verdict, mean, peak, hold, ttd, sway, float(m.t[a]), end, s.touches,
+                   text)
 
 
 __all__ = ["SOURCE", "Stance", "analyse", "lateral_velocity", "pulses", "stances_from_shifts"]
