@@ -262,9 +262,20 @@ def analyse(m: Motion, fr: Frame, cfg: ExerciseSettings) -> TestResult:
     obl, tilt = angles_deg(fr.R, np.nan_to_num(m.up, nan=0.0))
     obl[~m.ok] = np.nan
     tilt[~m.ok] = np.nan
-    if len(sts) < 2:
+    if len(sts) == 1:
+        # one stance with its shift (the other leg's shifts too small, or the recording ends
+        # in a stance): it stands; the posture may add the other leg's, outside it
+        one = sts[0]
+        other = [f for f in _fallback(obl, tilt, m.gyr, m.neutral)
+                 if f.down <= one.lift or f.lift >= one.down]
+        if other:
+            log.warning("test: 1 weight shift found; the other stance is taken from the "
+                        "posture and sway")
+            other[0].side = -one.side
+            sts = sorted([one, other[0]], key=lambda s: s.lift)
+    elif not sts:
         fb = _fallback(obl, tilt, m.gyr, m.neutral)
-        if len(fb) > len(sts):
+        if fb:
             log.warning("test: %d weight shift(s) found; the stances are taken from the "
                         "posture and sway instead", len(sts))
             sts = fb
