@@ -213,7 +213,7 @@ def test_a_set_that_starts_still_settling_and_sway_against_the_reps_are_no_reps(
     up from -1.2° to rest, wobbling 0.9° past it the way the reps go) is no rep: measured by
     its way back, it is sway.
     An excursion within the limits against the direction the set's ok reps move is sway."""
-    from beltline.pipeline.reps import _drop_sway
+    from beltline.pipeline.repfinder import drop_sway
 
     x = np.eye(3)[0]
     reps_only = _path([(x, 2.5, 2.0), (x, 2.7, 2.0), (x, 2.3, 2.5), (x, 2.5, 2.0)])
@@ -221,13 +221,13 @@ def test_a_set_that_starts_still_settling_and_sway_against_the_reps_are_no_reps(
     c = np.vstack([settle, reps_only])
     c += np.random.default_rng(1).normal(0, 0.02, c.shape)
     found = reps.find_reps(c, 25.0, 0.6)
-    assert len(_drop_sway(found, c, 4.5)) == 4
+    assert len(drop_sway(found, c, 4.5)) == 4
     # a wobble of the pelvis the other way between reps (within the limits) is not a rep; a
     # compensated rep the other way (a drop beyond the limit) still is
     c2 = _path([(x, 2.0, 2.0), (-x, 1.2, 1.5), (x, 2.2, 2.0), (x, 1.9, 2.0), (-x, 7.0, 2.0),
                 (x, 2.0, 2.0)])
     c2 += np.random.default_rng(2).normal(0, 0.02, c2.shape)
-    kept = _drop_sway(reps.find_reps(c2, 25.0, 0.6), c2, 4.5)
+    kept = drop_sway(reps.find_reps(c2, 25.0, 0.6), c2, 4.5)
     assert len(kept) == 5
     assert sum(float(np.linalg.norm(c2[t] - c2[s])) > 4.5 for s, t, _ in kept) == 1
 
@@ -257,7 +257,7 @@ def test_the_rebound_after_a_compensated_rep_is_no_rep() -> None:
     """Coming back from a large compensated rep the pelvis overshoots its rest: a small
     excursion straight against that rep (and not along the set's ok reps) is its rebound,
     not a rep. An ok rep right after a compensated one still counts."""
-    from beltline.pipeline.reps import _drop_sway
+    from beltline.pipeline.repfinder import drop_sway
 
     x, y, _ = np.eye(3)
     c = _path([(x, 2.0, 2.0), (x, 2.2, 2.0), (y, 8.0, 2.0), (-y, 1.0, 1.5), (x, 1.9, 2.0),
@@ -265,7 +265,7 @@ def test_the_rebound_after_a_compensated_rep_is_no_rep() -> None:
     c += np.random.default_rng(3).normal(0, 0.02, c.shape)
     found = reps.find_reps(c, 25.0, 0.6)
     assert len(found) == 8  # the finder sees the rebound ...
-    kept = _drop_sway(found, c, 4.5)
+    kept = drop_sway(found, c, 4.5)
     assert len(kept) == 7  # ... which is dropped, and only it
     assert found[3] not in kept
 

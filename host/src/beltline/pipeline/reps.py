@@ -38,12 +38,12 @@ from beltline.pipeline.calibration import frame
 from beltline.pipeline.exercise_settings import EXERCISES, JUDGED, ExerciseSettings
 from beltline.pipeline.repfinder import (
     baseline,
+    drop_sway,
     find_reps,
     path_noise,
     recount_along,
     zigzag,
 )
-from beltline.pipeline.repfinder import drop_sway as _drop_sway
 from beltline.pipeline.signals import RATE_HZ
 from beltline.pipeline.trendelenburg import (
     NEUTRAL_KEEP_S,
@@ -371,7 +371,7 @@ def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> S
         found = find_reps(path, rate, h)
     limits = cfg.limits(exercise)
     if exercise not in LARGE_MOTION:
-        found = _drop_sway(found, path, min(limits.values()))
+        found = drop_sway(found, path, min(limits.values()))
         # the set's reps move one way, sway any way: a third pass with the sway across shrunk
         found = recount_along(found, path, rate, h, min(limits.values()))
     if exercise == "glute_bridge":
