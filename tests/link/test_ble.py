@@ -146,7 +146,10 @@ TURN = (0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0)  # a quarter turn about z
 
 
 def test_strangers_get_nothing_and_new_bonds_need_the_pairing_window() -> None:
-    rec = recording(400.0, 104.0, "healthy_walk", 5)
+    # the unit's clock runs at 20x wall time whatever the test is doing: data for a minute of
+    # wall time, so a loaded machine's slow steps cannot outrun it (400 s once ran out, and
+    # the unit ended before its report could say what it refused)
+    rec = recording(1200.0, 104.0, "healthy_walk", 5)
     turn = TURN
 
     async def go() -> dict[str, Any]:
