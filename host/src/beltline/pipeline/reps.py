@@ -371,9 +371,10 @@ def analyse_set(m: Motion, fr: Frame, exercise: str, cfg: ExerciseSettings) -> S
         found = find_reps(path, rate, h)
     limits = cfg.limits(exercise)
     if exercise not in LARGE_MOTION:
-        found = drop_sway(found, path, min(limits.values()))
+        smallest = min(limits.values())
+        found = drop_sway(found, path, smallest)
         # the set's reps move one way, sway any way: a third pass with the sway across shrunk
-        found = recount_along(found, path, rate, h, min(limits.values()))
+        found = recount_along(found, path, rate, h, smallest)
     if exercise == "glute_bridge":
         fr = _bridge_axis(m, fr, [(a + s_ * step, a + t_ * step) for s_, t_, _ in found])
     side_of = _sides(m, fr, exercise, stance, found, smooth, step, a)

@@ -190,7 +190,8 @@ def _fallback(obl: np.ndarray, tilt: np.ndarray, gyr: np.ndarray,
             continue
         mid = float(np.nanmedian(obl[a:b]))
         side = 1.0 if mid >= 0 else -1.0  # right side lower: left stance (drop assumed)
-        s = Stance(side, int(a), int(b), int(b), 0.0)
+        down = min(int(b), len(obl) - 1)  # a sample, as the shifts' stances (run ends at b)
+        s = Stance(side, int(a), down, down, 0.0)
         s.notes.append("no weight shift was seen: the stance side is taken from the "
                        "pelvis's lean, assuming it drops toward the swing side")
         out.append(s)
@@ -276,8 +277,8 @@ def analyse(m: Motion, fr: Frame, cfg: ExerciseSettings) -> TestResult:
     elif not sts:
         fb = _fallback(obl, tilt, m.gyr, m.neutral)
         if fb:
-            log.warning("test: %d weight shift(s) found; the stances are taken from the "
-                        "posture and sway instead", len(sts))
+            log.warning("test: no weight shift found; the stances are taken from the "
+                        "posture and sway instead")
             sts = fb
     sts = _one_per_leg(sts)
     legs: dict[str, TestLeg] = {}
@@ -345,10 +346,8 @@ def _measure(leg: str, s: Stance, m: Motion, obl: np.ndarray, cfg: ExerciseSetti
         verdict = "incomplete"
     text = words.trendelenburg_leg(leg, verdict, mean, hold, ttd, cfg.test_drop_deg,
                                    cfg.test_hold_s)
-    # a stance still going when the recording ends is down at its last sample
-    end = float(m.t[min(s.down, len(m.t) - 1)])
-    return TestLeg(leg, verdict, mean, peak, hold, ttd, sway, float(m.t[a]), end, s.touches,
-                   text)
+    return TestLeg(leg, verdict, mean, peak, hold, ttd, sway, float(m.t[a]), float(m.t[s.down]),
+                   s.touches, text)
 
 
 __all__ = ["SOURCE", "Stance", "analyse", "lateral_velocity", "pulses", "stances_from_shifts"]
