@@ -82,6 +82,37 @@ def test_a_delayed_drop_a_short_hold_and_a_touch_down() -> None:
     assert res.legs["left"].verdict == "incomplete"  # the foot came down after 9 s
 
 
+def _bell(n: int, start_s: float, move_m: float, over_s: float) -> np.ndarray:
+    """The sideways speed (m/s) of a minimum-jerk move of ``move_m`` over ``over_s``."""
+    from beltline.pipeline.signals import RATE_HZ
+
+    v = np.zeros(n)
+    k = np.arange(int(over_s * RATE_HZ)) / (over_s * RATE_HZ)
+    i = int(start_s * RATE_HZ)
+    v[i: i + len(k)] = move_m / over_s * 30 * k ** 2 * (1 - k) ** 2
+    return v
+
+
+@pytest.mark.parametrize(("move_m", "over_s", "back", "touch"), [
+    (0.04, 0.3, 0.5, True),  # quick, half undone at once: a touch-down (the weight partly back)
+    (0.025, 0.8, 1.0, False),  # at 0.6 of the shift's speed, wholly undone: sway
+])
+def test_a_touch_down_is_a_quick_catch_and_sway_is_not(move_m: float, over_s: float,
+                                                        back: float, touch: bool) -> None:
+    from beltline.pipeline import trendelenburg
+
+    n = 7000  # quiet, the shift onto one leg (6 cm in 1.2 s), 25 s on it, back; the other
+    v = _bell(n, 5.0, 0.06, 1.2) + _bell(n, 15.0, -move_m, over_s) + \
+        _bell(n, 15.0 + over_s, move_m * back, over_s) + _bell(n, 32.0, -0.06, 1.2) + \
+        _bell(n, 36.0, -0.06, 1.2) + _bell(n, 63.0, 0.06, 1.2)
+    v += np.random.default_rng(3).normal(0.0, 0.003, n)
+    st, other = trendelenburg.stances_from_shifts(v, (0, 400))
+    assert other.touches == 0
+    assert other.side == -st.side
+    assert st.touches == int(touch)
+    assert st.first_down / 100.0 == pytest.approx(15.0 if touch else 32.0, abs=0.2)
+
+
 def test_a_recording_without_quiet_standing_is_refused() -> None:
     rng = np.random.default_rng(1)
     t = np.arange(3000) / 100.0

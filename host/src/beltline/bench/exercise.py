@@ -14,7 +14,8 @@ holds, touch-downs) on the same mountings and rates. Scores: the drop error per 
 named on the documented mounting and upside down; elsewhere each detected stance is paired
 with the true one it overlaps, as the sides cannot be named there, see docs/exercise.md), the
 share of legs named right, and the verdict on every leg whose drop is clearly (>= 1 deg)
-beyond or within the threshold.
+beyond or within the threshold (a level leg also needs its hold a second or more from the
+shortest that completes the test: negative or incomplete turns on when the foot came down).
 
 Live (``--live N``): N sets per exercise (the documented mounting, 104 Hz like the unit, seeds
 from ``seed0 + 9000``) fed to ``LiveReps`` in 26-sample pushes as the link delivers them. Score:
@@ -47,6 +48,7 @@ MOUNTS = ("back", "left", "right", "front", "back-upside-down")
 NAMED = ("back", "back-upside-down")  # the mountings whose left and right can be named
 RATES = (50.0, 100.0, 200.0)
 CLEAR_DEG = 1.0
+CLEAR_HOLD_S = 1.0
 
 
 @dataclass
@@ -215,9 +217,13 @@ def run_tests(n: int, seed0: int, cfg: ExerciseSettings) -> dict[str, TestTally]
             level = plan.legs[leg].drop_deg
             held_long = plan.legs[leg].onset_s + plan.legs[leg].ramp_s + cfg.test_dwell_s + 1.0
             # clear: the drop is 1 deg or more from the threshold and, if beyond it, held long
-            # enough to be seen within the hold
+            # enough to be seen within the hold; if level, the hold is a second or more from
+            # the shortest that completes the test (negative or incomplete: when the foot came
+            # down is found to a few tenths of a second)
+            complete = cfg.test_hold_s - cfg.test_hold_tolerance_s
             clear = abs(level - cfg.test_drop_deg) >= CLEAR_DEG and (
-                level < cfg.test_drop_deg or tr.hold_s >= held_long)
+                tr.hold_s >= held_long if level > cfg.test_drop_deg
+                else abs(tr.hold_s - complete) >= CLEAR_HOLD_S)
             if clear:
                 ref = got[leg] if mount in NAMED else g
                 t.verdict_clear += 1
