@@ -148,6 +148,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--live", type=number(int, 0), default=0, metavar="N",
                    help="also N sets per exercise fed live, announcements against the final "
                    "analysis (default: 0)")
+    p.add_argument("--plain", type=number(int, 0), default=0, metavar="N",
+                   help="also N tests from the second, plainer generator (default: 0)")
 
     p = add(b, "logbook", "bytes per sample of the unit's offline logbook, its CPU cost",
             LOGBOOK, logbook)
@@ -248,4 +250,4 @@ def store(a: argparse.Namespace) -> None:
 def exercise(a: argparse.Namespace) -> None:
     from beltline.bench import exercise as m
 
-    m.main(a.sets, a.tests, a.seed0, a.live)
+    m.main(a.sets, a.tests, a.seed0, a.live, a.plain)

@@ -236,9 +236,13 @@ from --seed0 on. Reports the share of sets whose rep count is exact, the flagged
 precision/recall/F1, the test's drop error and the verdict on clearly positive or negative
 legs. With --live N, also N sets of each exercise fed as the live session feeds them (26
 samples a push at 104 Hz): the share whose announced reps (flag, reason, side) equal the
-final analysis, which is what is stored. Ends with one JSON line.
+final analysis, which is what is stored. With --plain N, also N tests from a second, plainer
+generator (sway a sum of sines, smaller and slower shifts, no touch-downs): the verdicts on
+its clear legs and the stances found, so a figure tuned to the virtual wearer shows. Ends with
+one JSON line.
 
 Example:
   beltline bench exercise --sets 100 --tests 30
   beltline bench exercise --sets 5 --tests 1 --live 20
+  beltline bench exercise --sets 1 --tests 1 --plain 300
 """

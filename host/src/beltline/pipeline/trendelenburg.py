@@ -46,10 +46,10 @@ MIN_STANCE_S = 3.0
 TOUCH_AFTER_S = 1.0  # the settling after the lift is not a touch-down
 TOUCH_FRACTION = 0.25  # a touch-down takes back at least this share of the shift
 TOUCH_UNDONE = 0.4  # ...and at least this share of that is undone right after
-# a touch-down catches the balance: as fast as the shift onto the leg (0.7 of its peak speed;
-# the sway's excursions, as large, are slower: 8 of 300 virtual tests took one for a touch at
-# 0.5, 2 at 0.7, and every real touch-down stayed above 0.75)
-TOUCH_SPEED = 0.7
+# a touch-down catches the balance: about as fast as the shift onto the leg (0.85 of its peak
+# speed; the sway's excursions, as large, are slower: of 300 virtual tests, 8 took one for a
+# touch at 0.5, 2 at 0.7; the real touch-downs ran at 0.76-2 times the shift's speed)
+TOUCH_SPEED = 0.85
 NEUTRAL_KEEP_S = 2.0  # a shift may start this soon after the quiet standing began
 MAX_CANDIDATES = 30
 SHIFT_BEFORE_LIFT_S = 2.0  # a shift takes at most this long before the foot lifts
@@ -116,7 +116,13 @@ def stances_from_shifts(v: np.ndarray, neutral: tuple[int, int]) -> list[Stance]
     either order, each stance at least ``MIN_STANCE_S`` long, scored by the smaller of each
     pair's two shifts (a shift that is not undone, or a sway excursion, scores little). Inside
     a stance a shift back undone within ``TOUCH_S`` is a touch-down."""
-    thr = max(PULSE_MIN_MS, 3.5 * speed_noise(v))
+    # the shifts stand out of the quiet standing's noise (on one leg the pelvis sways more, and
+    # a slow 4-cm shift moves at little more than that sway); a touch-down must stand out of
+    # the whole recording's, sway on one leg included
+    i0, i1 = neutral
+    thr_touch = max(PULSE_MIN_MS, 3.5 * speed_noise(v))
+    thr = min(thr_touch, max(PULSE_MIN_MS, 3.5 * speed_noise(v[i0:i1]))) \
+        if i1 - i0 > RATE_HZ else thr_touch
     start = neutral[0] + int(NEUTRAL_KEEP_S * RATE_HZ)
     ps = [p for p in pulses(v, thr) if p[0] >= start and abs(p[2]) >= SHIFT_MIN_M]
     if len(ps) > MAX_CANDIDATES:  # the largest shifts; keep their time order
@@ -161,7 +167,7 @@ def stances_from_shifts(v: np.ndarray, neutral: tuple[int, int]) -> list[Stance]
             a_, b_ = inner[q], inner[q + 1]
             if sign[a_] == -sign[i] and sign[b_] == sign[i] and \
                     size[a_] >= TOUCH_FRACTION * size[i] and size[b_] >= TOUCH_UNDONE * size[a_] \
-                    and peak[a_] >= TOUCH_SPEED * peak[i] and \
+                    and peak[a_] >= max(TOUCH_SPEED * peak[i], thr_touch) and \
                     ps[a_][0] - lift >= TOUCH_AFTER_S * RATE_HZ and \
                     ps[b_][0] - ps[a_][1] <= TOUCH_S * RATE_HZ:
                 if st.touches == 0:
