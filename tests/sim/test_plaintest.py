@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from beltline.pipeline import exercise_run
+from beltline.bench.exercise import plain_pairs
 from beltline.pipeline.exercise_settings import ExerciseSettings
 from beltline.sim import plaintest
 
@@ -35,18 +35,10 @@ def test_a_stance_tilts_the_pelvis_toward_the_swing_side() -> None:
 
 
 def _right(seed: int) -> tuple[int, int]:
-    rec = plaintest.make(seed, 100.0)
-    res = exercise_run.trendelenburg_test(rec.t, rec.acc, rec.gyr, ExerciseSettings(),
-                                          try_walk=False)
-    got = [g for g in res.legs.values() if np.isfinite(g.start_s)]
-    right = clear = 0
-    for tr in rec.legs.values():
-        if tr.verdict == "unclear":
-            continue
-        clear += 1
-        g = min(got, key=lambda g: abs(g.start_s - tr.lift_s), default=None)
-        right += g is not None and abs(g.start_s - tr.lift_s) <= 3.0 and g.verdict == tr.verdict
-    return right, clear
+    """(clear legs right, clear legs) of plain test ``seed`` at 100 Hz, paired as the bench."""
+    pairs = plain_pairs(plaintest.make(seed, 100.0), ExerciseSettings())
+    clear = [(tr, g) for _, tr, g in pairs if tr.verdict != "unclear"]
+    return sum(g is not None and g.verdict == tr.verdict for tr, g in clear), len(clear)
 
 
 def test_slow_small_shifts_are_found_above_the_quiet_standings_noise() -> None:

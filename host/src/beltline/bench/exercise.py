@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from beltline.exercise_records import RepRow
+from beltline.exercise_records import RepRow, TestLeg
 from beltline.pipeline import exercise_run
 from beltline.pipeline.exercise_live import LiveReps
 from beltline.pipeline.exercise_settings import EXERCISES, ExerciseSettings
@@ -254,20 +254,28 @@ class PlainTally:
 PLAIN_PAIR_S = 3.0  # a stance found starts this close to the true lift
 
 
+def plain_pairs(rec: plaintest.PlainTest, cfg: ExerciseSettings
+                ) -> list[tuple[str, plaintest.PlainLeg, TestLeg | None]]:
+    """Each true leg of a plain test with the stance found for it (None: none started within
+    ``PLAIN_PAIR_S`` of its lift), paired by time: the generator's sensor frame is its own,
+    so the names may swap."""
+    res = exercise_run.trendelenburg_test(rec.t, rec.acc, rec.gyr, cfg, try_walk=False)
+    got = [g for g in res.legs.values() if np.isfinite(g.start_s)]
+    out = []
+    for leg, tr in rec.legs.items():
+        g = min(got, key=lambda g: abs(g.start_s - tr.lift_s), default=None)
+        out.append((leg, tr, g if g is not None and abs(g.start_s - tr.lift_s) <= PLAIN_PAIR_S
+                    else None))
+    return out
+
+
 def run_plain(n: int, seed0: int, cfg: ExerciseSettings) -> PlainTally:
     t = PlainTally()
     for k in tqdm(range(n), desc="plain tests", unit="test", disable=not n):
         seed = seed0 + 7000 + k
         rate = RATES[k % len(RATES)]
-        rec = plaintest.make(seed, rate)
-        res = exercise_run.trendelenburg_test(rec.t, rec.acc, rec.gyr, cfg, try_walk=False)
-        got = [g for g in res.legs.values() if np.isfinite(g.start_s)]
-        for leg, tr in rec.legs.items():
+        for leg, tr, g in plain_pairs(plaintest.make(seed, rate), cfg):
             t.legs += 1
-            # by time: the generator's sensor frame is its own, the names may swap
-            g = min(got, key=lambda g: abs(g.start_s - tr.lift_s), default=None)
-            if g is not None and abs(g.start_s - tr.lift_s) > PLAIN_PAIR_S:
-                g = None
             if g is not None:
                 t.found += 1
                 t.drop_err.append(float(g.drop_deg - tr.mean_drop_deg))

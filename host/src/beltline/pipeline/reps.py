@@ -47,12 +47,11 @@ from beltline.pipeline.repfinder import (
 from beltline.pipeline.signals import RATE_HZ
 from beltline.pipeline.trendelenburg import (
     NEUTRAL_KEEP_S,
-    PULSE_MIN_MS,
     SHIFT_MIN_M,
     lateral_velocity,
     ml_from_shifts,
     pulses,
-    speed_noise,
+    shift_threshold,
 )
 
 log = logging.getLogger(__name__)
@@ -221,8 +220,7 @@ def position_span(m: Motion, fr: Frame, exercise: str,
             fr = fr2
     v = lateral_velocity(m, fr.R)
     # the reps move the pelvis sideways too: the threshold comes from the quiet standing
-    i0, i1 = m.neutral
-    thr = max(PULSE_MIN_MS, 3.5 * speed_noise(v[i0:i1] if i1 - i0 > RATE_HZ else v))
+    thr = shift_threshold(v, m.neutral)
     ps = [p for p in pulses(v, thr) if p[0] >= m.neutral[0] + int(NEUTRAL_KEEP_S * RATE_HZ)
           and abs(p[2]) >= 2 * SHIFT_MIN_M]
     a, b, side = start, n, 0.0

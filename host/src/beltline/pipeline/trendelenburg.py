@@ -82,6 +82,13 @@ def speed_noise(v: np.ndarray) -> float:
     return 1.4826 * float(np.median(np.abs(v - np.median(v))))
 
 
+def shift_threshold(v: np.ndarray, neutral: tuple[int, int]) -> float:
+    """The sideways speed (m/s) that marks a shift: 3.5 times the noise of the quiet standing
+    (of the whole of ``v`` if the quiet standing is shorter than a second)."""
+    i0, i1 = neutral
+    return max(PULSE_MIN_MS, 3.5 * speed_noise(v[i0:i1] if i1 - i0 > RATE_HZ else v))
+
+
 def pulses(v: np.ndarray, thr: float) -> list[tuple[int, int, float]]:
     """Shifts in ``v``: (start, end, displacement m) of each stretch beyond ``thr``, widened
     to where the speed falls below a tenth of the stretch's peak (the peak speed of a pulse
@@ -119,10 +126,8 @@ def stances_from_shifts(v: np.ndarray, neutral: tuple[int, int]) -> list[Stance]
     # the shifts stand out of the quiet standing's noise (on one leg the pelvis sways more, and
     # a slow 4-cm shift moves at little more than that sway); a touch-down must stand out of
     # the whole recording's, sway on one leg included
-    i0, i1 = neutral
     thr_touch = max(PULSE_MIN_MS, 3.5 * speed_noise(v))
-    thr = min(thr_touch, max(PULSE_MIN_MS, 3.5 * speed_noise(v[i0:i1]))) \
-        if i1 - i0 > RATE_HZ else thr_touch
+    thr = min(thr_touch, shift_threshold(v, neutral))
     start = neutral[0] + int(NEUTRAL_KEEP_S * RATE_HZ)
     ps = [p for p in pulses(v, thr) if p[0] >= start and abs(p[2]) >= SHIFT_MIN_M]
     if len(ps) > MAX_CANDIDATES:  # the largest shifts; keep their time order
@@ -361,4 +366,5 @@ def _measure(leg: str, s: Stance, m: Motion, obl: np.ndarray, cfg: ExerciseSetti
                    s.touches, text)
 
 
-__all__ = ["SOURCE", "Stance", "analyse", "lateral_velocity", "pulses", "stances_from_shifts"]
+__all__ = ["SOURCE", "Stance", "analyse", "lateral_velocity", "pulses", "shift_threshold",
+           "stances_from_shifts"]
