@@ -63,7 +63,7 @@ def test_every_third_party_import_is_a_declared_dependency() -> None:
         declared |= {_dist(r) for r in reqs}
     provided = importlib.metadata.packages_distributions()
     imports = _third_party_imports()
-    assert {"numpy", "werkzeug", "h5py", "pyarrow"} <= imports.keys()  # the scan sees them
+    assert {"numpy", "waitress", "h5py", "pyarrow"} <= imports.keys()  # the scan sees them
     missing = {}
     for module, files in imports.items():
         # a package not installed here (mpremote, of the device extra) is named as it imports

@@ -13,7 +13,8 @@ import threading
 import webbrowser
 from pathlib import Path
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from waitress import wasyncore
+from waitress.server import create_server
 
 from beltline.dashboard.app import build_app
 from beltline.dashboard.guard import Guard
@@ -24,10 +25,11 @@ from beltline.sessions.live import LiveSession
 log = logging.getLogger(__name__)
 
 
-class _Handler(WSGIRequestHandler):
-    # keep-alive: a tab polling ten times a second reuses one connection (and one server
-    # thread) instead of opening a connection per update
-    protocol_version = "HTTP/1.1"
+# waitress, not werkzeug's development server: werkzeug closes the connection after every
+# answer ("Connection: close") and starts a thread per connection, so a polling tab paid a TCP
+# set-up and a thread start five times a second. waitress keeps the tab's connection alive and
+# answers from a fixed pool of threads.
+THREADS = 4
 
 
 def _port_error(exc: OSError, host: str, port: int) -> BeltlineError:
@@ -68,25 +70,27 @@ class Server:
         self.token = secrets.token_urlsafe(32)
         app = build_app(live, store_path, settings, token=self.token)
         app.server.wsgi_app = Guard(app.server.wsgi_app, self.token, host, allow_network)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
+        self._map: dict[int, object] = {}
         try:
-            self.http = make_server(host, port, app.server, threaded=True,
-                                    request_handler=_Handler)
+            # (ident: waitress's "Server" header would only tell a visitor what runs here)
+            self.http = create_server(app.server, map=self._map, host=host, port=port,
+                                      threads=THREADS, ident="", clear_untrusted_proxy_headers=True)
         except OSError as exc:
             raise _port_error(exc, host, port) from None
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         shown = f"[{shown}]" if ":" in shown else shown
-        self.url = f"http://{shown}:{self.http.server_port}/"
-        self.thread = threading.Thread(target=self.http.serve_forever, name="beltline-web",
-                                       daemon=True)
+        self.url = f"http://{shown}:{self.http.effective_port}/"
+        self.thread = threading.Thread(target=self.http.run, name="beltline-web", daemon=True)
 
     def start(self) -> Server:
         self.thread.start()
         return self
 
     def stop(self) -> None:
-        self.http.shutdown()
-        self.http.server_close()
+        # the listening socket and every open connection closed: the serving loop ends with
+        # nothing left to watch; the pool's threads finish what they answer
+        wasyncore.close_all(self._map)
+        self.http.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
         self.thread.join(5)
 
 

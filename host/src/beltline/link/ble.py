@@ -134,7 +134,9 @@ class BleLink(Link):
         self.attempts = attempts
         self.timeout_s = timeout_s
         self.client: BleakClient | None = None
-        self.queue: asyncio.Queue[Notification | LinkState] = asyncio.Queue()
+        # None in the queue: "look at the closing flags again" (the stream waits on the queue
+        # alone, with no timer per notification)
+        self.queue: asyncio.Queue[Notification | LinkState | None] = asyncio.Queue()
         self.reconnects = 0
         self.subscriptions = 0  # how many times the stream was subscribed (once per link)
         self.clock: ClockPoint | None = None
@@ -327,9 +329,8 @@ class BleLink(Link):
                 self._lost.clear()
                 self.client = None
                 asyncio.get_running_loop().create_task(self._reconnect())
-            try:
-                item = await asyncio.wait_for(self.queue.get(), 0.5)
-            except TimeoutError:
+            item = await self.queue.get()
+            if item is None:
                 continue
             yield item
             if isinstance(item, LinkState) and item.state == "failed":
@@ -344,8 +345,16 @@ class BleLink(Link):
     async def request_replay(self, tick_from: int, tick_to: int) -> None:
         await self.send(control.encode(control.REPLAY, tick_from, tick_to))
 
+    def _stir(self, closing: bool | None = None, settled: bool | None = None) -> None:
+        """Change the closing flags and wake the stream to look at them."""
+        if closing is not None:
+            self._closing = closing
+        if settled is not None:
+            self._settled = settled
+        self.queue.put_nowait(None)
+
     async def disconnect(self) -> None:
-        self._closing = True
+        self._stir(closing=True)
         if self.client is not None and self.client.is_connected:
             for uuid in (STREAM_UUID, STATUS_UUID):
                 try:

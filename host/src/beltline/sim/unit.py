@@ -384,8 +384,8 @@ class VirtualBleLink(BleLink):
         if done is not None and not await u.wait_until(
                 lambda: self.queue.empty() and done(), 600.0):
             log.error("the host did not finish with the virtual unit in 600 s")
-        self._settled = False  # the stream goes on until the unit's last packet is through
-        self._closing = True
+        # the stream goes on until the unit's last packet is through
+        self._stir(closing=True, settled=False)
         try:
             self.report = await u.stop()
             # the last notification's way through the in-process stack (Bumble's local link
@@ -393,10 +393,10 @@ class VirtualBleLink(BleLink):
             for _ in range(200):
                 await asyncio.sleep(0)
         finally:
-            self._settled = True
+            self._stir(settled=True)
 
     async def disconnect(self) -> None:
-        self._closing = True
+        self._stir(closing=True)
         await super().disconnect()
         try:
             self.report = await self.unit.stop()
