@@ -32,7 +32,13 @@ log = logging.getLogger(__name__)
 THREADS = 4
 
 
-def _port_error(exc: OSError, host: str, port: int) -> BeltlineError:
+def _no_address(host: str) -> BeltlineError:
+    return BeltlineError(f"cannot serve on --host {host}: this machine has no such address")
+
+
+def _port_error(exc: OSError | ValueError, host: str, port: int) -> BeltlineError:
+    if isinstance(exc, ValueError):  # waitress: a host that resolves to no address
+        return _no_address(host)
     if exc.errno == errno.EADDRINUSE:
         return BeltlineError(
             f"port {port} on {host} is already in use (another program, or another "
@@ -42,8 +48,7 @@ def _port_error(exc: OSError, host: str, port: int) -> BeltlineError:
                              "above 1023 with --port")
     if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc,
                                                                          socket.gaierror):
-        return BeltlineError(f"cannot serve on --host {host}: this machine has no such "
-                             "address")
+        return _no_address(host)
     return BeltlineError(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
 
 
@@ -53,7 +58,7 @@ def check_port(host: str, port: int) -> None:
         return
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress binds
         try:
             s.bind((host, port))
         except OSError as exc:
@@ -75,7 +80,7 @@ class Server:
             # (ident: waitress's "Server" header would only tell a visitor what runs here)
             self.http = create_server(app.server, map=self._map, host=host, port=port,
                                       threads=THREADS, ident="", clear_untrusted_proxy_headers=True)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise _port_error(exc, host, port) from None
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         shown = f"[{shown}]" if ":" in shown else shown
