@@ -86,7 +86,14 @@ def _damaged(recording: tuple[Path, object], tmp_path: Path, how: str) -> Path:
         t[800], t[801] = t[801], t[800]
     elif how == "rate":
         t = t * 10
+    elif how == "absurd_gyro":
+        gyr[:, 0] = 1e300
+    elif how == "absurd_acc":
+        acc[:, 0] = 1e100
     rawcsv.write(path, rawcsv.Raw(t, acc, gyr))
+    if how == "index":  # an unnamed first column: every name would sit on the wrong numbers
+        lines = path.read_text().splitlines()
+        path.write_text("\n".join([lines[0], *(f"{i},{x}" for i, x in enumerate(lines[1:]))]))
     if how == "truncated":
         text = path.read_text()
         path.write_text(text[: len(text) // 2 - 7])
@@ -112,6 +119,9 @@ def _damaged(recording: tuple[Path, object], tmp_path: Path, how: str) -> Path:
     ("truncated", "truncated"),
     ("columns", "missing column"),
     ("text", "cannot read"),
+    ("index", "data row 1 has 8 fields, the header 7; an unnamed column"),
+    ("absurd_gyro", r"gyroscope values up to 1e\+300 are impossible in rad/s and in deg/s"),
+    ("absurd_acc", r"median magnitude is 1e\+100 m/s²"),
 ])
 def test_bad_input_is_refused_with_the_reason(recording: tuple[Path, object], tmp_path: Path,
                                               how: str, message: str,
@@ -123,6 +133,7 @@ def test_bad_input_is_refused_with_the_reason(recording: tuple[Path, object], tm
     assert main(["analyze", str(path), "--episodes", str(ep)]) == 1
     assert not ep.exists()
     assert message.split()[0] in caplog.text
+    assert len(max(caplog.messages, key=len)) < 400  # one readable line, no 300-digit number
 
 
 def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
@@ -311,3 +322,43 @@ def test_the_unit_check_passes_every_real_recording(walkers_dir: Path, broad_dir
         assert r is None or r > rawcsv.GYRO_DEG_RATIO * 1.5
         decided += r is not None
     assert decided >= 5
+
+
+def test_a_trailing_delimiter_is_read(recording: tuple[Path, object], tmp_path: Path) -> None:
+    """Spreadsheets end rows with a delimiter: an empty extra field is not an extra column."""
+    lines = recording[0].read_text().splitlines()
+    path = tmp_path / "trailing.csv"
+    path.write_text("\n".join([lines[0], *(x + "," for x in lines[1:])]) + "\n")
+    a, b = rawcsv.read(recording[0]), rawcsv.read(path)
+    assert np.array_equal(a.t, b.t)
+    assert np.array_equal(a.acc, b.acc)
+    assert np.array_equal(a.gyr, b.gyr)
+
+
+@pytest.mark.parametrize("rate", [256.0, 400.0])
+def test_a_fast_sensor_is_read_and_gives_the_same_findings(tmp_path: Path, rate: float) -> None:
+    """Other labs record at 256-1000 Hz (Shimmer, Xsens, Axivity): the file is resampled to the
+    pipeline's 100 Hz and gives what the same walk at 100 Hz gives."""
+    out = {}
+    for r in (100.0, rate):
+        rec = simulate(scenarios.build("hip_drop_left", 3.0, 31), r, seed=31, mount="right")
+        path = tmp_path / f"raw{r:.0f}.csv"
+        rawcsv.write(path, rawcsv.Raw(rec.t, rec.acc, rec.gyr))
+        ep, st = tmp_path / f"ep{r:.0f}.csv", tmp_path / f"st{r:.0f}.csv"
+        assert main(["analyze", str(path), "--episodes", str(ep), "--steps", str(st)]) == 0
+        out[r] = (_rows(ep), _rows(st), len(rec.steps))  # type: ignore[attr-defined]
+    (ep_a, st_a, _), (ep_b, st_b, truth) = out[100.0], out[rate]
+    assert [(e["kind"], e["side"]) for e in ep_b] == [(e["kind"], e["side"]) for e in ep_a] \
+        == [("hip_drop", "left")]
+    assert float(ep_b[0]["start_s"]) == pytest.approx(float(ep_a[0]["start_s"]), abs=3.0)
+    assert len(st_b) == pytest.approx(truth, rel=0.05)
+    assert len(st_b) == pytest.approx(len(st_a), rel=0.03)
+
+
+def test_a_time_column_in_minutes_is_refused(recording: tuple[Path, object],
+                                             tmp_path: Path) -> None:
+    raw = rawcsv.read(recording[0])
+    path = tmp_path / "minutes.csv"
+    rawcsv.write(path, rawcsv.Raw(raw.t / 60.0, raw.acc, raw.gyr))
+    with pytest.raises(DataError, match=r"\d{4}\.\d Hz is outside 50-1000 Hz \(is t_s in "):
+        rawcsv.read(path)

@@ -153,6 +153,16 @@ def _json_nan(d: Path) -> None:
                                                  '"x": ', 1))
 
 
+def _deep_json(d: Path) -> None:
+    (d / "session.json").write_text('{"a": ' * 100_000)
+
+
+def _remove(name: str) -> Callable[[Path], None]:
+    def f(d: Path) -> None:
+        (d / name).unlink()
+    return f
+
+
 def _no_json(d: Path) -> None:
     (d / "session.json").unlink()
 
@@ -224,6 +234,12 @@ CSV_CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
         {"raw.csv": {"rows": "many"}})),
                           ("session.json", "files.raw.csv.rows", "many")),
     "final as text": (_json(_set("final", "yes")), ("session.json", "final", "yes")),
+    "not a Beltline session": (_json(_set("format", "other-app")),
+                               ("session.json", "format", "other-app")),
+    "from a newer Beltline": (_json(_set("format_version", 99)),
+                              ("session.json", "format_version", "99", "newer")),
+    "JSON nested far too deeply": (_deep_json, ("session.json", "nested")),
+    "raw.csv removed": (_remove("raw.csv"), ("raw.csv", "missing", "session.json")),
 }
 
 

@@ -22,7 +22,7 @@ side, classify activity and detect sustained episodes.
 
 Input (the format is told by the header):
   - the common raw CSV: t_s,ax,ay,az,gx,gy,gz (s; m/s^2 with gravity; rad/s; sensor frame;
-    any sample rate from 50 to 200 Hz, irregular is fine);
+    any sample rate from 50 to 1000 Hz, irregular is fine);
   - an Xsens MT Manager text export: comment lines, then PacketCounter (and SampleTimeFine),
     Acc_X/Y/Z (m/s^2), Gyr_X/Y/Z (rad/s); time from the counters, dropped packets become gaps;
   - mobgap/gaitmap columns: acc_x,acc_y,acc_z (m/s^2), gyr_x,gyr_y,gyr_z (deg/s) with a time
@@ -50,7 +50,7 @@ Outputs (times in the file's own clock):
 
 Bad input is an error with the reason and nothing is written (exit status 1; 2 for a bad
 command line): missing columns, text or NaN values, time going backwards, a rate outside
-50-200 Hz, values that look like g, deg/s or rad/s where the other is declared, no walking at
+50-1000 Hz, values that look like g, deg/s or rad/s where the other is declared, no walking at
 all. Holes in the time line up to 0.1 s are bridged and counted; longer ones are gaps:
 reported, never filled, and no sample is written inside them. A file of any length is read,
 analysed and written a piece at a time (memory stays flat: a week-long file needs no more

@@ -38,7 +38,8 @@ def number(kind: type, lo: float | None = None, hi: float | None = None,
         try:
             v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+            word = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {word}, got {text!r}") from None
         if v != v or (lo is not None and (v <= lo if lo_open else v < lo)) or \
                 (hi is not None and v > hi):
             rng = (f"> {lo}" if lo_open else f">= {lo}") if hi is None else \

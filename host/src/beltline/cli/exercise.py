@@ -48,7 +48,7 @@ the pelvis stays level for the hold (30 s, 5 s tolerance), incomplete when the f
 down too early or no stance on that leg was found.
 
 --from RAW.csv analyses a recording (t_s,ax,ay,az,gx,gy,gz; s, m/s^2 with gravity, rad/s;
-50-200 Hz); --out RESULT.json writes
+50-1000 Hz); --out RESULT.json writes
   {"legs": {"left": {"drop_deg", "peak_drop_deg", "hold_s", "verdict", "time_to_drop_s",
    "sway_deg", "start_s", "end_s", "touchdowns", "words"}, "right": {...}},
    "threshold_deg", "dwell_s", "hold_required_s", "hold_tolerance_s", "threshold_source",

@@ -26,7 +26,7 @@ from beltline.pipeline.settings import Settings, as_dict, with_overrides
 from beltline.privacy import open_private, private_dir
 from beltline.records import GapRow, RawBlock, RawFormat, Rows
 from beltline.sessions import finish, rawcsv, tables
-from beltline.sessions.store import Store
+from beltline.sessions.store import EXPORT_FORMAT, EXPORT_VERSION, Store
 
 log = logging.getLogger(__name__)
 
@@ -210,11 +210,15 @@ def import_export(store: Store, export_dir: Path) -> int:
     missing = [f"{n}.csv" for n in REQUIRED if n not in found]
     if missing:
         raise DataError(f"{d} is not a Beltline export: missing {', '.join(missing)}")
+    counts = meta["files"]
+    assert isinstance(counts, dict)
+    listed = [k for k in counts if k.rsplit(".", 1)[0] not in found]
+    if listed:  # a file the export wrote is gone: importing the rest would lose it silently
+        raise DataError(f"{d}: missing {listed[0]}, which {meta_path.name} lists with "
+                        f"{counts[listed[0]]} rows")
     rows = Rows(tables.read_samples(found["samples"]), tables.read_steps(found["steps"]),
                 tables.read_episodes(found["episodes"]), meta["gaps"])  # type: ignore[arg-type]
     raw = tables.read_raw(found["raw"]) if "raw" in found else None
-    counts = meta["files"]
-    assert isinstance(counts, dict)
     for name, path in found.items():
         want = counts.get(f"{name}.csv", counts.get(f"{name}.parquet"))
         got = len(raw[0]) if name == "raw" and raw is not None else \
@@ -268,8 +272,11 @@ def read_meta(path: Path) -> dict[str, object]:
         raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     except ValueError as exc:
         raise DataError(f"{path}: {exc}") from exc
+    except RecursionError:
+        raise DataError(f"{path}: not a session.json (JSON nested far too deeply)") from None
     if not isinstance(meta, dict):
         raise DataError(f"{path}: expected a JSON object, got {type(meta).__name__}")
+    _check_format(path, meta)
     f = _Fields(path, meta)
     out: dict[str, object] = {
         "name": f.text("name"), "device": f.text("device"), "firmware": f.text("firmware"),
@@ -305,6 +312,22 @@ def read_meta(path: Path) -> dict[str, object]:
     out["files"] = counts
     out["kind"], out["results"] = _kind_results(path, meta)
     return out
+
+
+def _check_format(path: Path, meta: dict[str, object]) -> None:
+    """What wrote the file: a Beltline export of a version this one reads (the fields are
+    optional: hand-made folders and the first exports lack them)."""
+    fmt = meta.get("format", EXPORT_FORMAT)
+    if fmt != EXPORT_FORMAT:
+        raise DataError(f"{path}: field format: {str(fmt)[:60]!r} is not a Beltline session "
+                        f"({EXPORT_FORMAT!r})")
+    ver = meta.get("format_version", 1)
+    if not isinstance(ver, int) or isinstance(ver, bool) or ver < 1:
+        raise DataError(f"{path}: field format_version: {str(ver)[:60]!r} is not a version "
+                        "number")
+    if ver > EXPORT_VERSION:
+        raise DataError(f"{path}: field format_version: {ver} is newer than this Beltline "
+                        f"reads ({EXPORT_VERSION}); update Beltline to import it")
 
 
 def _kind_results(path: Path, meta: dict[str, object]) -> tuple[str, dict[str, object] | None]:

@@ -49,6 +49,8 @@ from beltline.sessions.storedb import SCHEMA_VERSION, data_dir, default_path
 
 log = logging.getLogger(__name__)
 
+EXPORT_FORMAT = "beltline-session"  # session.json's "format"
+EXPORT_VERSION = 2  # its "format_version": an import refuses a newer one
 SAMPLE_BLOCK = 6000  # per-sample results per stored block (1 min at 100 Hz)
 LEGACY_LINKS = ("virtual", "ble", "replay")  # sources before schema 2: now the session's link
 
@@ -325,7 +327,7 @@ class Store(RawRecord):
                    "acc_lsb": fmt.acc_lsb, "gyr_lsb": fmt.gyr_lsb, "bits": fmt.bits,
                    "first_tick": first[0], "last_tick": first[1],
                    "t_s": "device tick / tick_hz (the unit's own clock)"}
-        return {"format": "beltline-session", "format_version": 2,
+        return {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION,
                 "id": info.id, "started_unix": info.started_unix,
                 "ended_unix": info.ended_unix, "source": info.source, "link": info.link,
                 "name": info.name, "device": info.device, "firmware": info.firmware,
