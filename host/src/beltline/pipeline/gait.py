@@ -201,8 +201,9 @@ class StepCandidates:
             x = 0.75 * (len(r) - 1)  # the 75th percentile, linear between neighbours
             lo = int(x)
             big = r[lo] + (r[min(lo + 1, len(r) - 1)] - r[lo]) * (x - lo)
-            self.strong_drop = float(np.clip(p.strike_rel * big, p.strike_min_ms2,
-                                             p.strike_drop_ms2))
+            # (= np.clip, whose wrapper costs more than the rest of this per strike)
+            self.strong_drop = float(min(max(p.strike_rel * big, p.strike_min_ms2),
+                                         p.strike_drop_ms2))
 
 
 @dataclass
