@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from beltline.errors import DataError
 
@@ -60,15 +60,54 @@ def private_file(path: Path | str) -> Path:
     return p
 
 
-def open_private(path: Path | str, mode: str = "w", **kw: Any) -> IO[Any]:
+def open_private(path: Path | str, mode: str = "w", shown: Path | str | None = None,
+                 **kw: Any) -> IO[Any]:
     """A text (``"w"``: UTF-8, newline="" for the csv module unless given) or binary
-    (``"wb"``) file opened for writing, 0600, truncated; never through a symbolic link."""
+    (``"wb"``) file opened for writing, 0600, truncated; never through a symbolic link. A
+    write that fails (a full disk) raises ``DataError`` naming ``shown`` (default: the path):
+    the OSError of a write names no file."""
     fd = _open_fd(Path(path))
-    if "b" in mode:
-        return os.fdopen(fd, mode, **kw)
-    kw.setdefault("encoding", "utf-8")
-    kw.setdefault("newline", "")
-    return os.fdopen(fd, mode, **kw)
+    if "b" not in mode:
+        kw.setdefault("encoding", "utf-8")
+        kw.setdefault("newline", "")
+    return cast(IO[Any], _Named(os.fdopen(fd, mode, **kw), Path(shown or path)))
+
+
+class _Named:
+    """A file object whose write, flush and close errors say which file."""
+
+    def __init__(self, f: IO[Any], path: Path) -> None:
+        self._f, self._path = f, path
+
+    def _error(self, exc: OSError) -> DataError:
+        return DataError(f"cannot write {self._path}: {exc.strerror or exc}")
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._f.write(data)
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._f.flush()
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def close(self) -> None:
+        try:
+            self._f.close()
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+    def __enter__(self) -> _Named:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def make_private(path: Path | str) -> None:
@@ -78,12 +117,21 @@ def make_private(path: Path | str) -> None:
 
 
 def write_text(path: Path | str, text: str) -> Path:
-    with open_private(path, "w", newline=None) as f:
-        f.write(text)
-    return Path(path)
+    return _write_whole(path, "w", text)
 
 
 def write_bytes(path: Path | str, data: bytes) -> Path:
-    with open_private(path, "wb") as f:
-        f.write(data)
-    return Path(path)
+    return _write_whole(path, "wb", data)
+
+
+def _write_whole(path: Path | str, mode: str, data: str | bytes) -> Path:
+    """A whole file, or none: a write that fails (a full disk) leaves no half file behind."""
+    p = Path(path)
+    try:
+        with open_private(p, mode, **({"newline": None} if "b" not in mode else {})) as f:
+            f.write(data)
+    except DataError:
+        if p.is_file() and not p.is_symlink():
+            p.unlink()
+        raise
+    return p

@@ -115,8 +115,8 @@ def trends(args: argparse.Namespace) -> None:
     if args.csv:
         from beltline import privacy
 
-        with privacy.open_private(args.csv, "w", newline="", encoding="utf-8") as f:
-            weekly.to_csv(f, index=False)
+        # whole or not at all (a full disk leaves no half table)
+        privacy.write_text(args.csv, weekly.to_csv(index=False, lineterminator="\n"))
         logging.getLogger("beltline").info("wrote %s", args.csv)
 
 

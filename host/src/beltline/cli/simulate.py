@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from beltline.cli.common import POSITIVE, SEED, add, number, out_dir
+from beltline.errors import DataError
 
 MANUAL = """\
 Generate a virtual wearer's recording: physically consistent IMU data for a belt unit, with
@@ -51,21 +52,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from beltline.sim import files
     from beltline.sim.scenarios import SCENARIOS
 
     if args.list:
         for s in SCENARIOS.values():
             print(f"{s.name:<20} {s.description}")
         return
-    from beltline.sim import exercise_scenarios
+    try:
+        _write(args)
+    except OSError as exc:  # a write's error names no file: say where
+        raise DataError(f"cannot write in {args.out}: {exc.strerror or exc}") from None
+
+
+def _write(args: argparse.Namespace) -> None:
+    from beltline.sim import exercise_scenarios, files, table
 
     if args.scenario in exercise_scenarios.EXERCISE_SCENARIOS:  # not a walk: its own files
         exercise_scenarios.write(args.scenario, args.seed, args.mount, args.rate, args.out)
-        return
-    from beltline.sim import table
-
-    if args.scenario in table.TABLE_SCENARIOS:  # the belt on and off the body: wear.json too
+    elif args.scenario in table.TABLE_SCENARIOS:  # the belt on and off the body: wear.json too
         table.write(args.scenario, args.minutes, args.seed, args.mount, args.rate, args.out)
-        return
-    files.run(args.scenario, args.minutes, args.seed, args.mount, args.rate, args.out)
+    else:
+        files.run(args.scenario, args.minutes, args.seed, args.mount, args.rate, args.out)

@@ -135,13 +135,19 @@ class _PartFile:
     def __init__(self, path: Path, header: str) -> None:
         self.path = Path(path)
         self.part = self.path.with_name(self.path.name + ".part")
-        self.f = open_private(self.part)
+        self.f = open_private(self.part, shown=self.path)
         self.f.write(header + "\n")
 
     def close(self, ok: bool) -> None:
         if self.f.closed:
             return
-        self.f.close()
+        try:
+            self.f.close()  # its last flush may find the disk full
+        except BaseException:
+            self.part.unlink(missing_ok=True)
+            if ok:
+                raise
+            return  # already failing: the first error is the one to tell
         if ok:
             os.replace(self.part, self.path)
         else:
