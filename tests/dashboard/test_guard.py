@@ -189,3 +189,22 @@ def test_exports_are_private(tmp_path: Path, server: tuple[Server, LiveSession])
     assert ((tmp_path / "new" / "exp").stat().st_mode & 0o777) == 0o700
     assert all((f.stat().st_mode & 0o777) == 0o600 for f in files)
     assert srv.token  # (one server for the module)
+
+
+def test_a_huge_body_is_refused_unread(server: tuple[Server, LiveSession],
+                                       client: DashClient) -> None:
+    """A request announcing 2 MB (the page sends a few kB) is answered 413 from its headers,
+    and the page goes on."""
+    import socket
+    from urllib.parse import urlsplit
+
+    u = urlsplit(server[0].url)
+    with socket.create_connection((u.hostname, u.port), timeout=30) as s:
+        s.sendall(b"POST /_dash-update-component HTTP/1.1\r\nHost: " + u.netloc.encode()
+                  + b"\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n"
+                  + b"{" * 65536)
+        head = s.recv(4096)
+    assert head.startswith(b"HTTP/1.1 413"), head[:80]
+    status, got = _sessions(client)
+    assert status == 200
+    assert "#1 " in str(got)

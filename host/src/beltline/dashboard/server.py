@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 # set-up and a thread start five times a second. waitress keeps the tab's connection alive and
 # answers from a fixed pool of threads.
 THREADS = 4
+# the page's requests are a few kB (callback inputs, never a file): a bigger body is refused
+# (413) before it is read, rather than spooled to a temporary file (waitress's default: 1 GiB)
+MAX_BODY = 1 << 20
 
 
 def _no_address(host: str) -> BeltlineError:
@@ -79,7 +82,8 @@ class Server:
         try:
             # (ident: waitress's "Server" header would only tell a visitor what runs here)
             self.http = create_server(app.server, map=self._map, host=host, port=port,
-                                      threads=THREADS, ident="", clear_untrusted_proxy_headers=True)
+                                      threads=THREADS, ident="", clear_untrusted_proxy_headers=True,
+                                      max_request_body_size=MAX_BODY)
         except (OSError, ValueError) as exc:
             raise _port_error(exc, host, port) from None
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
