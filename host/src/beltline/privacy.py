@@ -79,26 +79,20 @@ class _Named:
     def __init__(self, f: IO[Any], path: Path) -> None:
         self._f, self._path = f, path
 
-    def _error(self, exc: OSError) -> DataError:
-        return DataError(f"cannot write {self._path}: {exc.strerror or exc}")
+    def _named(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self._f, method)(*args)
+        except OSError as exc:
+            raise DataError(f"cannot write {self._path}: {exc.strerror or exc}") from None
 
     def write(self, data: Any) -> int:
-        try:
-            return self._f.write(data)
-        except OSError as exc:
-            raise self._error(exc) from None
+        return int(self._named("write", data))
 
     def flush(self) -> None:
-        try:
-            self._f.flush()
-        except OSError as exc:
-            raise self._error(exc) from None
+        self._named("flush")
 
     def close(self) -> None:
-        try:
-            self._f.close()
-        except OSError as exc:
-            raise self._error(exc) from None
+        self._named("close")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._f, name)
@@ -117,18 +111,18 @@ def make_private(path: Path | str) -> None:
 
 
 def write_text(path: Path | str, text: str) -> Path:
-    return _write_whole(path, "w", text)
+    return _write_whole(path, text, "w", newline=None)
 
 
 def write_bytes(path: Path | str, data: bytes) -> Path:
-    return _write_whole(path, "wb", data)
+    return _write_whole(path, data, "wb")
 
 
-def _write_whole(path: Path | str, mode: str, data: str | bytes) -> Path:
+def _write_whole(path: Path | str, data: str | bytes, mode: str, **kw: Any) -> Path:
     """A whole file, or none: a write that fails (a full disk) leaves no half file behind."""
     p = Path(path)
     try:
-        with open_private(p, mode, **({"newline": None} if "b" not in mode else {})) as f:
+        with open_private(p, mode, **kw) as f:
             f.write(data)
     except DataError:
         if p.is_file() and not p.is_symlink():
