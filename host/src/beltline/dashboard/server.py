@@ -97,8 +97,13 @@ class Server:
 
     def stop(self) -> None:
         # the listening socket and every open connection closed: the serving loop ends with
-        # nothing left to watch; the pool's threads finish what they answer
-        wasyncore.close_all(self._map)
+        # nothing left to watch; the pool's threads finish what they answer. The loop's own
+        # thread closes them (through waitress's trigger): closed from here, a socket could
+        # vanish under the loop's select (EBADF in the serving thread)
+        if self.thread.is_alive():
+            self.http.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        else:
+            wasyncore.close_all(self._map)
         self.http.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
         self.thread.join(5)
 
